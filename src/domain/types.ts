@@ -105,3 +105,35 @@ export type FieldDecision =
   | { editable: false; reason: MutabilityReason; message: string };
 
 export type FieldPolicies = Record<ProfileField, FieldDecision>;
+
+export type Metadata = Record<string, unknown>;
+
+/**
+ * A requested change to a profile, in the domain's names. A key that is absent is not changed;
+ * `null` clears a nullable field; for metadata, the object is merged one level deep (see metadata.ts).
+ */
+export interface ProfilePatch {
+  email?: string | null;
+  email_verified?: boolean;
+  username?: string | null;
+  phone_number?: string | null;
+  phone_verified?: boolean;
+  password?: string;
+  name?: string | null;
+  nickname?: string | null;
+  given_name?: string | null;
+  family_name?: string | null;
+  picture?: string | null;
+  user_metadata?: Metadata | null;
+  app_metadata?: Metadata | null;
+  blocked?: boolean;
+}
+
+/** A problem a caller can fix, reported in a payload's `userErrors` (never thrown). */
+export interface UserError {
+  /** Path to the input field, in the GraphQL input's camelCase (e.g. ["userMetadata", "a.b"]). */
+  field: string[] | null;
+  /** Stable, SCREAMING_SNAKE_CASE. */
+  code: string;
+  message: string;
+}
