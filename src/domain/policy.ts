@@ -1,0 +1,299 @@
+// The mutability policy: who may change which profile field of a user, and why not.
+// This is the only place the rule is decided (shared/domain.md, "Who may change what"); the
+// fieldPolicies resolver, the updateUser check, bulk updates and imports all call fieldPolicies.
+// Pure: no graphql, no storage, no I/O.
+
+import {
+  type CallerRoles,
+  type ConnectionFacts,
+  type FieldDecision,
+  type FieldPolicies,
+  type MutabilityReason,
+  PROFILE_FIELDS,
+  type ProfileField,
+  type RootAttribute,
+  type UserFacts,
+} from './types.js';
+
+/** The GraphQL (camelCase) name of each field; messages use it because clients show them. */
+export const FIELD_LABELS = {
+  email: 'email',
+  email_verified: 'emailVerified',
+  username: 'username',
+  phone_number: 'phoneNumber',
+  phone_verified: 'phoneVerified',
+  password: 'password',
+  name: 'name',
+  nickname: 'nickname',
+  given_name: 'givenName',
+  family_name: 'familyName',
+  picture: 'picture',
+  user_metadata: 'userMetadata',
+  app_metadata: 'appMetadata',
+  blocked: 'blocked',
+} as const satisfies Record<ProfileField, string>;
+
+/** A custom-database user the gateway has not migrated: the customer's legacy database owns it. */
+export function isLegacyUser(connection: ConnectionFacts, user: UserFacts): boolean {
+  return connection.kind === 'DATABASE' && connection.customDatabase && !user.migrated;
+}
+
+/** Every field's decision for this caller on this user. */
+export function fieldPolicies(
+  caller: CallerRoles,
+  connection: ConnectionFacts,
+  user: UserFacts,
+): FieldPolicies {
+  const tenantAdmin = tenantAdminPolicies(connection, user);
+  const perRole: FieldPolicies[] = [];
+  // Most privileged first: when no role may edit a field, the first one's reason is the answer.
+  if (caller.tenantAdmin) perRole.push(tenantAdmin);
+  if (caller.helpDesk) perRole.push(delegatedPolicies('helpDesk', tenantAdmin, user));
+  if (caller.self) perRole.push(delegatedPolicies('self', tenantAdmin, user));
+
+  if (perRole.length === 0) {
+    return mapFields(() => refuse('NOT_AUTHORIZED', "you may not change this user's profile"));
+  }
+  return mapFields((field) => mostPermissive(perRole.map((policies) => policies[field])));
+}
+
+/** The refused ones among `fields`, in PROFILE_FIELDS order (each at most once). */
+export function refusedFields(
+  policies: FieldPolicies,
+  fields: Iterable<ProfileField>,
+): Array<{ field: ProfileField; reason: MutabilityReason; message: string }> {
+  const named = new Set(fields);
+  const refused: Array<{ field: ProfileField; reason: MutabilityReason; message: string }> = [];
+  for (const field of PROFILE_FIELDS) {
+    const decision = policies[field];
+    if (named.has(field) && !decision.editable) {
+      refused.push({ field, reason: decision.reason, message: decision.message });
+    }
+  }
+  return refused;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decisions
+
+// A fresh object each time, so a caller that mutates one answer cannot change another.
+function editable(): FieldDecision {
+  return { editable: true, reason: null, message: null };
+}
+
+function refuse(reason: MutabilityReason, message: string): FieldDecision {
+  return { editable: false, reason, message };
+}
+
+/** Editable if any role may edit; otherwise the most privileged role's refusal. */
+function mostPermissive(decisions: FieldDecision[]): FieldDecision {
+  return decisions.find((decision) => decision.editable) ?? decisions[0]!;
+}
+
+// The one cast in this module: Object.fromEntries over PROFILE_FIELDS yields every key.
+function mapFields(decide: (field: ProfileField) => FieldDecision): FieldPolicies {
+  return Object.fromEntries(PROFILE_FIELDS.map((field) => [field, decide(field)])) as FieldPolicies;
+}
+
+function rootAttributes(
+  decide: (field: RootAttribute) => FieldDecision,
+): Record<RootAttribute, FieldDecision> {
+  return {
+    name: decide('name'),
+    nickname: decide('nickname'),
+    given_name: decide('given_name'),
+    family_name: decide('family_name'),
+    picture: decide('picture'),
+  };
+}
+
+// Metadata and blocked are the gateway's own for every kind of user: no login ever writes them.
+function gatewayOwned(): Pick<FieldPolicies, 'user_metadata' | 'app_metadata' | 'blocked'> {
+  return { user_metadata: editable(), app_metadata: editable(), blocked: editable() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tenant administrator's answer: the matrix in domain.md, one function per row.
+
+function tenantAdminPolicies(connection: ConnectionFacts, user: UserFacts): FieldPolicies {
+  switch (connection.kind) {
+    case 'DATABASE':
+      return isLegacyUser(connection, user) ? legacyUser(connection) : ownStoreUser(connection);
+    case 'SOCIAL':
+    case 'ENTERPRISE':
+      return identityProviderUser(connection);
+    case 'PASSWORDLESS':
+      return passwordlessUser(connection);
+  }
+}
+
+// Own store, or a custom-database user already migrated into it.
+function ownStoreUser(connection: ConnectionFacts): FieldPolicies {
+  return {
+    email: editable(),
+    email_verified: editable(),
+    username: connection.requiresUsername
+      ? editable()
+      : refuse(
+          'NOT_SUPPORTED_BY_CONNECTION',
+          `${describe(connection)} does not use usernames; turn on requires_username to give users one`,
+        ),
+    phone_number: editable(),
+    phone_verified: editable(),
+    password: editable(),
+    ...rootAttributes(() => editable()),
+    ...gatewayOwned(),
+  } satisfies FieldPolicies;
+}
+
+// The legacy database owns the identity fields; the gateway can change them only through a script.
+function legacyUser(connection: ConnectionFacts): FieldPolicies {
+  const viaScript = (field: ProfileField, script: 'changeEmail' | 'changePassword') =>
+    connection.scripts[script]
+      ? editable()
+      : managed(connection, field, `the connection has no ${script} script`);
+  return {
+    email: viaScript('email', 'changeEmail'),
+    email_verified: viaScript('email_verified', 'changeEmail'),
+    username: managed(connection, 'username'),
+    phone_number: managed(connection, 'phone_number'),
+    phone_verified: managed(connection, 'phone_verified'),
+    password: viaScript('password', 'changePassword'),
+    ...rootAttributes((field) => syncedRootAttribute(connection, field)),
+    ...gatewayOwned(),
+  } satisfies FieldPolicies;
+}
+
+// Social and enterprise: the upstream identity provider owns email; no password or phone here.
+function identityProviderUser(connection: ConnectionFacts): FieldPolicies {
+  return {
+    email: syncedFromProvider(connection, 'email'),
+    email_verified: syncedFromProvider(connection, 'email_verified'),
+    username: notSupported(connection, 'username'),
+    phone_number: notSupported(connection, 'phone_number'),
+    phone_verified: notSupported(connection, 'phone_verified'),
+    password: notSupported(connection, 'password'),
+    ...rootAttributes((field) => syncedRootAttribute(connection, field)),
+    ...gatewayOwned(),
+  } satisfies FieldPolicies;
+}
+
+// The identifier (email or phone number) is how the user signs in, so it cannot change; its
+// verified flag can. The gateway is the identity provider: the sync setting does not apply.
+// A strategy other than `email` or `sms` is not in the spec; we refuse every identity field
+// rather than guess which identifier it uses, and keep the gateway-owned fields editable.
+function passwordlessUser(connection: ConnectionFacts): FieldPolicies {
+  const byEmail = connection.strategy === 'email';
+  const bySms = connection.strategy === 'sms';
+  const when = (allowed: boolean, field: ProfileField) =>
+    allowed ? editable() : notSupported(connection, field);
+  return {
+    email: notSupported(connection, 'email'),
+    email_verified: when(byEmail, 'email_verified'),
+    username: notSupported(connection, 'username'),
+    phone_number: when(bySms, 'phone_number'),
+    phone_verified: when(bySms, 'phone_verified'),
+    password: notSupported(connection, 'password'),
+    ...rootAttributes(() => editable()),
+    ...gatewayOwned(),
+  } satisfies FieldPolicies;
+}
+
+function syncedRootAttribute(connection: ConnectionFacts, field: RootAttribute): FieldDecision {
+  if (connection.sync !== 'on_each_login') return editable();
+  return refuse(
+    'SYNCED_FROM_IDENTITY_PROVIDER',
+    `${FIELD_LABELS[field]} is overwritten from ${connection.name} at every login; ` +
+      "set the connection's sync (syncUserRootAttributes) to ON_FIRST_LOGIN to edit it here",
+  );
+}
+
+function syncedFromProvider(connection: ConnectionFacts, field: ProfileField): FieldDecision {
+  return refuse(
+    'SYNCED_FROM_IDENTITY_PROVIDER',
+    `${FIELD_LABELS[field]} comes from the identity provider ${connection.name}; change it there`,
+  );
+}
+
+function managed(connection: ConnectionFacts, field: ProfileField, why?: string): FieldDecision {
+  const because = why === undefined ? '' : ` (${why})`;
+  return refuse(
+    'MANAGED_IN_CUSTOM_DATABASE',
+    `${FIELD_LABELS[field]} is managed in the custom database ${connection.name}${because}; ` +
+      'change it there, and the cached profile refreshes at the next login',
+  );
+}
+
+function notSupported(connection: ConnectionFacts, field: ProfileField): FieldDecision {
+  const who = `${describe(connection)} users`;
+  const message =
+    field === 'password' || field === 'username'
+      ? `${who} have no ${field}`
+      : field === 'email' && connection.kind === 'PASSWORDLESS' && connection.strategy === 'email'
+        ? `email is how ${who} sign in; it cannot be changed`
+        : `${describe(connection)} does not support changing ${FIELD_LABELS[field]}`;
+  return refuse('NOT_SUPPORTED_BY_CONNECTION', message);
+}
+
+/** e.g. "social connection 'google-oauth2'", "passwordless email connection 'email'". */
+function describe(connection: ConnectionFacts): string {
+  const kind =
+    connection.kind === 'PASSWORDLESS'
+      ? `passwordless ${connection.strategy}`
+      : connection.kind === 'DATABASE'
+        ? 'database'
+        : connection.kind.toLowerCase();
+  return `${kind} connection '${connection.name}'`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The help desk (OA) and the user (SELF): they start from the tenant administrator's answer.
+
+type DelegatedRole = 'helpDesk' | 'self';
+type DelegatedRule = (role: DelegatedRole, user: UserFacts, field: ProfileField) => FieldDecision;
+
+const asTenantAdmin: DelegatedRule = () => editable();
+const tenantAdminOnly: DelegatedRule = (_role, _user, field) =>
+  refuse(
+    'REQUIRES_TENANT_ADMIN',
+    `only a tenant administrator (update:users) can change ${FIELD_LABELS[field]}`,
+  );
+
+// Applied only where the tenant administrator may edit; total over ProfileField, so a new field
+// fails to compile until someone decides what the help desk and the user may do with it.
+const DELEGATED_RULES = {
+  email: (role, user, field) =>
+    user.invitationBound
+      ? refuse(
+          'INVITATION_BOUND_EMAIL',
+          'email must stay the address an organization invitation was sent to; ' +
+            'a tenant administrator can change it',
+        )
+      : asTenantAdmin(role, user, field),
+  email_verified: tenantAdminOnly,
+  username: asTenantAdmin,
+  phone_number: asTenantAdmin,
+  phone_verified: tenantAdminOnly,
+  password: () =>
+    refuse(
+      'USE_PASSWORD_RESET',
+      'password cannot be set here; create a password reset ticket (createPasswordResetTicket) instead',
+    ),
+  name: asTenantAdmin,
+  nickname: asTenantAdmin,
+  given_name: asTenantAdmin,
+  family_name: asTenantAdmin,
+  picture: asTenantAdmin,
+  user_metadata: asTenantAdmin,
+  app_metadata: tenantAdminOnly,
+  // The help desk blocks and unblocks its organization's members; users may not unblock themselves.
+  blocked: (role, user, field) =>
+    role === 'helpDesk' ? asTenantAdmin(role, user, field) : tenantAdminOnly(role, user, field),
+} satisfies Record<ProfileField, DelegatedRule>;
+
+function delegatedPolicies(role: DelegatedRole, tenantAdmin: FieldPolicies, user: UserFacts): FieldPolicies {
+  // A field the tenant administrator cannot change is out of reach for everyone, for the same reason.
+  return mapFields((field) =>
+    tenantAdmin[field].editable ? DELEGATED_RULES[field](role, user, field) : tenantAdmin[field],
+  );
+}
