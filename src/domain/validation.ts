@@ -201,3 +201,23 @@ export function validateProfilePatch(patch: ProfilePatch): UserError[] {
 
   return errors;
 }
+
+/** The user errors for an email or username another user of the same connection already has. */
+export function conflictErrors(clash: { email: boolean; username: boolean }): UserError[] {
+  const errors: UserError[] = [];
+  if (clash.email) {
+    errors.push({
+      field: ['email'],
+      code: 'EMAIL_TAKEN',
+      message: 'Another user of this connection has this email.',
+    });
+  }
+  if (clash.username) {
+    errors.push({
+      field: ['username'],
+      code: 'USERNAME_TAKEN',
+      message: 'Another user of this connection has this username.',
+    });
+  }
+  return errors;
+}

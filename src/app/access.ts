@@ -1,0 +1,71 @@
+// The permission layer's per-request view: how much of a user the caller may read and which
+// fields they may change. Decisions come from src/domain (access.ts, policy.ts); this file only
+// gathers the facts through the request's loaders and memoises per request.
+
+import type { ScriptRegistry } from '../connectors/custom-db.js';
+import type { Caller } from '../domain/access.js';
+import { callerRoles, type ReadAccess, readAccess } from '../domain/access.js';
+import { connectionFacts, customScriptsName } from '../domain/connection.js';
+import { fieldPolicies } from '../domain/policy.js';
+import type { ConnectionFacts, FieldPolicies } from '../domain/types.js';
+import type { UserRow } from '../store/types.js';
+import type { Loaders } from './loaders.js';
+
+export class Access {
+  private readonly facts = new Map<string, Promise<ConnectionFacts>>();
+  /** Users this request wrote under a write scope: their payloads may show them. */
+  readonly writeGrants = new Set<string>();
+
+  constructor(
+    readonly caller: Caller | null,
+    private readonly loaders: Loaders,
+    private readonly scripts: ScriptRegistry,
+  ) {}
+
+  async organizationIdsOf(userId: string): Promise<string[]> {
+    const memberships = await this.loaders.membershipsByUser.load(userId);
+    return memberships.map((m) => m.organizationId);
+  }
+
+  async read(user: Pick<UserRow, 'id'>): Promise<ReadAccess> {
+    if (!this.caller) return 'none';
+    if (this.writeGrants.has(user.id)) return 'full';
+    return readAccess(this.caller, user.id, await this.organizationIdsOf(user.id));
+  }
+
+  /** The user row if the caller may read it, else null (the same answer as for a missing user). */
+  async visible(user: UserRow | null): Promise<UserRow | null> {
+    return user && (await this.read(user)) !== 'none' ? user : null;
+  }
+
+  connectionFacts(connectionId: string): Promise<ConnectionFacts> {
+    let pending = this.facts.get(connectionId);
+    if (!pending) {
+      pending = (async () => {
+        const connection = await this.loaders.connection.load(connectionId);
+        if (!connection) throw new Error(`connection ${connectionId} is missing`);
+        return connectionFacts(connection, await this.scripts.capabilities(customScriptsName(connection)));
+      })();
+      this.facts.set(connectionId, pending);
+    }
+    return pending;
+  }
+
+  async policies(user: UserRow): Promise<FieldPolicies> {
+    const [memberships, facts] = await Promise.all([
+      this.loaders.membershipsByUser.load(user.id),
+      this.connectionFacts(user.connectionId),
+    ]);
+    const roles = this.caller
+      ? callerRoles(
+          this.caller,
+          user.id,
+          memberships.map((m) => m.organizationId),
+        )
+      : { tenantAdmin: false, helpDesk: false, self: false };
+    return fieldPolicies(roles, facts, {
+      migrated: user.migrated,
+      invitationBound: memberships.some((m) => m.invitedEmail !== null),
+    });
+  }
+}

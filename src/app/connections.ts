@@ -1,0 +1,140 @@
+// Connection operations. What the options mean is decided in src/domain/connection.ts.
+import { ScriptLoadError } from '../connectors/custom-db.js';
+import type { ConnectionKind, RootAttributeSync, UserError } from '../domain/types.js';
+import type { ConnectionOptions, ConnectionRow } from '../store/types.js';
+import type { AppContext } from './context.js';
+import { unauthenticated } from './errors.js';
+import { newConnectionId } from './ids.js';
+
+export interface ConnectionInput {
+  name: string;
+  kind: ConnectionKind;
+  strategy?: string | null;
+  customDatabase?: boolean | null;
+  importMode?: boolean | null;
+  syncUserRootAttributes?: RootAttributeSync | null;
+  requiresUsername?: boolean | null;
+  customScripts?: string | null;
+  options?: Record<string, unknown> | null;
+}
+
+export type ConnectionResult = { connection: ConnectionRow | null; userErrors: UserError[] };
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+const PASSWORDLESS_STRATEGIES = ['email', 'sms'];
+
+/** Checks a connection's settings as a whole; the merged options are what will be stored. */
+export async function checkConnectionSettings(
+  ctx: AppContext,
+  kind: ConnectionKind,
+  strategy: string,
+  options: ConnectionOptions,
+): Promise<UserError[]> {
+  const errors: UserError[] = [];
+  const err = (field: string, code: string, message: string) =>
+    errors.push({ field: [field], code, message });
+  const custom = options.enabledDatabaseCustomization === true;
+  if (kind === 'PASSWORDLESS' && !PASSWORDLESS_STRATEGIES.includes(strategy)) {
+    err('strategy', 'INVALID_STRATEGY', 'A passwordless connection uses strategy email or sms.');
+  }
+  if (kind === 'DATABASE' && strategy !== 'auth0') {
+    err('strategy', 'INVALID_STRATEGY', 'A database connection uses strategy auth0.');
+  }
+  if (custom && kind !== 'DATABASE') {
+    err(
+      'customDatabase',
+      'NOT_SUPPORTED_BY_CONNECTION',
+      'Only DATABASE connections can use a custom database.',
+    );
+  }
+  if (options.import_mode === true && !custom) {
+    err(
+      'importMode',
+      'NOT_SUPPORTED_BY_CONNECTION',
+      'Import mode needs a custom database (customDatabase: true).',
+    );
+  }
+  if (options.requires_username === true && kind !== 'DATABASE') {
+    err('requiresUsername', 'NOT_SUPPORTED_BY_CONNECTION', 'Only DATABASE connections have usernames.');
+  }
+  const sync = options.set_user_root_attributes;
+  if (sync !== undefined && kind === 'PASSWORDLESS') {
+    err(
+      'syncUserRootAttributes',
+      'NOT_SUPPORTED_BY_CONNECTION',
+      'Passwordless connections have no sync setting: the gateway is the identity provider, and logins never overwrite root attributes.',
+    );
+  } else if (
+    sync !== undefined &&
+    !['on_each_login', 'on_first_login', 'never_on_login'].includes(String(sync))
+  ) {
+    err(
+      'syncUserRootAttributes',
+      'INVALID_SYNC_SETTING',
+      'set_user_root_attributes is one of on_each_login, on_first_login, never_on_login.',
+    );
+  }
+  if (custom) {
+    if (typeof options.customScripts !== 'string' || options.customScripts === '') {
+      err(
+        'customScripts',
+        'SCRIPT_REQUIRED',
+        'A custom database needs customScripts: the name of its script module.',
+      );
+    } else {
+      try {
+        await ctx.scripts.load(options.customScripts);
+      } catch (e) {
+        if (!(e instanceof ScriptLoadError)) throw e;
+        err('customScripts', 'INVALID_SCRIPT', e.message);
+      }
+    }
+  }
+  return errors;
+}
+
+/** The options object to store: `options` as given, with the named fields written over it. */
+export function optionsFrom(input: Omit<ConnectionInput, 'name' | 'kind' | 'strategy'>): ConnectionOptions {
+  const options: ConnectionOptions = { ...(input.options ?? {}) };
+  if (input.syncUserRootAttributes != null) options.set_user_root_attributes = input.syncUserRootAttributes;
+  if (input.customDatabase != null) options.enabledDatabaseCustomization = input.customDatabase;
+  if (input.importMode != null) options.import_mode = input.importMode;
+  if (input.customScripts != null) options.customScripts = input.customScripts;
+  if (input.requiresUsername != null) options.requires_username = input.requiresUsername;
+  return options;
+}
+
+export async function createConnection(ctx: AppContext, input: ConnectionInput): Promise<ConnectionResult> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
+  const errors: UserError[] = [];
+  if (!NAME.test(input.name)) {
+    errors.push({
+      field: ['name'],
+      code: 'INVALID_NAME',
+      message: 'A connection name is 1–128 letters, digits, - and _, starting with a letter or digit.',
+    });
+  } else if (await ctx.store.connections.byName(input.name)) {
+    errors.push({ field: ['name'], code: 'NAME_TAKEN', message: `A connection named ${input.name} exists.` });
+  }
+  const strategy = input.strategy ?? (input.kind === 'DATABASE' ? 'auth0' : null);
+  if (!strategy) {
+    errors.push({
+      field: ['strategy'],
+      code: 'REQUIRED',
+      message: `A ${input.kind} connection needs a strategy.`,
+    });
+  }
+  const options = optionsFrom(input);
+  if (input.kind !== 'PASSWORDLESS' && options.set_user_root_attributes === undefined) {
+    options.set_user_root_attributes = 'on_each_login';
+  }
+  if (strategy) errors.push(...(await checkConnectionSettings(ctx, input.kind, strategy, options)));
+  if (errors.length > 0 || !strategy) return { connection: null, userErrors: errors };
+  const row = await ctx.store.connections.create(
+    { id: newConnectionId(), name: input.name, kind: input.kind, strategy, options },
+    { actorId: caller.sub, operation: 'createConnection' },
+  );
+  ctx.loaders.connection.prime(row.id, row);
+  return { connection: row, userErrors: [] };
+}

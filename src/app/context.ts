@@ -1,0 +1,17 @@
+// What every operation needs for one request: the caller, the store, fresh loaders, the access view.
+import type { ScriptRegistry } from '../connectors/custom-db.js';
+import type { Caller } from '../domain/access.js';
+import type { Store } from '../store/types.js';
+import type { Access } from './access.js';
+import type { Loaders } from './loaders.js';
+
+export interface AppContext {
+  store: Store;
+  scripts: ScriptRegistry;
+  /** Null when the request carries no valid token (or the token's user is blocked or erased). */
+  caller: Caller | null;
+  /** Why there is no caller, for the UNAUTHENTICATED message. Never echoes the token. */
+  authProblem: string | null;
+  loaders: Loaders;
+  access: Access;
+}

@@ -1,0 +1,47 @@
+// Failures that end an operation with a top-level error and a stable code (extensions.code).
+// Business failures a caller can fix are not thrown: they are `userErrors` in the payload.
+import { FIELD_LABELS } from '../domain/policy.js';
+import type { MutabilityReason, ProfileField } from '../domain/types.js';
+
+export type AppErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'FIELD_NOT_EDITABLE';
+
+export class AppError extends Error {
+  constructor(
+    readonly code: AppErrorCode,
+    message: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const unauthenticated = (message = 'A valid bearer token is required.') =>
+  new AppError('UNAUTHENTICATED', message);
+
+export const forbidden = (message = 'You may not run this operation.') => new AppError('FORBIDDEN', message);
+
+/** The same answer for a missing object and one the caller may not see. */
+export const notFound = (what: string, id: string) => new AppError('NOT_FOUND', `No ${what} with id ${id}.`);
+
+export const badUserInput = (message: string, field?: string) =>
+  new AppError('BAD_USER_INPUT', message, field ? { field } : {});
+
+export interface RefusedField {
+  field: ProfileField;
+  reason: MutabilityReason;
+  message: string;
+}
+
+export const fieldNotEditable = (refused: RefusedField[]) =>
+  new AppError(
+    'FIELD_NOT_EDITABLE',
+    `You may not change ${refused.map((r) => FIELD_LABELS[r.field]).join(', ')} of this user (${refused
+      .map((r) => r.message)
+      .join('; ')}). Nothing was changed.`,
+    { fields: refused.map((r) => ({ field: FIELD_LABELS[r.field], reason: r.reason })) },
+  );

@@ -1,0 +1,60 @@
+// A fresh set of DataLoaders per request, so every edge of a query is one batched read and no
+// resolver queries the store directly (graphql/dataloader's README: new loaders per request).
+import DataLoader from 'dataloader';
+import type {
+  ConnectionRow,
+  IdentityRow,
+  MembershipRow,
+  OrganizationRow,
+  Page,
+  Store,
+  UserRow,
+} from '../store/types.js';
+
+/** Below SQLite's bound-variable limit with room to spare. */
+const maxBatchSize = 1000;
+
+export interface MembersKey {
+  organizationId: string;
+  first: number;
+  after: string | null;
+}
+
+export function createLoaders(store: Store) {
+  return {
+    user: new DataLoader<string, UserRow | null>((ids) => store.users.byIds(ids), { maxBatchSize }),
+    connection: new DataLoader<string, ConnectionRow | null>((ids) => store.connections.byIds(ids), {
+      maxBatchSize,
+    }),
+    connectionUserCount: new DataLoader<string, number>((ids) => store.connections.userCounts(ids), {
+      maxBatchSize,
+    }),
+    organization: new DataLoader<string, OrganizationRow | null>((ids) => store.organizations.byIds(ids), {
+      maxBatchSize,
+    }),
+    organizationConnectionIds: new DataLoader<string, string[]>(
+      (ids) => store.organizations.connectionIds(ids),
+      { maxBatchSize },
+    ),
+    membershipsByUser: new DataLoader<string, MembershipRow[]>(
+      (ids) => store.organizations.membershipsByUserIds(ids),
+      { maxBatchSize },
+    ),
+    identitiesByUser: new DataLoader<string, IdentityRow[]>((ids) => store.users.identitiesByUserIds(ids), {
+      maxBatchSize,
+    }),
+    members: new DataLoader<MembersKey, Page<MembershipRow>, string>(
+      (keys) => Promise.all(keys.map((k) => store.organizations.members(k.organizationId, k))),
+      { cacheKeyFn: (k) => `${k.organizationId}\u0000${k.first}\u0000${k.after ?? ''}`, maxBatchSize },
+    ),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;
+
+/** After a write: forget what this request read about a user. */
+export function forgetUser(loaders: Loaders, userId: string): void {
+  loaders.user.clear(userId);
+  loaders.membershipsByUser.clear(userId);
+  loaders.identitiesByUser.clear(userId);
+}

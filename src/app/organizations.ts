@@ -1,0 +1,76 @@
+// Organization operations. Adding an existing user to an organization is a tenant
+// administrator's act: it would otherwise let a help desk reach any user (they invite instead).
+import type { OrgRole, UserError } from '../domain/types.js';
+import type { MembershipRow, OrganizationRow } from '../store/types.js';
+import type { AppContext } from './context.js';
+import { notFound, unauthenticated } from './errors.js';
+import { newOrganizationId } from './ids.js';
+import { forgetUser } from './loaders.js';
+import { findConnection } from './users.js';
+
+const NAME = /^[a-z0-9][a-z0-9_-]{0,49}$/;
+
+export async function createOrganization(
+  ctx: AppContext,
+  input: { name: string; displayName?: string | null; connections?: readonly string[] | null },
+): Promise<{ organization: OrganizationRow | null; userErrors: UserError[] }> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
+  const errors: UserError[] = [];
+  if (!NAME.test(input.name)) {
+    errors.push({
+      field: ['name'],
+      code: 'INVALID_NAME',
+      message: 'An organization name is 1–50 lower-case letters, digits, - and _.',
+    });
+  } else if (await ctx.store.organizations.byName(input.name)) {
+    errors.push({
+      field: ['name'],
+      code: 'NAME_TAKEN',
+      message: `An organization named ${input.name} exists.`,
+    });
+  }
+  if (input.displayName != null && (input.displayName.trim() === '' || input.displayName.length > 255)) {
+    errors.push({
+      field: ['displayName'],
+      code: 'INVALID_LENGTH',
+      message: 'displayName is 1–255 characters.',
+    });
+  }
+  const connectionIds: string[] = [];
+  for (const [i, ref] of (input.connections ?? []).entries()) {
+    const connection = await findConnection(ctx, ref);
+    if (connection) connectionIds.push(connection.id);
+    else
+      errors.push({ field: ['connections', String(i)], code: 'NOT_FOUND', message: `No connection ${ref}.` });
+  }
+  if (errors.length > 0) return { organization: null, userErrors: errors };
+  const row = await ctx.store.organizations.create(
+    { id: newOrganizationId(), name: input.name, displayName: input.displayName ?? null },
+    [...new Set(connectionIds)],
+    { actorId: caller.sub, operation: 'createOrganization' },
+  );
+  ctx.loaders.organization.prime(row.id, row);
+  return { organization: row, userErrors: [] };
+}
+
+export async function addOrganizationMember(
+  ctx: AppContext,
+  input: { organization: string; user: string; roles?: readonly OrgRole[] | null },
+): Promise<{ membership: MembershipRow | null; userErrors: UserError[] }> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
+  const organization = await ctx.loaders.organization.load(input.organization);
+  if (!organization) throw notFound('organization', input.organization);
+  const user = await ctx.loaders.user.load(input.user);
+  if (!user) throw notFound('user', input.user);
+  const roles: OrgRole[] = input.roles && input.roles.length > 0 ? [...new Set(input.roles)] : ['MEMBER'];
+  const result = await ctx.store.organizations.addMember(
+    { organizationId: organization.id, userId: user.id, roles, invitedEmail: null },
+    { actorId: caller.sub, operation: 'addOrganizationMember' },
+  );
+  forgetUser(ctx.loaders, user.id);
+  return result.ok
+    ? { membership: result.membership, userErrors: [] }
+    : { membership: null, userErrors: result.errors };
+}

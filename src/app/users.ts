@@ -1,0 +1,349 @@
+// User operations, in the order style.md fixes: load → policy → validate → one transaction →
+// forget the loader entry → result. Rules come from src/domain; SQL from the store.
+import { hashPassword } from '../auth/passwords.js';
+import { ScriptUnavailableError } from '../connectors/custom-db.js';
+import { canFindForWrite, hasScope } from '../domain/access.js';
+import { customScriptsName, isCustomDatabase, isImportMode } from '../domain/connection.js';
+import { checkMetadata, mergeMetadata } from '../domain/metadata.js';
+import { isLegacyUser, refusedFields } from '../domain/policy.js';
+import { PROFILE_FIELDS, type ProfileField, type ProfilePatch, type UserError } from '../domain/types.js';
+import { conflictErrors, validateProfilePatch } from '../domain/validation.js';
+import type { ConnectionRow, UserChanges, UserRow } from '../store/types.js';
+import type { AppContext } from './context.js';
+import { fieldNotEditable, notFound, unauthenticated } from './errors.js';
+import { newDatabaseUserKey } from './ids.js';
+import { forgetUser } from './loaders.js';
+
+export type UserResult = { user: UserRow | null; userErrors: UserError[] };
+
+const fail = (...userErrors: UserError[]): UserResult => ({ user: null, userErrors });
+
+/** A connection by id or by its unique name. */
+export async function findConnection(ctx: AppContext, ref: string): Promise<ConnectionRow | null> {
+  return (await ctx.loaders.connection.load(ref)) ?? (await ctx.store.connections.byName(ref));
+}
+
+/**
+ * The user a write targets. A user the caller may neither read nor reach with the write scope
+ * answers exactly as a missing one (NOT_FOUND), so no one learns that it exists.
+ */
+export async function findUserForWrite(
+  ctx: AppContext,
+  id: string,
+  writeScope: 'update:users' | 'delete:users',
+): Promise<UserRow> {
+  if (!ctx.caller) throw unauthenticated(ctx.authProblem ?? undefined);
+  const user = await ctx.loaders.user.load(id);
+  if (!user || !canFindForWrite(ctx.caller, id, await ctx.access.organizationIdsOf(id), writeScope)) {
+    throw notFound('user', id);
+  }
+  return user;
+}
+
+export function namedFields(patch: ProfilePatch): ProfileField[] {
+  return PROFILE_FIELDS.filter((f) => patch[f] !== undefined);
+}
+
+/** Throws FIELD_NOT_EDITABLE listing every named field the caller may not change. */
+export async function assertEditable(ctx: AppContext, user: UserRow, patch: ProfilePatch): Promise<void> {
+  const refused = refusedFields(await ctx.access.policies(user), namedFields(patch));
+  if (refused.length > 0) throw fieldNotEditable(refused);
+}
+
+/** Values that are required by the field's nature (not by its format, which validation.ts checks). */
+function requiredValues(patch: ProfilePatch, connection: ConnectionRow): UserError[] {
+  const errors: UserError[] = [];
+  for (const field of ['email_verified', 'phone_verified', 'blocked', 'password'] as const) {
+    if (patch[field] === null) {
+      errors.push({ field: [camel(field)], code: 'REQUIRED', message: `${camel(field)} cannot be null.` });
+    }
+  }
+  if (patch.email === null && connection.kind === 'DATABASE') {
+    errors.push({ field: ['email'], code: 'REQUIRED', message: 'Database users must have an email.' });
+  }
+  if (patch.username === null && connection.options.requires_username === true) {
+    errors.push({
+      field: ['username'],
+      code: 'REQUIRED',
+      message: 'This connection requires usernames; username cannot be removed.',
+    });
+  }
+  return errors;
+}
+
+function camel(field: string): string {
+  return field.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The store's column names for a profile patch (metadata is merged later, against the current row). */
+function columnChanges(patch: ProfilePatch): UserChanges {
+  const c: UserChanges = {};
+  if (patch.email !== undefined) c.email = patch.email;
+  if (patch.email_verified !== undefined) c.emailVerified = patch.email_verified;
+  if (patch.username !== undefined) c.username = patch.username;
+  if (patch.phone_number !== undefined) c.phoneNumber = patch.phone_number;
+  if (patch.phone_verified !== undefined) c.phoneVerified = patch.phone_verified;
+  if (patch.name !== undefined) c.name = patch.name;
+  if (patch.nickname !== undefined) c.nickname = patch.nickname;
+  if (patch.given_name !== undefined) c.givenName = patch.given_name;
+  if (patch.family_name !== undefined) c.familyName = patch.family_name;
+  if (patch.picture !== undefined) c.picture = patch.picture;
+  if (patch.blocked !== undefined) c.blocked = patch.blocked;
+  return c;
+}
+
+export interface UpdateOptions {
+  expectedVersion?: number | null;
+  /** The operation's name in the audit log. */
+  operation?: string;
+}
+
+/** updateUser: the whole of it, for one user. Bulk updates call it per item. */
+export async function updateUser(
+  ctx: AppContext,
+  id: string,
+  patch: ProfilePatch,
+  opts: UpdateOptions = {},
+): Promise<UserResult> {
+  const user = await findUserForWrite(ctx, id, 'update:users');
+  await assertEditable(ctx, user, patch);
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated();
+  const connection = await ctx.loaders.connection.load(user.connectionId);
+  if (!connection) throw notFound('connection', user.connectionId);
+
+  const invalid = [...requiredValues(patch, connection), ...validateProfilePatch(patch)];
+  if (invalid.length > 0) return fail(...invalid);
+
+  const facts = await ctx.access.connectionFacts(user.connectionId);
+  const legacy = isLegacyUser(facts, { migrated: user.migrated, invitationBound: false });
+  const emailChanging = patch.email !== undefined && patch.email !== user.email;
+  if (legacy && emailChanging && patch.password !== undefined) {
+    return fail({
+      field: null,
+      code: 'UPDATE_SEPARATELY',
+      message:
+        "A legacy custom-database user's email and password are changed by two separate scripts; change them in two updates.",
+    });
+  }
+  const passwordHash = patch.password !== undefined ? await hashPassword(patch.password) : undefined;
+
+  // The legacy database owns these fields: its script runs first, and only if it succeeds does the cache change.
+  if (legacy) {
+    const scriptError = await runLegacyScripts(ctx, connection, user, patch);
+    if (scriptError) return fail(scriptError);
+  }
+
+  const result = await ctx.store.users.update(
+    id,
+    (current) => {
+      const changes = columnChanges(patch);
+      // A changed email is unverified unless the same update (a tenant admin's) says otherwise.
+      if (patch.email !== undefined && patch.email !== current.email && patch.email_verified === undefined) {
+        changes.emailVerified = false;
+      }
+      const errors: UserError[] = [];
+      if (patch.user_metadata !== undefined) {
+        changes.userMetadata = mergeMetadata(current.userMetadata, patch.user_metadata);
+        errors.push(...checkMetadata('user_metadata', changes.userMetadata));
+      }
+      if (patch.app_metadata !== undefined) {
+        changes.appMetadata = mergeMetadata(current.appMetadata, patch.app_metadata);
+        errors.push(...checkMetadata('app_metadata', changes.appMetadata));
+      }
+      if (passwordHash !== undefined && !legacy) changes.passwordHash = passwordHash;
+      return errors.length > 0 ? { errors } : { changes };
+    },
+    {
+      actorId: caller.sub,
+      operation: opts.operation ?? 'updateUser',
+      organizationId: await actingOrganization(ctx, user.id),
+    },
+    { expectedVersion: opts.expectedVersion },
+  );
+  forgetUser(ctx.loaders, id);
+  if (!result.ok) {
+    if ('notFound' in result) throw notFound('user', id);
+    return fail(...result.errors);
+  }
+  ctx.loaders.user.prime(id, result.user);
+  if (hasScope(caller, 'update:users')) ctx.access.writeGrants.add(id);
+  return { user: result.user, userErrors: [] };
+}
+
+/** For the audit log: the organization through which a help-desk caller acts, if that is how. */
+async function actingOrganization(ctx: AppContext, userId: string): Promise<string | null> {
+  const caller = ctx.caller;
+  if (!caller || hasScope(caller, 'update:users') || caller.sub === userId) return null;
+  const orgs = await ctx.access.organizationIdsOf(userId);
+  return orgs.find((o) => caller.adminOrganizationIds.has(o)) ?? null;
+}
+
+async function runLegacyScripts(
+  ctx: AppContext,
+  connection: ConnectionRow,
+  user: UserRow,
+  patch: ProfilePatch,
+): Promise<UserError | null> {
+  const name = customScriptsName(connection);
+  const identifier = user.email ?? user.username ?? '';
+  if (!name) return null;
+  try {
+    if (patch.password !== undefined) {
+      const password = patch.password;
+      await ctx.scripts.call(name, async (s) => s.changePassword?.(identifier, password));
+    }
+    if (patch.email !== undefined || patch.email_verified !== undefined) {
+      const email = patch.email ?? user.email ?? '';
+      const verified =
+        patch.email_verified ??
+        (patch.email !== undefined && patch.email !== user.email ? false : user.emailVerified);
+      await ctx.scripts.call(name, async (s) => s.changeEmail?.(identifier, email, verified));
+    }
+    return null;
+  } catch (err) {
+    if (!(err instanceof ScriptUnavailableError)) throw err;
+    return {
+      field: null,
+      code: 'CONNECTION_UNAVAILABLE',
+      message: `The custom database of connection ${connection.name} did not accept the change: nothing was changed.`,
+    };
+  }
+}
+
+export interface NewUserInput extends ProfilePatch {
+  connection: string;
+}
+
+/** createUser: own store (and import mode, stored as migrated), or a legacy database's `create` script. */
+export async function createUser(ctx: AppContext, input: NewUserInput): Promise<UserResult> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
+  const connection = await findConnection(ctx, input.connection);
+  if (!connection) throw notFound('connection', input.connection);
+  const { connection: _ref, ...patch } = input;
+  if (connection.kind !== 'DATABASE') {
+    return fail({
+      field: ['connection'],
+      code: 'NOT_SUPPORTED_BY_CONNECTION',
+      message: `${connection.kind.toLowerCase()} users are created by their logins, not by createUser.`,
+    });
+  }
+  const legacyCreate = isCustomDatabase(connection) && !isImportMode(connection);
+  const scriptName = customScriptsName(connection);
+  if (legacyCreate && !(await ctx.scripts.capabilities(scriptName)).create) {
+    return fail({
+      field: ['connection'],
+      code: 'NOT_SUPPORTED_BY_CONNECTION',
+      message: `The custom database of connection ${connection.name} has no create script.`,
+    });
+  }
+  const errors = [...requiredValues(patch, connection), ...validateProfilePatch(patch)];
+  if (!patch.email)
+    errors.push({ field: ['email'], code: 'REQUIRED', message: 'Database users need an email.' });
+  if (patch.password === undefined) {
+    errors.push({ field: ['password'], code: 'REQUIRED', message: 'Database users need a password.' });
+  }
+  const requiresUsername = connection.options.requires_username === true;
+  if (requiresUsername && !patch.username) {
+    errors.push({ field: ['username'], code: 'REQUIRED', message: 'This connection requires a username.' });
+  }
+  if (!requiresUsername && patch.username) {
+    errors.push({
+      field: ['username'],
+      code: 'NOT_SUPPORTED_BY_CONNECTION',
+      message: `Connection ${connection.name} does not use usernames (requires_username is off).`,
+    });
+  }
+  if (patch.user_metadata) errors.push(...checkMetadata('user_metadata', patch.user_metadata));
+  if (patch.app_metadata) errors.push(...checkMetadata('app_metadata', patch.app_metadata));
+  if (errors.length > 0) return fail(...errors);
+
+  let key = newDatabaseUserKey();
+  let profile: ProfilePatch = patch;
+  let passwordHash: string | null = await hashPassword(patch.password as string);
+  if (legacyCreate && scriptName) {
+    // Refuse a clash before the legacy database stores anything.
+    const clash = conflictErrors(await ctx.store.users.findConflicts(connection.id, patch));
+    if (clash.length > 0) return fail(...clash);
+    // The legacy database stores the user (and its password); the gateway caches its answer.
+    try {
+      const created = await ctx.scripts.call(scriptName, async (s) => s.create?.({ ...patch }));
+      if (!created || created.user_id === undefined || created.user_id === null) {
+        return fail({
+          field: null,
+          code: 'CONNECTION_UNAVAILABLE',
+          message: 'The create script returned no user_id.',
+        });
+      }
+      key = String(created.user_id);
+      profile = { ...patch, ...pickProfile(created) };
+      passwordHash = null;
+    } catch (err) {
+      if (!(err instanceof ScriptUnavailableError)) throw err;
+      return fail({
+        field: null,
+        code: 'CONNECTION_UNAVAILABLE',
+        message: `The custom database of connection ${connection.name} did not create the user: nothing was stored.`,
+      });
+    }
+  }
+
+  const id = `auth0|${key}`;
+  const result = await ctx.store.users.create(
+    {
+      id,
+      connectionId: connection.id,
+      email: profile.email ?? null,
+      emailVerified: profile.email_verified ?? false,
+      username: profile.username ?? null,
+      phoneNumber: profile.phone_number ?? null,
+      phoneVerified: profile.phone_verified ?? false,
+      name: profile.name ?? null,
+      nickname: profile.nickname ?? null,
+      givenName: profile.given_name ?? null,
+      familyName: profile.family_name ?? null,
+      picture: profile.picture ?? null,
+      userMetadata: profile.user_metadata ?? {},
+      appMetadata: profile.app_metadata ?? {},
+      blocked: profile.blocked ?? false,
+      migrated: isImportMode(connection),
+      passwordHash,
+      identity: { provider: 'auth0', upstreamUserId: key, isSocial: false, profileData: null },
+    },
+    { actorId: caller.sub, operation: 'createUser', fields: namedFields(patch) },
+  );
+  if (!result.ok) return fail(...result.errors);
+  ctx.access.writeGrants.add(id);
+  ctx.loaders.user.prime(id, result.user);
+  return { user: result.user, userErrors: [] };
+}
+
+/** The profile fields of a script's answer, in the domain's names. */
+export function pickProfile(p: Record<string, unknown>): ProfilePatch {
+  const out: ProfilePatch = {};
+  const str = (k: string) => (typeof p[k] === 'string' ? (p[k] as string) : undefined);
+  const bool = (k: string) => (typeof p[k] === 'boolean' ? (p[k] as boolean) : undefined);
+  for (const k of [
+    'email',
+    'username',
+    'phone_number',
+    'name',
+    'nickname',
+    'given_name',
+    'family_name',
+    'picture',
+  ] as const) {
+    const v = str(k);
+    if (v !== undefined) out[k] = v;
+  }
+  for (const k of ['email_verified', 'phone_verified'] as const) {
+    const v = bool(k);
+    if (v !== undefined) out[k] = v;
+  }
+  for (const k of ['user_metadata', 'app_metadata'] as const) {
+    const v = p[k];
+    if (v && typeof v === 'object' && !Array.isArray(v)) out[k] = v as Record<string, unknown>;
+  }
+  return out;
+}

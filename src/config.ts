@@ -1,0 +1,83 @@
+// Configuration from the environment (names fixed by shared/api-contract.md). Read once, at start.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface Config {
+  port: number;
+  /** The SQLite file (PostgreSQL arrives with its own issue). */
+  databasePath: string;
+  /** Where the dev secret and other local state live: the database file's folder. */
+  dataDir: string;
+  seedDemo: boolean | 'if-new';
+  production: boolean;
+  auth: {
+    jwtSecret: string | null;
+    jwksUrl: string | null;
+    issuer: string | null;
+    audience: string | null;
+  };
+  customDbScriptsDir: string;
+  customDbScriptTimeoutMs: number;
+  /** The playground and introspection: on by default outside production. */
+  playground: boolean;
+}
+
+export class ConfigError extends Error {}
+
+/** The project root (where package.json and drizzle/ are), whatever the cwd or file depth. */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const MIGRATIONS_FOLDER = resolve(PROJECT_ROOT, 'drizzle');
+
+export function databasePathFromUrl(url: string | undefined): string {
+  const value = url?.trim() || 'file:./data/gateway.db';
+  if (value.startsWith('postgres://') || value.startsWith('postgresql://')) {
+    throw new ConfigError('DATABASE_URL: PostgreSQL is not supported yet; use file:PATH (SQLite).');
+  }
+  if (!value.startsWith('file:')) throw new ConfigError('DATABASE_URL must be file:PATH (SQLite).');
+  const path = value.slice('file:'.length);
+  if (path === ':memory:') return path;
+  if (!path) throw new ConfigError('DATABASE_URL: file: needs a path.');
+  return resolve(path);
+}
+
+function flag(value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  return value === '1' || value.toLowerCase() === 'true';
+}
+
+function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}.`);
+  }
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const production = env.NODE_ENV === 'production';
+  const databasePath = databasePathFromUrl(env.DATABASE_URL);
+  const seed = flag(env.SEED_DEMO);
+  return {
+    port: int('PORT', env.PORT, 4000, 0, 65535),
+    databasePath,
+    dataDir: databasePath === ':memory:' ? resolve('data') : resolve(databasePath, '..'),
+    seedDemo: seed ?? (production ? false : 'if-new'),
+    production,
+    auth: {
+      jwtSecret: env.AUTH_JWT_SECRET || null,
+      jwksUrl: env.AUTH_JWKS_URL || null,
+      issuer: env.AUTH_ISSUER || null,
+      audience: env.AUTH_AUDIENCE || null,
+    },
+    customDbScriptsDir: resolve(env.CUSTOM_DB_SCRIPTS_DIR || './scripts'),
+    customDbScriptTimeoutMs: int(
+      'CUSTOM_DB_SCRIPT_TIMEOUT_MS',
+      env.CUSTOM_DB_SCRIPT_TIMEOUT_MS,
+      5000,
+      1,
+      10000,
+    ),
+    playground: flag(env.PLAYGROUND) ?? !production,
+  };
+}

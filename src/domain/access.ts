@@ -1,0 +1,69 @@
+// Who the caller is relative to a user: the roles the mutability policy judges, and how much of
+// the profile the caller may read. Pure: the caller's facts and the user's memberships are passed in.
+import type { CallerRoles, Scope } from './types.js';
+
+export interface Caller {
+  sub: string;
+  scopes: ReadonlySet<Scope>;
+  /** The token's `org_id` claim: when present, only that organization's help-desk powers count. */
+  orgId: string | null;
+  /** Organizations in which the caller holds ADMIN (already narrowed by `orgId`). */
+  adminOrganizationIds: ReadonlySet<string>;
+}
+
+/** `full`: every field; `member`: the help desk's view (app_metadata reads as null); `none`: not visible. */
+export type ReadAccess = 'full' | 'member' | 'none';
+
+export function hasScope(caller: Caller, scope: Scope): boolean {
+  return caller.scopes.has(scope);
+}
+
+/** The organizations whose ADMIN role counts for this token. */
+export function effectiveAdminOrganizations(
+  adminOf: Iterable<string>,
+  orgIdClaim: string | null,
+): Set<string> {
+  const all = new Set(adminOf);
+  if (orgIdClaim === null) return all;
+  return all.has(orgIdClaim) ? new Set([orgIdClaim]) : new Set();
+}
+
+export function isHelpDeskFor(caller: Caller, userOrganizationIds: Iterable<string>): boolean {
+  for (const id of userOrganizationIds) if (caller.adminOrganizationIds.has(id)) return true;
+  return false;
+}
+
+export function callerRoles(
+  caller: Caller,
+  userId: string,
+  userOrganizationIds: Iterable<string>,
+): CallerRoles {
+  return {
+    tenantAdmin: hasScope(caller, 'update:users'),
+    helpDesk: isHelpDeskFor(caller, userOrganizationIds),
+    self: caller.sub === userId,
+  };
+}
+
+export function readAccess(
+  caller: Caller,
+  userId: string,
+  userOrganizationIds: Iterable<string>,
+): ReadAccess {
+  if (hasScope(caller, 'read:users') || caller.sub === userId) return 'full';
+  return isHelpDeskFor(caller, userOrganizationIds) ? 'member' : 'none';
+}
+
+/**
+ * Whether a write may even find the user: a reader may, and so may a holder of the write scope
+ * (update:users / delete:users see every user for those writes). Otherwise the answer is NOT_FOUND,
+ * exactly as for a user that does not exist.
+ */
+export function canFindForWrite(
+  caller: Caller,
+  userId: string,
+  userOrganizationIds: Iterable<string>,
+  writeScope: Scope,
+): boolean {
+  return hasScope(caller, writeScope) || readAccess(caller, userId, userOrganizationIds) !== 'none';
+}

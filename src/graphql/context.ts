@@ -1,0 +1,79 @@
+// The per-request context: the verified caller (computed once), fresh loaders, the access view.
+
+import { Access } from '../app/access.js';
+import type { AppContext } from '../app/context.js';
+import { createLoaders, type Loaders } from '../app/loaders.js';
+import { InvalidTokenError, type TokenVerifier } from '../auth/tokens.js';
+import type { ScriptRegistry } from '../connectors/custom-db.js';
+import { type Caller, effectiveAdminOrganizations } from '../domain/access.js';
+import type { Store } from '../store/types.js';
+
+export type GraphQLContext = AppContext;
+
+export interface ContextDeps {
+  store: Store;
+  verifier: TokenVerifier;
+  scripts: ScriptRegistry;
+}
+
+function bearer(header: string | undefined): string | null {
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+export async function buildContext(
+  deps: ContextDeps,
+  authorization: string | undefined,
+): Promise<GraphQLContext> {
+  const loaders = createLoaders(deps.store);
+  const { caller, problem } = await resolveCaller(deps, loaders, authorization);
+  return {
+    store: deps.store,
+    scripts: deps.scripts,
+    caller,
+    authProblem: problem,
+    loaders,
+    access: new Access(caller, loaders, deps.scripts),
+  };
+}
+
+async function resolveCaller(
+  deps: ContextDeps,
+  loaders: Loaders,
+  authorization: string | undefined,
+): Promise<{ caller: Caller | null; problem: string | null }> {
+  const token = bearer(authorization);
+  if (!token) {
+    return {
+      caller: null,
+      problem: authorization ? 'Malformed Authorization header.' : 'A bearer token is required.',
+    };
+  }
+  let claims: Awaited<ReturnType<TokenVerifier['verify']>>;
+  try {
+    claims = await deps.verifier.verify(token);
+  } catch (err) {
+    const why = err instanceof InvalidTokenError ? err.message : 'invalid token';
+    return { caller: null, problem: `The token is not valid: ${why}.` };
+  }
+  const [user, memberships] = await Promise.all([
+    loaders.user.load(claims.sub),
+    loaders.membershipsByUser.load(claims.sub),
+  ]);
+  // A block or an erasure takes effect at once, even for tokens issued before it.
+  if (user?.blocked) return { caller: null, problem: 'The user is blocked.' };
+  if (!user && (await deps.store.users.isDeletedId(claims.sub))) {
+    return { caller: null, problem: 'The user was deleted.' };
+  }
+  const adminOf = memberships.filter((m) => m.roles.includes('ADMIN')).map((m) => m.organizationId);
+  return {
+    caller: {
+      sub: claims.sub,
+      scopes: claims.scopes,
+      orgId: claims.orgId,
+      adminOrganizationIds: effectiveAdminOrganizations(adminOf, claims.orgId),
+    },
+    problem: null,
+  };
+}

@@ -1,0 +1,137 @@
+// graphql-shield: deny by default, an explicit rule for every type and field (a test walks the
+// schema to prove it). Rules only check; the decisions come from src/domain through ctx.access.
+import { GraphQLError } from 'graphql';
+import type { IRules } from 'graphql-shield';
+import { allow, chain, deny, rule, shield } from 'graphql-shield';
+import { AppError, forbidden, unauthenticated } from '../app/errors.js';
+import { assertEditable, findUserForWrite } from '../app/users.js';
+import { hasScope } from '../domain/access.js';
+import type { Scope } from '../domain/types.js';
+import type { GraphQLContext } from './context.js';
+import type { UpdateUserInput } from './generated/resolvers-types.js';
+import { toProfilePatch } from './inputs.js';
+
+/** Shield wants a GraphQLError for its fallback; ours carries the contract's code. */
+const FALLBACK_ERROR = new GraphQLError('You may not run this operation.', {
+  extensions: { code: 'FORBIDDEN' },
+});
+
+const isAuthenticated = rule('isAuthenticated', { cache: 'contextual' })(
+  (_parent, _args, ctx: GraphQLContext) =>
+    ctx.caller !== null || unauthenticated(ctx.authProblem ?? undefined),
+);
+
+const scopeRules = new Map<Scope, ReturnType<ReturnType<typeof rule>>>();
+const hasScopeRule = (scope: Scope) => {
+  let r = scopeRules.get(scope);
+  if (!r) {
+    r = rule(`hasScope:${scope}`, { cache: 'contextual' })(
+      (_parent, _args, ctx: GraphQLContext) =>
+        (ctx.caller !== null && hasScope(ctx.caller, scope)) ||
+        forbidden(`This operation needs the ${scope} scope.`),
+    );
+    scopeRules.set(scope, r);
+  }
+  return r;
+};
+
+/**
+ * Every field of a User goes through this: the object reaches a caller only if they may read it.
+ * Resolvers already return null for unreadable users; this is the second lock. Memoised per
+ * request in ctx.access, so `no_cache` costs one map lookup per field.
+ */
+const canReadUser = rule('canReadUser', { cache: 'no_cache' })(
+  async (parent: { id: string }, _args, ctx: GraphQLContext) =>
+    (await ctx.access.read(parent)) !== 'none' || forbidden('You may not read this user.'),
+);
+
+/** updateUser, step 1: the user exists and the caller may act on it (otherwise NOT_FOUND, as for a missing user). */
+const canActOnUser = rule('canActOnUser', { cache: 'strict' })(
+  async (_parent, args: { id: string }, ctx: GraphQLContext) => {
+    try {
+      await findUserForWrite(ctx, args.id, 'update:users');
+      return true;
+    } catch (err) {
+      if (err instanceof AppError) return err;
+      throw err;
+    }
+  },
+);
+
+/** updateUser, step 2: every named field is editable for this caller (the same policy fieldPolicies shows). */
+const fieldsAreEditable = rule('fieldsAreEditable', { cache: 'strict' })(
+  async (_parent, args: { id: string; input: UpdateUserInput }, ctx: GraphQLContext) => {
+    const user = await ctx.loaders.user.load(args.id);
+    if (!user) return forbidden();
+    const { expectedVersion: _v, ...profile } = args.input;
+    try {
+      await assertEditable(ctx, user, toProfilePatch(profile));
+      return true;
+    } catch (err) {
+      if (err instanceof AppError) return err;
+      throw err;
+    }
+  },
+);
+
+/** Organization members: tenant administrators, and that organization's ADMINs. */
+const canListMembers = rule('canListMembers', { cache: 'strict' })(
+  (parent: { id: string }, _args, ctx: GraphQLContext) => {
+    const caller = ctx.caller;
+    if (!caller) return unauthenticated(ctx.authProblem ?? undefined);
+    return (
+      hasScope(caller, 'read:organizations') ||
+      hasScope(caller, 'read:users') ||
+      caller.adminOrganizationIds.has(parent.id) ||
+      forbidden("Only tenant administrators and the organization's ADMINs list its members.")
+    );
+  },
+);
+
+const authenticatedWith = (scope: Scope) => chain(isAuthenticated, hasScopeRule(scope));
+
+export const permissionRules = {
+  Query: {
+    node: isAuthenticated,
+    me: isAuthenticated,
+    user: isAuthenticated,
+    users: isAuthenticated,
+    connection: authenticatedWith('read:connections'),
+    connections: authenticatedWith('read:connections'),
+    organization: isAuthenticated,
+    organizations: isAuthenticated,
+  },
+  Mutation: {
+    createConnection: authenticatedWith('create:connections'),
+    createUser: authenticatedWith('create:users'),
+    updateUser: chain(isAuthenticated, canActOnUser, fieldsAreEditable),
+    createOrganization: authenticatedWith('create:organizations'),
+    addOrganizationMember: authenticatedWith('update:organizations'),
+  },
+  User: canReadUser,
+  // Reached only through a readable user or with read:connections; options and userCount
+  // answer null without read:connections (in their resolvers).
+  Connection: allow,
+  Identity: allow,
+  FieldPolicy: allow,
+  Organization: { '*': allow, members: canListMembers },
+  OrganizationMembership: allow,
+  UserConnection: allow,
+  UserEdge: allow,
+  MembershipConnection: allow,
+  MembershipEdge: allow,
+  PageInfo: allow,
+  UserError: allow,
+  CreateConnectionPayload: allow,
+  CreateUserPayload: allow,
+  UpdateUserPayload: allow,
+  CreateOrganizationPayload: allow,
+  AddOrganizationMemberPayload: allow,
+} satisfies IRules;
+
+export const permissions = shield(permissionRules, {
+  fallbackRule: deny,
+  allowExternalErrors: true,
+  fallbackError: FALLBACK_ERROR,
+  debug: false,
+});

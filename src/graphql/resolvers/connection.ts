@@ -1,0 +1,28 @@
+import { createConnection } from '../../app/connections.js';
+import { findConnection } from '../../app/users.js';
+import { hasScope } from '../../domain/access.js';
+import { isCustomDatabase, isImportMode, rootAttributeSync } from '../../domain/connection.js';
+import { lower, upper } from '../enums.js';
+import type { Resolvers } from '../generated/resolvers-types.js';
+
+export const connectionResolvers: Resolvers = {
+  Query: {
+    connection: (_, { id }, ctx) => findConnection(ctx, id),
+    connections: (_, __, ctx) => ctx.store.connections.list(),
+  },
+  Connection: {
+    customDatabase: (c) => isCustomDatabase(c),
+    importMode: (c) => isImportMode(c),
+    syncUserRootAttributes: (c) => upper(rootAttributeSync(c)),
+    // Anyone who may read a user sees its connection's kind; the configuration is for read:connections.
+    options: (c, _, ctx) => (ctx.caller && hasScope(ctx.caller, 'read:connections') ? c.options : null),
+    userCount: (c, _, ctx) =>
+      ctx.caller && hasScope(ctx.caller, 'read:connections')
+        ? ctx.loaders.connectionUserCount.load(c.id)
+        : null,
+  },
+  Mutation: {
+    createConnection: (_, { input }, ctx) =>
+      createConnection(ctx, { ...input, syncUserRootAttributes: lower(input.syncUserRootAttributes) }),
+  },
+};

@@ -1,0 +1,50 @@
+import {
+  DateTimeResolver,
+  EmailAddressResolver,
+  JSONObjectResolver,
+  PhoneNumberResolver,
+  URLResolver,
+} from 'graphql-scalars';
+import type { Resolvers } from '../generated/resolvers-types.js';
+import { connectionResolvers } from './connection.js';
+import { organizationResolvers, readableOrganization } from './organization.js';
+import { userResolvers } from './user.js';
+
+function nodeType(id: string): 'Connection' | 'Organization' | 'User' {
+  if (id.startsWith('con_')) return 'Connection';
+  if (id.startsWith('org_')) return 'Organization';
+  return 'User';
+}
+
+const nodeResolvers: Resolvers = {
+  Query: {
+    node: async (_, { id }, ctx) => {
+      if (nodeType(id) === 'Connection') {
+        const c = await ctx.loaders.connection.load(id);
+        return c && ctx.caller?.scopes.has('read:connections') ? c : null;
+      }
+      if (nodeType(id) === 'Organization') {
+        return readableOrganization(ctx, id);
+      }
+      return ctx.access.visible(await ctx.loaders.user.load(id));
+    },
+  },
+  Node: {
+    // Ids carry their type: con_… connections, org_… organizations, anything else a user.
+    __resolveType: (node) => nodeType(node.id),
+  },
+};
+
+export const resolvers: Resolvers[] = [
+  {
+    DateTime: DateTimeResolver,
+    JSONObject: JSONObjectResolver,
+    EmailAddress: EmailAddressResolver,
+    URL: URLResolver,
+    PhoneNumber: PhoneNumberResolver,
+  },
+  nodeResolvers,
+  userResolvers,
+  connectionResolvers,
+  organizationResolvers,
+];

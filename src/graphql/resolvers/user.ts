@@ -1,0 +1,83 @@
+import { createUser, updateUser } from '../../app/users.js';
+import { hasScope } from '../../domain/access.js';
+import { PROFILE_FIELDS } from '../../domain/types.js';
+import { upper } from '../enums.js';
+import type { Resolvers } from '../generated/resolvers-types.js';
+import { toProfilePatch } from '../inputs.js';
+import { decodeCursor, pageSize, toConnection } from '../pagination.js';
+
+export const userResolvers: Resolvers = {
+  Query: {
+    me: async (_, __, ctx) =>
+      ctx.caller ? ctx.access.visible(await ctx.loaders.user.load(ctx.caller.sub)) : null,
+    user: async (_, { id }, ctx) => ctx.access.visible(await ctx.loaders.user.load(id)),
+    users: async (_, { first, after, filter }, ctx) => {
+      const caller = ctx.caller;
+      const size = pageSize(first);
+      const cursor = decodeCursor(after);
+      let connectionId = filter?.connection ?? null;
+      if (connectionId) {
+        const connection =
+          (await ctx.loaders.connection.load(connectionId)) ??
+          (await ctx.store.connections.byName(connectionId));
+        // An unknown connection matches no user.
+        connectionId = connection?.id ?? connectionId;
+      }
+      const page = await ctx.store.users.list({
+        first: size,
+        after: cursor,
+        filter: {
+          connectionId,
+          organizationId: filter?.organization ?? null,
+          email: filter?.email ?? null,
+          blocked: filter?.blocked ?? null,
+          search: filter?.search ?? null,
+        },
+        visibleTo:
+          caller && hasScope(caller, 'read:users')
+            ? undefined
+            : {
+                selfId: caller?.sub ?? null,
+                adminOrganizationIds: [...(caller?.adminOrganizationIds ?? [])],
+              },
+      });
+      for (const row of page.rows) ctx.loaders.user.prime(row.id, row);
+      return page;
+    },
+  },
+  UserConnection: {
+    edges: (page) => toConnection(page, (u) => u.id).edges,
+    pageInfo: (page) => toConnection(page, (u) => u.id).pageInfo,
+    totalCount: (page) => page.totalCount,
+  },
+  User: {
+    connection: async (user, _, ctx) => {
+      const connection = await ctx.loaders.connection.load(user.connectionId);
+      if (!connection) throw new Error(`connection ${user.connectionId} of user ${user.id} is missing`);
+      return connection;
+    },
+    // The help desk reads every field but app_metadata, which reads as null without an error.
+    appMetadata: async (user, _, ctx) => ((await ctx.access.read(user)) === 'full' ? user.appMetadata : null),
+    identities: (user, _, ctx) => ctx.loaders.identitiesByUser.load(user.id),
+    organizations: (user, _, ctx) => ctx.loaders.membershipsByUser.load(user.id),
+    fieldPolicies: async (user, _, ctx) => {
+      const policies = await ctx.access.policies(user);
+      return PROFILE_FIELDS.map((field) => ({ ...policies[field], field: upper(field) }));
+    },
+  },
+  Identity: {
+    connection: async (identity, _, ctx) =>
+      (await ctx.loaders.connection.load(identity.connectionId))?.name ?? '',
+    userId: (identity) => identity.upstreamUserId,
+  },
+  Mutation: {
+    createUser: (_, { input }, ctx) => {
+      const { connection, ...profile } = input;
+      return createUser(ctx, { connection, ...toProfilePatch(profile) });
+    },
+    updateUser: (_, { id, input }, ctx) => {
+      const { expectedVersion, ...profile } = input;
+      return updateUser(ctx, id, toProfilePatch(profile), { expectedVersion });
+    },
+  },
+};

@@ -1,0 +1,79 @@
+// Assembles a running gateway from a Config: store (migrated), token verifier, scripts, HTTP server.
+// The start command and the end-to-end tests both use it, so tests run what users run.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTokenVerifier, loadOrCreateDevSecret } from './auth/tokens.js';
+import { type Config, ConfigError, MIGRATIONS_FOLDER } from './config.js';
+import { ScriptRegistry } from './connectors/custom-db.js';
+import { seedDemo } from './seed/demo.js';
+import { createGateway, type Gateway } from './server.js';
+import { openSqliteStore, type SqliteStoreOptions } from './store/sqlite/index.js';
+import type { Store } from './store/types.js';
+
+export interface Runtime {
+  gateway: Gateway;
+  store: Store;
+  port: number;
+  /** The HS256 secret tokens are signed with, when the gateway has one (configured or dev). */
+  signingSecret: string | null;
+  /** Whether this start loaded the demo tenant. */
+  seeded: boolean;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  log?: (line: string) => void;
+  onStatement?: SqliteStoreOptions['onStatement'];
+  host?: string;
+}
+
+export async function startRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
+  const log = opts.log ?? (() => {});
+  let jwtSecret = config.auth.jwtSecret;
+  if (!jwtSecret && !config.auth.jwksUrl) {
+    if (config.production) {
+      throw new ConfigError('In production set AUTH_JWT_SECRET or AUTH_JWKS_URL: tokens must be verifiable.');
+    }
+    jwtSecret = loadOrCreateDevSecret(config.dataDir);
+  }
+  // The demo's legacy database lives beside the gateway's own file unless told otherwise.
+  process.env.LEGACY_DB_PATH ??= join(config.dataDir, 'legacy.db');
+
+  const isNew = config.databasePath === ':memory:' || !existsSync(config.databasePath);
+  const store = openSqliteStore({
+    path: config.databasePath,
+    migrationsFolder: MIGRATIONS_FOLDER,
+    onStatement: opts.onStatement,
+  });
+  const scripts = new ScriptRegistry(config.customDbScriptsDir, config.customDbScriptTimeoutMs);
+  try {
+    const seeded = config.seedDemo === true || (config.seedDemo === 'if-new' && isNew);
+    if (seeded) await seedDemo({ store, scripts, legacyDbPath: process.env.LEGACY_DB_PATH, log });
+
+    const verifier = createTokenVerifier({ ...config.auth, jwtSecret });
+    const gateway = await createGateway({
+      store,
+      verifier,
+      scripts,
+      playground: config.playground,
+      // The message and the error's own text only: no request, no token.
+      logError: (message, err) =>
+        console.error(`${message}:`, err instanceof Error ? err.message : String(err)),
+    });
+    const port = await gateway.listen(config.port, opts.host);
+    return {
+      gateway,
+      store,
+      port,
+      signingSecret: jwtSecret,
+      seeded,
+      async close() {
+        await gateway.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,228 @@
+// Builds the HTTP server from its parts: a small node:http server (Apollo 5 has no HTTP framework
+// of its own) with /graphql, /healthz and /readyz. No I/O happens at import time.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import type { GraphQLFormattedError } from 'graphql';
+import { AppError } from './app/errors.js';
+import type { TokenVerifier } from './auth/tokens.js';
+import type { ScriptRegistry } from './connectors/custom-db.js';
+import { buildContext, type GraphQLContext } from './graphql/context.js';
+import { buildSchema } from './graphql/schema.js';
+import type { Store } from './store/types.js';
+
+export interface GatewayDeps {
+  store: Store;
+  verifier: TokenVerifier;
+  scripts: ScriptRegistry;
+  /** Serve the GraphQL IDE and allow introspection. */
+  playground: boolean;
+  /** Where unexpected errors are reported (never with request bodies or tokens). */
+  logError?: (message: string, err: unknown) => void;
+}
+
+export interface Gateway {
+  server: Server;
+  listen(port: number, host?: string): Promise<number>;
+  /** Stops taking connections, lets in-flight requests finish, then stops Apollo. */
+  close(): Promise<void>;
+}
+
+/** Codes a client may see as they are; anything else is masked as an internal error. */
+const PUBLIC_CODES = new Set([
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'BAD_USER_INPUT',
+  'FIELD_NOT_EDITABLE',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+const PLAYGROUND_QUERY = `# Paste a token in the Headers pane: { "Authorization": "Bearer <token>" }
+# (npm start prints one; npm run token -- --sub SUB --scope "read:users" makes more).
+query Me {
+  me {
+    id
+    email
+    name
+    connection { name kind syncUserRootAttributes }
+    fieldPolicies { field editable reason message }
+  }
+}
+`;
+
+export function formatError(logError: GatewayDeps['logError']) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof AppError) {
+      return {
+        message: original.message,
+        ...(formatted.locations ? { locations: formatted.locations } : {}),
+        ...(formatted.path ? { path: formatted.path } : {}),
+        extensions: { ...original.extensions, code: original.code },
+      };
+    }
+    const code = formatted.extensions?.code;
+    // A scalar refusing a literal (a bad email, URL or phone number) is malformed input.
+    if (
+      code === 'GRAPHQL_VALIDATION_FAILED' &&
+      /^Expected value of type "(EmailAddress|URL|PhoneNumber|DateTime|JSONObject)"/.test(formatted.message)
+    ) {
+      return { ...formatted, extensions: { code: 'BAD_USER_INPUT' } };
+    }
+    if (typeof code === 'string' && PUBLIC_CODES.has(code)) {
+      const { stacktrace: _s, exception: _e, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    logError?.('unexpected error in a GraphQL operation', original);
+    return {
+      message: 'Internal server error.',
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new Error('body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  type = 'application/json; charset=utf-8',
+): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: buildSchema(),
+    introspection: deps.playground,
+    includeStacktraceInErrorResponses: false,
+    formatError: formatError(deps.logError),
+    plugins: [ApolloServerPluginLandingPageDisabled()],
+  });
+  await apollo.start();
+  const playgroundHtml = deps.playground
+    ? renderGraphiQL({
+        title: 'Profile gateway',
+        defaultQuery: PLAYGROUND_QUERY,
+        headers: JSON.stringify({ Authorization: 'Bearer ' }, null, 2),
+      })
+    : null;
+
+  async function graphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (req.method === 'GET' && playgroundHtml && (req.headers.accept ?? '').includes('text/html')) {
+      send(res, 200, playgroundHtml, 'text/html; charset=utf-8');
+      return;
+    }
+    let raw: string;
+    try {
+      raw = await readBody(req);
+    } catch {
+      send(
+        res,
+        413,
+        JSON.stringify({
+          errors: [{ message: 'Request body too large.', extensions: { code: 'BAD_REQUEST' } }],
+        }),
+      );
+      return;
+    }
+    let body: unknown = raw;
+    if ((req.headers['content-type'] ?? '').includes('application/json') && raw !== '') {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        send(
+          res,
+          400,
+          JSON.stringify({
+            errors: [{ message: 'The body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }],
+          }),
+        );
+        return;
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body },
+      context: () => buildContext(deps, req.headers.authorization),
+    });
+    for (const [key, value] of result.headers) res.setHeader(key, value);
+    res.statusCode = result.status ?? 200;
+    if (result.body.kind === 'complete') {
+      res.end(result.body.string);
+      return;
+    }
+    for await (const chunk of result.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    try {
+      if (url.pathname === '/graphql') return await graphql(req, res, url);
+      if (url.pathname === '/healthz' && req.method === 'GET') return send(res, 200, '{"status":"ok"}');
+      if (url.pathname === '/readyz' && req.method === 'GET') {
+        try {
+          await deps.store.ping();
+          return send(res, 200, '{"status":"ready"}');
+        } catch {
+          return send(res, 503, '{"status":"database unavailable"}');
+        }
+      }
+      send(res, 404, '{"error":"not found"}');
+    } catch (err) {
+      deps.logError?.('unexpected error serving a request', err);
+      if (!res.headersSent) send(res, 500, '{"error":"internal server error"}');
+      else res.end();
+    }
+  }
+
+  const server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  server.keepAliveTimeout = 5000;
+
+  return {
+    server,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+      });
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
+        server.closeIdleConnections();
+      });
+      await apollo.stop();
+    },
+  };
+}

@@ -1,0 +1,515 @@
+// The SQLite store: the embedded default. better-sqlite3 is synchronous, so each write is one
+// synchronous transaction (SQLite serialises writers), wrapped in the async Store interface.
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { and, asc, count, eq, gt, inArray, or, type SQL, sql } from 'drizzle-orm';
+import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import { conflictErrors, normalizeEmail, normalizeUsername } from '../../domain/validation.js';
+import type {
+  AuditEntry,
+  ConnectionRow,
+  ConnectionStore,
+  IdentityRow,
+  MembershipRow,
+  OrganizationRow,
+  OrganizationStore,
+  Page,
+  Store,
+  UpdateResult,
+  UserChanges,
+  UserFilter,
+  UserRow,
+  UserStore,
+  Visibility,
+} from '../types.js';
+import * as t from './tables.js';
+
+type Db = BetterSQLite3Database<typeof t>;
+
+export interface SqliteStoreOptions {
+  /** A file path, or ':memory:'. */
+  path: string;
+  migrationsFolder: string;
+  /** Called with every SQL statement run (the statement-count tests use it). */
+  onStatement?: (sql: string) => void;
+}
+
+/** Columns of a UserRow: everything but the password hash. */
+const userColumns = {
+  id: t.users.id,
+  connectionId: t.users.connectionId,
+  email: t.users.email,
+  emailVerified: t.users.emailVerified,
+  username: t.users.username,
+  phoneNumber: t.users.phoneNumber,
+  phoneVerified: t.users.phoneVerified,
+  name: t.users.name,
+  nickname: t.users.nickname,
+  givenName: t.users.givenName,
+  familyName: t.users.familyName,
+  picture: t.users.picture,
+  userMetadata: t.users.userMetadata,
+  appMetadata: t.users.appMetadata,
+  blocked: t.users.blocked,
+  migrated: t.users.migrated,
+  version: t.users.version,
+  createdAt: t.users.createdAt,
+  updatedAt: t.users.updatedAt,
+  lastLogin: t.users.lastLogin,
+  lastIp: t.users.lastIp,
+  loginsCount: t.users.loginsCount,
+  profileSyncedAt: t.users.profileSyncedAt,
+} as const;
+
+/** SQLite's bound-variable limit is 32,766; stay well below it. */
+const MAX_IN = 5000;
+
+function chunks<T>(items: readonly T[], size = MAX_IN): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function inOrder<T>(ids: readonly string[], rows: T[], key: (row: T) => string): (T | null)[] {
+  const byId = new Map(rows.map((r) => [key(r), r]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+function grouped<T>(ids: readonly string[], rows: T[], key: (row: T) => string): T[][] {
+  const byId = new Map<string, T[]>(ids.map((id) => [id, []]));
+  for (const r of rows) byId.get(key(r))?.push(r);
+  return ids.map((id) => byId.get(id) ?? []);
+}
+
+export function hashDeletedId(id: string): string {
+  return createHash('sha256').update(`deleted-user:${id}`).digest('hex');
+}
+
+function recordAudit(tx: Db, entry: AuditEntry, at: Date): void {
+  tx.insert(t.auditEvents)
+    .values({
+      at,
+      actorId: entry.actorId,
+      operation: entry.operation,
+      targetUserId: entry.targetUserId ?? null,
+      organizationId: entry.organizationId ?? null,
+      fields: entry.fields ?? [],
+    })
+    .run();
+}
+
+function isUniqueViolation(err: unknown, index: string): boolean {
+  return err instanceof Error && /UNIQUE constraint failed/.test(err.message) && err.message.includes(index);
+}
+
+export function openSqliteStore(opts: SqliteStoreOptions): Store {
+  if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+  const sqlite = new Database(opts.path);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('synchronous = NORMAL');
+  const logger = opts.onStatement ? { logQuery: (q: string) => opts.onStatement?.(q) } : false;
+  const db: Db = drizzle(sqlite, { schema: t, logger });
+  migrate(db, { migrationsFolder: opts.migrationsFolder });
+
+  const isDatabaseConnection = (tx: Db, connectionId: string): boolean =>
+    tx
+      .select({ kind: t.connections.kind })
+      .from(t.connections)
+      .where(eq(t.connections.id, connectionId))
+      .get()?.kind === 'DATABASE';
+
+  function conflictsIn(
+    tx: Db,
+    connectionId: string,
+    values: { email?: string | null; username?: string | null },
+    exceptUserId?: string,
+  ): { email: boolean; username: boolean } {
+    const clash = (column: typeof t.users.emailLower | typeof t.users.usernameLower, value: string) => {
+      const conds = [eq(t.users.connectionId, connectionId), eq(column, value)];
+      if (exceptUserId) conds.push(sql`${t.users.id} <> ${exceptUserId}`);
+      return (
+        tx
+          .select({ id: t.users.id })
+          .from(t.users)
+          .where(and(...conds))
+          .limit(1)
+          .get() !== undefined
+      );
+    };
+    return {
+      email: values.email ? clash(t.users.emailLower, normalizeEmail(values.email)) : false,
+      username: values.username ? clash(t.users.usernameLower, normalizeUsername(values.username)) : false,
+    };
+  }
+
+  const connections: ConnectionStore = {
+    async byIds(ids) {
+      const rows: ConnectionRow[] = [];
+      for (const part of chunks(ids)) {
+        rows.push(...db.select().from(t.connections).where(inArray(t.connections.id, part)).all());
+      }
+      return inOrder(ids, rows, (r) => r.id);
+    },
+    async byName(name) {
+      return db.select().from(t.connections).where(eq(t.connections.name, name)).get() ?? null;
+    },
+    async list() {
+      return db.select().from(t.connections).orderBy(asc(t.connections.name)).all();
+    },
+    async userCounts(ids) {
+      const rows = db
+        .select({ id: t.users.connectionId, n: count() })
+        .from(t.users)
+        .where(inArray(t.users.connectionId, [...ids]))
+        .groupBy(t.users.connectionId)
+        .all();
+      const byId = new Map(rows.map((r) => [r.id, r.n]));
+      return ids.map((id) => byId.get(id) ?? 0);
+    },
+    async create(row, audit) {
+      const now = new Date();
+      const full: ConnectionRow = { ...row, createdAt: now, updatedAt: now };
+      db.transaction((tx) => {
+        tx.insert(t.connections).values(full).run();
+        recordAudit(tx, { ...audit, fields: Object.keys(row.options) }, now);
+      });
+      return full;
+    },
+  };
+
+  function userWhere(filter: UserFilter | undefined, visibleTo: Visibility | undefined): SQL[] {
+    const conds: SQL[] = [];
+    if (filter?.connectionId) conds.push(eq(t.users.connectionId, filter.connectionId));
+    if (filter?.organizationId) {
+      conds.push(
+        inArray(
+          t.users.id,
+          db
+            .select({ id: t.memberships.userId })
+            .from(t.memberships)
+            .where(eq(t.memberships.organizationId, filter.organizationId)),
+        ),
+      );
+    }
+    if (filter?.email) conds.push(eq(t.users.emailLower, normalizeEmail(filter.email)));
+    if (filter?.blocked !== undefined && filter?.blocked !== null)
+      conds.push(eq(t.users.blocked, filter.blocked));
+    if (filter?.search) {
+      const pattern = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const likeEsc = (col: SQLiteColumn) => sql`${col} LIKE ${pattern} ESCAPE '\\'`;
+      const matches = or(
+        likeEsc(t.users.name),
+        likeEsc(t.users.email),
+        likeEsc(t.users.username),
+        likeEsc(t.users.nickname),
+      );
+      if (matches) conds.push(matches);
+    }
+    if (visibleTo) {
+      const visible = or(
+        visibleTo.selfId ? eq(t.users.id, visibleTo.selfId) : sql`0`,
+        visibleTo.adminOrganizationIds.length > 0
+          ? inArray(
+              t.users.id,
+              db
+                .select({ id: t.memberships.userId })
+                .from(t.memberships)
+                .where(inArray(t.memberships.organizationId, visibleTo.adminOrganizationIds)),
+            )
+          : sql`0`,
+      );
+      if (visible) conds.push(visible);
+    }
+    return conds;
+  }
+
+  const users: UserStore = {
+    async byIds(ids) {
+      const rows: UserRow[] = [];
+      for (const part of chunks(ids)) {
+        rows.push(...db.select(userColumns).from(t.users).where(inArray(t.users.id, part)).all());
+      }
+      return inOrder(ids, rows, (r) => r.id);
+    },
+    async list({ first, after, filter, visibleTo }) {
+      const conds = userWhere(filter, visibleTo);
+      const total = db
+        .select({ n: count() })
+        .from(t.users)
+        .where(and(...conds))
+        .get();
+      if (after) conds.push(gt(t.users.id, after));
+      const rows = db
+        .select(userColumns)
+        .from(t.users)
+        .where(and(...conds))
+        .orderBy(asc(t.users.id))
+        .limit(first + 1)
+        .all();
+      return { rows: rows.slice(0, first), hasNextPage: rows.length > first, totalCount: total?.n ?? 0 };
+    },
+    async findConflicts(connectionId, values, exceptUserId) {
+      return conflictsIn(db, connectionId, values, exceptUserId);
+    },
+    async identitiesByUserIds(ids) {
+      const rows: IdentityRow[] = [];
+      for (const part of chunks(ids)) {
+        rows.push(...db.select().from(t.identities).where(inArray(t.identities.userId, part)).all());
+      }
+      return grouped(ids, rows, (r) => r.userId);
+    },
+    async create(user, audit) {
+      const now = new Date();
+      try {
+        return db.transaction((tx) => {
+          if (isDatabaseConnection(tx, user.connectionId)) {
+            const clash = conflictsIn(tx, user.connectionId, user);
+            if (clash.email || clash.username) return { ok: false as const, errors: conflictErrors(clash) };
+          }
+          const { identity, ...profile } = user;
+          tx.insert(t.users)
+            .values({
+              ...profile,
+              emailLower: user.email ? normalizeEmail(user.email) : null,
+              usernameLower: user.username ? normalizeUsername(user.username) : null,
+              createdAt: now,
+              updatedAt: now,
+            })
+            .run();
+          tx.insert(t.identities)
+            .values({ ...identity, userId: user.id, connectionId: user.connectionId })
+            .run();
+          tx.delete(t.deletedUsers)
+            .where(eq(t.deletedUsers.idHash, hashDeletedId(user.id)))
+            .run();
+          recordAudit(tx, { ...audit, targetUserId: user.id }, now);
+          const row = tx.select(userColumns).from(t.users).where(eq(t.users.id, user.id)).get();
+          if (!row) throw new Error('user vanished after insert');
+          return { ok: true as const, user: row };
+        });
+      } catch (err) {
+        if (isUniqueViolation(err, 'users.username_lower')) {
+          return { ok: false, errors: conflictErrors({ email: false, username: true }) };
+        }
+        throw err;
+      }
+    },
+    async update(id, plan, audit, opts): Promise<UpdateResult> {
+      return db.transaction((tx): UpdateResult => {
+        const current = tx.select(userColumns).from(t.users).where(eq(t.users.id, id)).get();
+        if (!current) return { ok: false, notFound: true };
+        if (opts?.expectedVersion != null && opts.expectedVersion !== current.version) {
+          return {
+            ok: false,
+            errors: [
+              {
+                field: ['expectedVersion'],
+                code: 'VERSION_CONFLICT',
+                message: `The profile changed since version ${opts.expectedVersion}; it is now at version ${current.version}. Reload it and try again.`,
+              },
+            ],
+          };
+        }
+        const planned = plan(current);
+        if ('errors' in planned) return { ok: false, errors: planned.errors };
+        const changes = planned.changes;
+        const changed = changedFields(current, changes);
+        if (changed.length === 0) return { ok: true, user: current, changed };
+        if (isDatabaseConnection(tx, current.connectionId)) {
+          const clash = conflictsIn(
+            tx,
+            current.connectionId,
+            {
+              email: changed.includes('email') ? changes.email : null,
+              username: changed.includes('username') ? changes.username : null,
+            },
+            id,
+          );
+          if (clash.email || clash.username) return { ok: false, errors: conflictErrors(clash) };
+        }
+        const now = new Date();
+        // Login bookkeeping alone (last_login, logins_count, …) is not a change of the profile.
+        const profileChanged = changed.some((f) => !LOGIN_BOOKKEEPING.has(f));
+        const values: Record<string, unknown> = {
+          ...changes,
+          updatedAt: now,
+          version: profileChanged ? current.version + 1 : current.version,
+        };
+        if ('email' in changes) values.emailLower = changes.email ? normalizeEmail(changes.email) : null;
+        if ('username' in changes)
+          values.usernameLower = changes.username ? normalizeUsername(changes.username) : null;
+        tx.update(t.users).set(values).where(eq(t.users.id, id)).run();
+        recordAudit(tx, { ...audit, targetUserId: id, fields: changed }, now);
+        const row = tx.select(userColumns).from(t.users).where(eq(t.users.id, id)).get();
+        if (!row) throw new Error('user vanished during update');
+        return { ok: true, user: row, changed };
+      });
+    },
+    async isDeletedId(id) {
+      return (
+        db
+          .select({ h: t.deletedUsers.idHash })
+          .from(t.deletedUsers)
+          .where(eq(t.deletedUsers.idHash, hashDeletedId(id)))
+          .get() !== undefined
+      );
+    },
+  };
+
+  const organizations: OrganizationStore = {
+    async byIds(ids) {
+      const rows: OrganizationRow[] = [];
+      for (const part of chunks(ids)) {
+        rows.push(...db.select().from(t.organizations).where(inArray(t.organizations.id, part)).all());
+      }
+      return inOrder(ids, rows, (r) => r.id);
+    },
+    async byName(name) {
+      return db.select().from(t.organizations).where(eq(t.organizations.name, name)).get() ?? null;
+    },
+    async list(filter) {
+      const q = db.select().from(t.organizations);
+      if (filter?.ids)
+        return q.where(inArray(t.organizations.id, filter.ids)).orderBy(asc(t.organizations.name)).all();
+      return q.orderBy(asc(t.organizations.name)).all();
+    },
+    async connectionIds(organizationIds) {
+      const rows = db
+        .select()
+        .from(t.organizationConnections)
+        .where(inArray(t.organizationConnections.organizationId, [...organizationIds]))
+        .all();
+      return grouped(organizationIds, rows, (r) => r.organizationId).map((rs) =>
+        rs.map((r) => r.connectionId),
+      );
+    },
+    async create(row, connectionIds, audit) {
+      const now = new Date();
+      const full: OrganizationRow = { ...row, createdAt: now, updatedAt: now };
+      db.transaction((tx) => {
+        tx.insert(t.organizations).values(full).run();
+        if (connectionIds.length > 0) {
+          tx.insert(t.organizationConnections)
+            .values(connectionIds.map((connectionId) => ({ organizationId: row.id, connectionId })))
+            .run();
+        }
+        recordAudit(tx, { ...audit, organizationId: row.id }, now);
+      });
+      return full;
+    },
+    async membershipsByUserIds(userIds) {
+      const rows: MembershipRow[] = [];
+      for (const part of chunks(userIds)) {
+        rows.push(
+          ...db
+            .select()
+            .from(t.memberships)
+            .where(inArray(t.memberships.userId, part))
+            .orderBy(asc(t.memberships.organizationId))
+            .all(),
+        );
+      }
+      return grouped(userIds, rows, (r) => r.userId);
+    },
+    async members(organizationId, { first, after }): Promise<Page<MembershipRow>> {
+      const base = eq(t.memberships.organizationId, organizationId);
+      const total = db.select({ n: count() }).from(t.memberships).where(base).get();
+      const rows = db
+        .select()
+        .from(t.memberships)
+        .where(after ? and(base, gt(t.memberships.userId, after)) : base)
+        .orderBy(asc(t.memberships.userId))
+        .limit(first + 1)
+        .all();
+      return { rows: rows.slice(0, first), hasNextPage: rows.length > first, totalCount: total?.n ?? 0 };
+    },
+    async addMember(row, audit) {
+      const now = new Date();
+      const membership: MembershipRow = { ...row, joinedAt: now };
+      return db.transaction((tx) => {
+        const exists = tx
+          .select({ u: t.memberships.userId })
+          .from(t.memberships)
+          .where(
+            and(eq(t.memberships.organizationId, row.organizationId), eq(t.memberships.userId, row.userId)),
+          )
+          .get();
+        if (exists) {
+          return {
+            ok: false as const,
+            errors: [
+              {
+                field: ['user'],
+                code: 'ALREADY_MEMBER',
+                message: 'The user is already a member of this organization.',
+              },
+            ],
+          };
+        }
+        tx.insert(t.memberships).values(membership).run();
+        recordAudit(
+          tx,
+          { ...audit, targetUserId: row.userId, organizationId: row.organizationId, fields: ['roles'] },
+          now,
+        );
+        return { ok: true as const, membership };
+      });
+    },
+  };
+
+  return {
+    dialect: 'sqlite',
+    connections,
+    users,
+    organizations,
+    async ping() {
+      sqlite.prepare('SELECT 1').get();
+    },
+    async close() {
+      if (sqlite.open) sqlite.close();
+    },
+  };
+}
+
+/** The domain names of the columns whose value really changes (the password always counts). */
+function changedFields(current: UserRow, changes: UserChanges): string[] {
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(changes) as [keyof UserChanges, unknown][]) {
+    if (value === undefined) continue;
+    if (key === 'passwordHash') {
+      out.push('password');
+      continue;
+    }
+    const before = current[key as keyof UserRow];
+    const same =
+      before instanceof Date || value instanceof Date
+        ? (before as Date | null)?.getTime() === (value as Date | null)?.getTime()
+        : typeof value === 'object' && value !== null
+          ? JSON.stringify(before) === JSON.stringify(value)
+          : before === value;
+    if (!same) out.push(COLUMN_TO_FIELD[key] ?? key);
+  }
+  return out;
+}
+
+const LOGIN_BOOKKEEPING = new Set(['last_login', 'logins_count', 'last_ip', 'profile_synced_at']);
+
+const COLUMN_TO_FIELD: Partial<Record<keyof UserChanges, string>> = {
+  emailVerified: 'email_verified',
+  phoneNumber: 'phone_number',
+  phoneVerified: 'phone_verified',
+  givenName: 'given_name',
+  familyName: 'family_name',
+  userMetadata: 'user_metadata',
+  appMetadata: 'app_metadata',
+  lastLogin: 'last_login',
+  lastIp: 'last_ip',
+  loginsCount: 'logins_count',
+  profileSyncedAt: 'profile_synced_at',
+};

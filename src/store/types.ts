@@ -1,0 +1,213 @@
+// The store's interface: everything the gateway reads or writes goes through it. The SQLite
+// implementation lives in ./sqlite; a PostgreSQL one would implement the same interface.
+// Methods are async so that a driver with asynchronous I/O fits without changing callers.
+import type { ConnectionKind, Metadata, OrgRole, RootAttributeSync, UserError } from '../domain/types.js';
+
+/** A connection's options, stored whole as JSON (Auth0's names). Unknown keys are kept. */
+export interface ConnectionOptions {
+  set_user_root_attributes?: RootAttributeSync;
+  import_mode?: boolean;
+  enabledDatabaseCustomization?: boolean;
+  customScripts?: string;
+  requires_username?: boolean;
+  [key: string]: unknown;
+}
+
+export interface ConnectionRow {
+  id: string;
+  name: string;
+  kind: ConnectionKind;
+  strategy: string;
+  options: ConnectionOptions;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A stored profile. The password hash is deliberately not part of it. */
+export interface UserRow {
+  id: string;
+  connectionId: string;
+  email: string | null;
+  emailVerified: boolean;
+  username: string | null;
+  phoneNumber: string | null;
+  phoneVerified: boolean;
+  name: string | null;
+  nickname: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  picture: string | null;
+  userMetadata: Metadata;
+  appMetadata: Metadata;
+  blocked: boolean;
+  migrated: boolean;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+  lastLogin: Date | null;
+  lastIp: string | null;
+  loginsCount: number;
+  profileSyncedAt: Date | null;
+}
+
+export interface IdentityRow {
+  userId: string;
+  connectionId: string;
+  provider: string;
+  upstreamUserId: string;
+  isSocial: boolean;
+  profileData: Metadata | null;
+}
+
+export interface OrganizationRow {
+  id: string;
+  name: string;
+  displayName: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface MembershipRow {
+  organizationId: string;
+  userId: string;
+  roles: OrgRole[];
+  invitedEmail: string | null;
+  joinedAt: Date;
+}
+
+/** Recorded in the same transaction as the write it describes. */
+export interface AuditEntry {
+  actorId: string;
+  operation: string;
+  targetUserId?: string | null;
+  organizationId?: string | null;
+  /** Names of the fields changed; never their values. */
+  fields?: string[];
+}
+
+export interface Page<T> {
+  rows: T[];
+  hasNextPage: boolean;
+  totalCount: number;
+}
+
+export interface PageArgs {
+  first: number;
+  /** Keyset cursor: the id of the last row of the previous page. */
+  after?: string | null;
+}
+
+export interface UserFilter {
+  connectionId?: string | null;
+  organizationId?: string | null;
+  email?: string | null;
+  blocked?: boolean | null;
+  search?: string | null;
+}
+
+/** Narrows a listing to what a caller may read: themself and the members of organizations they administer. */
+export interface Visibility {
+  selfId: string | null;
+  adminOrganizationIds: string[];
+}
+
+/** The stored fields of a new user; the password is already hashed. */
+export interface NewUser {
+  id: string;
+  connectionId: string;
+  email?: string | null;
+  emailVerified?: boolean;
+  username?: string | null;
+  phoneNumber?: string | null;
+  phoneVerified?: boolean;
+  name?: string | null;
+  nickname?: string | null;
+  givenName?: string | null;
+  familyName?: string | null;
+  picture?: string | null;
+  userMetadata?: Metadata;
+  appMetadata?: Metadata;
+  blocked?: boolean;
+  migrated?: boolean;
+  passwordHash?: string | null;
+  identity: Omit<IdentityRow, 'userId' | 'connectionId'>;
+}
+
+/** Column values to write; the store bumps `version` and `updated_at` only when something differs. */
+export type UserChanges = Partial<
+  Omit<UserRow, 'id' | 'connectionId' | 'version' | 'createdAt' | 'updatedAt'> & { passwordHash: string }
+>;
+
+/**
+ * Given the current row inside the write transaction, says what to write, or refuses with user
+ * errors. Runs synchronously inside the transaction, so read-merge-write cannot lose a
+ * concurrent change.
+ */
+export type UserUpdatePlanner = (current: UserRow) => { changes: UserChanges } | { errors: UserError[] };
+
+export type UpdateResult =
+  | { ok: true; user: UserRow; changed: string[] }
+  | { ok: false; errors: UserError[] }
+  | { ok: false; notFound: true };
+
+export interface ConnectionStore {
+  byIds(ids: readonly string[]): Promise<(ConnectionRow | null)[]>;
+  byName(name: string): Promise<ConnectionRow | null>;
+  list(): Promise<ConnectionRow[]>;
+  userCounts(ids: readonly string[]): Promise<number[]>;
+  create(row: Omit<ConnectionRow, 'createdAt' | 'updatedAt'>, audit: AuditEntry): Promise<ConnectionRow>;
+}
+
+export interface UserStore {
+  byIds(ids: readonly string[]): Promise<(UserRow | null)[]>;
+  list(args: PageArgs & { filter?: UserFilter; visibleTo?: Visibility }): Promise<Page<UserRow>>;
+  /** Case-insensitive: is this email or username already used by another user of the connection? */
+  findConflicts(
+    connectionId: string,
+    values: { email?: string | null; username?: string | null },
+    exceptUserId?: string,
+  ): Promise<{ email: boolean; username: boolean }>;
+  identitiesByUserIds(ids: readonly string[]): Promise<IdentityRow[][]>;
+  /** Inserts the user with its identity; fails with EMAIL_TAKEN / USERNAME_TAKEN user errors on a clash. */
+  create(
+    user: NewUser,
+    audit: AuditEntry,
+  ): Promise<{ ok: true; user: UserRow } | { ok: false; errors: UserError[] }>;
+  /** One transaction: plan against the current row, write, bump the version, audit. */
+  update(
+    id: string,
+    plan: UserUpdatePlanner,
+    audit: AuditEntry,
+    opts?: { expectedVersion?: number | null },
+  ): Promise<UpdateResult>;
+  /** Whether an id belonged to a user that was erased (and no user bears it again). */
+  isDeletedId(id: string): Promise<boolean>;
+}
+
+export interface OrganizationStore {
+  byIds(ids: readonly string[]): Promise<(OrganizationRow | null)[]>;
+  byName(name: string): Promise<OrganizationRow | null>;
+  list(filter?: { ids?: string[] }): Promise<OrganizationRow[]>;
+  connectionIds(organizationIds: readonly string[]): Promise<string[][]>;
+  create(
+    row: Omit<OrganizationRow, 'createdAt' | 'updatedAt'>,
+    connectionIds: string[],
+    audit: AuditEntry,
+  ): Promise<OrganizationRow>;
+  membershipsByUserIds(userIds: readonly string[]): Promise<MembershipRow[][]>;
+  members(organizationId: string, args: PageArgs): Promise<Page<MembershipRow>>;
+  addMember(
+    row: Omit<MembershipRow, 'joinedAt'>,
+    audit: AuditEntry,
+  ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; errors: UserError[] }>;
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  connections: ConnectionStore;
+  users: UserStore;
+  organizations: OrganizationStore;
+  /** Answers when the database does (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
