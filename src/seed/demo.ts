@@ -353,7 +353,8 @@ export async function seedDemo(opts: SeedOptions): Promise<DemoTenant> {
 
 /** The customer's own database behind the two custom-database connections (bcrypt hashes, its own layout). */
 async function seedLegacyDatabase(path: string): Promise<void> {
-  const lib = (await import('../../scripts/lib/legacy-database.mjs')) as {
+  // Plain JavaScript beside the scripts (it runs under plain node too), so it is imported by URL.
+  const lib = (await import(new URL('../../scripts/lib/legacy-database.mjs', import.meta.url).href)) as {
     seedLegacyAccounts(
       path: string,
       tenant: string,

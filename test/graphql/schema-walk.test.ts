@@ -1,0 +1,49 @@
+// Deny by default: every object type and every field has an explicit shield rule.
+import { isObjectType } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { permissionRules } from '../../src/graphql/permissions.js';
+import { buildBareSchema } from '../../src/graphql/schema.js';
+
+describe('permissions cover the schema', () => {
+  const schema = buildBareSchema();
+  const rules = permissionRules as Record<string, unknown>;
+  const types = Object.values(schema.getTypeMap()).filter((t) => isObjectType(t) && !t.name.startsWith('__'));
+
+  it('has object types to check', () => {
+    expect(types.length).toBeGreaterThan(10);
+  });
+
+  for (const type of types) {
+    if (!isObjectType(type)) continue;
+    it(`${type.name}: every field has a rule`, () => {
+      const rule = rules[type.name];
+      expect(rule, `no permission rule for type ${type.name}`).toBeDefined();
+      // A rule object per field, or one rule for the whole type.
+      const perField = typeof rule === 'object' && rule !== null && rule.constructor === Object;
+      if (!perField) return;
+      const fieldRules = rule as Record<string, unknown>;
+      for (const field of Object.keys(type.getFields())) {
+        expect(fieldRules[field] ?? fieldRules['*'], `no rule for ${type.name}.${field}`).toBeDefined();
+      }
+    });
+  }
+
+  it('names no type or field that the schema does not have', () => {
+    for (const [typeName, rule] of Object.entries(rules)) {
+      const type = schema.getType(typeName);
+      expect(type && isObjectType(type), `rule for unknown type ${typeName}`).toBe(true);
+      if (
+        type &&
+        isObjectType(type) &&
+        typeof rule === 'object' &&
+        rule !== null &&
+        rule.constructor === Object
+      ) {
+        for (const field of Object.keys(rule)) {
+          if (field !== '*')
+            expect(type.getFields()[field], `rule for unknown field ${typeName}.${field}`).toBeDefined();
+        }
+      }
+    }
+  });
+});
