@@ -14,7 +14,7 @@ let token: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gateway-start-'));
-  const env = { ...process.env, DATABASE_URL: `file:${join(dir, 'gateway.db')}`, PORT: '0', NODE_ENV: 'development' };
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: `file:${join(dir, 'gateway.db')}`, PORT: '0', NODE_ENV: 'development' };
   delete env.AUTH_JWT_SECRET;
   delete env.SEED_DEMO;
   delete env.LEGACY_DB_PATH;
