@@ -107,6 +107,8 @@ export const permissionRules = {
     updateUser: chain(isAuthenticated, canActOnUser, fieldsAreEditable),
     createOrganization: authenticatedWith('create:organizations'),
     addOrganizationMember: authenticatedWith('update:organizations'),
+    recordLogin: authenticatedWith('login:users'),
+    authenticate: authenticatedWith('login:users'),
   },
   User: canReadUser,
   // Reached only through a readable user or with read:connections; options and userCount
@@ -127,6 +129,8 @@ export const permissionRules = {
   UpdateUserPayload: allow,
   CreateOrganizationPayload: allow,
   AddOrganizationMemberPayload: allow,
+  RecordLoginPayload: allow,
+  AuthenticatePayload: allow,
 } satisfies IRules;
 
 export const permissions = shield(permissionRules, {

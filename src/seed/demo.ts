@@ -3,6 +3,7 @@
 import { type ConnectionInput, createConnection } from '../app/connections.js';
 import { addOrganizationMember, createOrganization } from '../app/organizations.js';
 import { systemContext } from '../app/system.js';
+import { authenticate, recordLogin } from '../app/logins.js';
 import { createUser } from '../app/users.js';
 import type { ScriptRegistry } from '../connectors/custom-db.js';
 import type { OrgRole } from '../domain/types.js';
@@ -75,6 +76,7 @@ const OWN_STORE: DemoPerson[] = [
     username: 'ghopper',
     plan: 'enterprise',
   },
+  { given: 'Erin', family: 'Kowalski', email: 'erin@globex.example', username: 'erin.k', phone: '+48601234567' },
 ];
 
 /** Accounts that exist only in the customer's legacy database until their first login. */
@@ -243,56 +245,42 @@ export async function seedDemo(opts: SeedOptions): Promise<DemoTenant> {
     if (user) tenant.users[p.email] = user.id;
   }
 
-  // Users of identity providers exist once they have logged in; the demo starts after one login each.
+  // Users of identity providers exist once they have logged in: the demo starts after one login each.
   for (const u of UPSTREAM) {
-    const connectionId = tenant.connections[u.connection];
-    const connection = connectionId ? await ctx.loaders.connection.load(connectionId) : null;
-    if (!connection) throw new Error(`demo seed: no connection ${u.connection}`);
-    const id =
-      connection.kind === 'ENTERPRISE'
-        ? `${connection.strategy}|${connection.name}|${u.id}`
-        : `${connection.strategy}|${u.id}`;
-    const neverSync = connection.options.set_user_root_attributes === 'never_on_login';
     const name = `${u.given} ${u.family}`;
-    const profileData = {
-      user_id: u.id,
-      name,
-      given_name: u.given,
-      family_name: u.family,
-      ...(u.email ? { email: u.email, email_verified: true } : {}),
-      ...(u.phone ? { phone_number: u.phone, phone_verified: true } : {}),
-      picture: avatar(u.id),
-    };
-    const now = new Date();
-    const result = await opts.store.users.create(
-      {
-        id,
-        connectionId: connection.id,
-        email: u.email ?? null,
-        emailVerified: Boolean(u.email),
-        phoneNumber: u.phone ?? null,
-        phoneVerified: Boolean(u.phone),
-        name: neverSync ? null : name,
-        givenName: neverSync ? null : u.given,
-        familyName: neverSync ? null : u.family,
-        nickname: neverSync ? null : u.given.toLowerCase(),
-        picture: neverSync ? null : avatar(u.id),
-        identity: {
-          provider: connection.strategy,
-          upstreamUserId: u.id,
-          isSocial: connection.kind === 'SOCIAL',
-          profileData,
+    const { user } = must(
+      `login ${u.connection} ${u.id}`,
+      await recordLogin(ctx, {
+        connection: u.connection,
+        ip: '203.0.113.10',
+        profile: {
+          user_id: u.id,
+          name,
+          given_name: u.given,
+          family_name: u.family,
+          nickname: u.given.toLowerCase(),
+          picture: avatar(u.id),
+          ...(u.email ? { email: u.email, email_verified: true } : {}),
+          ...(u.phone ? { phone_number: u.phone, phone_verified: true } : {}),
         },
-      },
-      { actorId: 'system:demo-seed', operation: 'recordLogin' },
+      }),
     );
-    if (!result.ok) throw new Error(`demo seed: ${id}: ${result.errors.map((e) => e.code).join(', ')}`);
-    await opts.store.users.update(
-      id,
-      () => ({ changes: { lastLogin: now, loginsCount: 1, profileSyncedAt: now, lastIp: '203.0.113.10' } }),
-      { actorId: 'system:demo-seed', operation: 'recordLogin' },
-    );
-    tenant.users[u.email ?? u.phone ?? id] = id;
+    if (user) tenant.users[u.email ?? u.phone ?? user.id] = user.id;
+  }
+
+  // Some legacy users have logged in once: cached (legacy-db) or migrated (legacy-import).
+  if (opts.legacyDbPath) {
+    for (const [connection, email] of [
+      ['legacy-db', 'lena.legacy@acme.example'],
+      ['legacy-db', 'omar.legacy@acme.example'],
+      ['legacy-import', 'ivan.import@acme.example'],
+    ] as const) {
+      const { user } = must(
+        `login ${email}`,
+        await authenticate(ctx, { connection, identifier: email, password: DEMO_PASSWORD, ip: '198.51.100.7' }),
+      );
+      if (user) tenant.users[email] = user.id;
+    }
   }
 
   const orgs: { name: string; displayName: string; connections: string[]; members: [string, OrgRole[]][] }[] =
@@ -313,6 +301,8 @@ export async function seedDemo(opts: SeedOptions): Promise<DemoTenant> {
           ['sam@rivera.example', ['MEMBER']],
           ['eva.novak@mail.example', ['MEMBER']],
           ['+34600100200', ['MEMBER']],
+        ['lena.legacy@acme.example', ['MEMBER']],
+        ['ivan.import@acme.example', ['MEMBER']],
         ],
       },
       {
@@ -324,6 +314,7 @@ export async function seedDemo(opts: SeedOptions): Promise<DemoTenant> {
           ['carol@globex.example', ['MEMBER']],
           ['ines@moreau.example', ['MEMBER']],
           ['tom.becker@gmail.example', ['MEMBER']],
+        ['erin@globex.example', ['MEMBER']],
           // Bob belongs to both: the help desk of one cannot delete his account.
           ['bob@acme.example', ['MEMBER']],
         ],

@@ -130,6 +130,10 @@ export interface NewUser {
   blocked?: boolean;
   migrated?: boolean;
   passwordHash?: string | null;
+  lastLogin?: Date | null;
+  lastIp?: string | null;
+  loginsCount?: number;
+  profileSyncedAt?: Date | null;
   identity: Omit<IdentityRow, 'userId' | 'connectionId'>;
 }
 
@@ -178,8 +182,18 @@ export interface UserStore {
     id: string,
     plan: UserUpdatePlanner,
     audit: AuditEntry,
-    opts?: { expectedVersion?: number | null },
+    opts?: {
+      expectedVersion?: number | null;
+      /** A login also keeps the raw upstream profile in the user's identity of that connection. */
+      identityProfileData?: Metadata | null;
+    },
   ): Promise<UpdateResult>;
+  /** A user of the connection whose email or username is `identifier` (case-insensitive; email first). */
+  findByIdentifier(connectionId: string, identifier: string): Promise<UserRow | null>;
+  /** The user linked to an upstream identity of the connection. */
+  findByIdentity(connectionId: string, upstreamUserId: string): Promise<UserRow | null>;
+  /** For password verification only: the stored hash never leaves the gateway. */
+  passwordHashOf(userId: string): Promise<string | null>;
   /** Whether an id belonged to a user that was erased (and no user bears it again). */
   isDeletedId(id: string): Promise<boolean>;
 }

@@ -41,7 +41,7 @@ afterAll(() => {
 
 describe('npm start', () => {
   it('serves the demo tenant to the printed tenant-admin token', async () => {
-    expect(output).toMatch(/Loaded the demo tenant: 8 connections, 20 users, 2 organizations/);
+    expect(output).toMatch(/Loaded the demo tenant: 8 connections, 24 users, 2 organizations/);
     const res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -57,7 +57,7 @@ describe('npm start', () => {
       };
     };
     expect(res.status).toBe(200);
-    expect(body.data.users.totalCount).toBe(20);
+    expect(body.data.users.totalCount).toBe(24);
     const kinds = new Set(body.data.users.edges.map((e) => e.node.connection.kind));
     expect(kinds).toEqual(new Set(['DATABASE', 'SOCIAL', 'ENTERPRISE', 'PASSWORDLESS']));
     const helpdesk = body.data.users.edges.find((e) => e.node.organizations.some((o) => o.roles.includes('ADMIN')));

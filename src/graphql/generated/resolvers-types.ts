@@ -39,6 +39,23 @@ export type AddOrganizationMemberPayload = {
   userErrors: Array<UserError>;
 };
 
+export type AuthenticateInput = {
+  /** A DATABASE connection's id or name. */
+  connection: Scalars['ID']['input'];
+  /** The user's email or username. */
+  identifier: Scalars['String']['input'];
+  ip?: InputMaybe<Scalars['String']['input']>;
+  password: Scalars['String']['input'];
+};
+
+export type AuthenticatePayload = {
+  __typename?: 'AuthenticatePayload';
+  /** The user after the login; null when the login was refused (see userErrors). */
+  user: Maybe<User>;
+  /** WRONG_CREDENTIALS, USER_BLOCKED or CONNECTION_UNAVAILABLE (the custom database did not answer; the cached profile is unchanged). */
+  userErrors: Array<UserError>;
+};
+
 /** A source of users. Implements Node; its id starts with `con_`. */
 export type Connection = Node & {
   __typename?: 'Connection';
@@ -201,12 +218,16 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Adds a user to an organization. Needs update:organizations, or ADMIN of that organization. */
   addOrganizationMember: AddOrganizationMemberPayload;
+  /** A username/password login on a DATABASE connection: the own store, a legacy custom database through its script, or a lazy migration (import mode). Needs login:users. */
+  authenticate: AuthenticatePayload;
   /** Creates a connection. Needs create:connections. */
   createConnection: CreateConnectionPayload;
   /** Creates an organization. Needs create:organizations. */
   createOrganization: CreateOrganizationPayload;
   /** Creates a user of a DATABASE connection. Needs create:users. */
   createUser: CreateUserPayload;
+  /** After a completed social, enterprise or passwordless login: find or create the user and refresh the cached profile as the connection's sync setting says. Needs login:users (the trusted login server). */
+  recordLogin: RecordLoginPayload;
   /** Changes a user's profile, as `User.fieldPolicies` allows the caller: all of it or, on FIELD_NOT_EDITABLE, nothing. A user the caller may not see answers NOT_FOUND, like a missing one. */
   updateUser: UpdateUserPayload;
 };
@@ -214,6 +235,11 @@ export type Mutation = {
 
 export type MutationAddOrganizationMemberArgs = {
   input: AddOrganizationMemberInput;
+};
+
+
+export type MutationAuthenticateArgs = {
+  input: AuthenticateInput;
 };
 
 
@@ -229,6 +255,11 @@ export type MutationCreateOrganizationArgs = {
 
 export type MutationCreateUserArgs = {
   input: CreateUserInput;
+};
+
+
+export type MutationRecordLoginArgs = {
+  input: RecordLoginInput;
 };
 
 
@@ -352,6 +383,23 @@ export type QueryUsersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<UserFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type RecordLoginInput = {
+  /** A SOCIAL, ENTERPRISE or PASSWORDLESS connection's id or name. */
+  connection: Scalars['ID']['input'];
+  /** The address the user logged in from; kept as `lastIp`. */
+  ip?: InputMaybe<Scalars['String']['input']>;
+  /** The identity provider's profile, Auth0's snake_case keys; `user_id` (the provider's id) is required. Metadata in it is ignored. */
+  profile: Scalars['JSONObject']['input'];
+};
+
+export type RecordLoginPayload = {
+  __typename?: 'RecordLoginPayload';
+  /** The user after the login refreshed the cache; null when the login was refused (see userErrors). */
+  user: Maybe<User>;
+  /** USER_BLOCKED, INVALID_PROFILE or NOT_SUPPORTED_BY_CONNECTION. */
+  userErrors: Array<UserError>;
 };
 
 /** What a login does to the five root attributes (name, nickname, givenName, familyName, picture). Auth0's `set_user_root_attributes`. */
@@ -570,6 +618,8 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 export type ResolversTypes = ResolversObject<{
   AddOrganizationMemberInput: AddOrganizationMemberInput;
   AddOrganizationMemberPayload: ResolverTypeWrapper<Omit<AddOrganizationMemberPayload, 'membership'> & { membership?: Maybe<ResolversTypes['OrganizationMembership']> }>;
+  AuthenticateInput: AuthenticateInput;
+  AuthenticatePayload: ResolverTypeWrapper<Omit<AuthenticatePayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Connection: ResolverTypeWrapper<ConnectionRow>;
   ConnectionKind: ConnectionKind;
@@ -598,6 +648,8 @@ export type ResolversTypes = ResolversObject<{
   PhoneNumber: ResolverTypeWrapper<Scalars['PhoneNumber']['output']>;
   ProfileField: ProfileField;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RecordLoginInput: RecordLoginInput;
+  RecordLoginPayload: ResolverTypeWrapper<Omit<RecordLoginPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   RootAttributeSync: RootAttributeSync;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   URL: ResolverTypeWrapper<Scalars['URL']['output']>;
@@ -614,6 +666,8 @@ export type ResolversTypes = ResolversObject<{
 export type ResolversParentTypes = ResolversObject<{
   AddOrganizationMemberInput: AddOrganizationMemberInput;
   AddOrganizationMemberPayload: Omit<AddOrganizationMemberPayload, 'membership'> & { membership?: Maybe<ResolversParentTypes['OrganizationMembership']> };
+  AuthenticateInput: AuthenticateInput;
+  AuthenticatePayload: Omit<AuthenticatePayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   Boolean: Scalars['Boolean']['output'];
   Connection: ConnectionRow;
   CreateConnectionInput: CreateConnectionInput;
@@ -638,6 +692,8 @@ export type ResolversParentTypes = ResolversObject<{
   PageInfo: PageInfo;
   PhoneNumber: Scalars['PhoneNumber']['output'];
   Query: Record<PropertyKey, never>;
+  RecordLoginInput: RecordLoginInput;
+  RecordLoginPayload: Omit<RecordLoginPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   String: Scalars['String']['output'];
   URL: Scalars['URL']['output'];
   UpdateUserInput: UpdateUserInput;
@@ -651,6 +707,11 @@ export type ResolversParentTypes = ResolversObject<{
 
 export type AddOrganizationMemberPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AddOrganizationMemberPayload'] = ResolversParentTypes['AddOrganizationMemberPayload']> = ResolversObject<{
   membership?: Resolver<Maybe<ResolversTypes['OrganizationMembership']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+}>;
+
+export type AuthenticatePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuthenticatePayload'] = ResolversParentTypes['AuthenticatePayload']> = ResolversObject<{
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 }>;
 
@@ -722,9 +783,11 @@ export type MembershipEdgeResolvers<ContextType = GraphQLContext, ParentType ext
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   addOrganizationMember?: Resolver<ResolversTypes['AddOrganizationMemberPayload'], ParentType, ContextType, RequireFields<MutationAddOrganizationMemberArgs, 'input'>>;
+  authenticate?: Resolver<ResolversTypes['AuthenticatePayload'], ParentType, ContextType, RequireFields<MutationAuthenticateArgs, 'input'>>;
   createConnection?: Resolver<ResolversTypes['CreateConnectionPayload'], ParentType, ContextType, RequireFields<MutationCreateConnectionArgs, 'input'>>;
   createOrganization?: Resolver<ResolversTypes['CreateOrganizationPayload'], ParentType, ContextType, RequireFields<MutationCreateOrganizationArgs, 'input'>>;
   createUser?: Resolver<ResolversTypes['CreateUserPayload'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
+  recordLogin?: Resolver<ResolversTypes['RecordLoginPayload'], ParentType, ContextType, RequireFields<MutationRecordLoginArgs, 'input'>>;
   updateUser?: Resolver<ResolversTypes['UpdateUserPayload'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
 }>;
 
@@ -767,6 +830,11 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   organizations?: Resolver<Array<ResolversTypes['Organization']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
+}>;
+
+export type RecordLoginPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RecordLoginPayload'] = ResolversParentTypes['RecordLoginPayload']> = ResolversObject<{
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 }>;
 
 export interface UrlScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['URL'], any> {
@@ -827,6 +895,7 @@ export type UserErrorResolvers<ContextType = GraphQLContext, ParentType extends 
 
 export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   AddOrganizationMemberPayload?: AddOrganizationMemberPayloadResolvers<ContextType>;
+  AuthenticatePayload?: AuthenticatePayloadResolvers<ContextType>;
   Connection?: ConnectionResolvers<ContextType>;
   CreateConnectionPayload?: CreateConnectionPayloadResolvers<ContextType>;
   CreateOrganizationPayload?: CreateOrganizationPayloadResolvers<ContextType>;
@@ -845,6 +914,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   PageInfo?: PageInfoResolvers<ContextType>;
   PhoneNumber?: GraphQLScalarType;
   Query?: QueryResolvers<ContextType>;
+  RecordLoginPayload?: RecordLoginPayloadResolvers<ContextType>;
   URL?: GraphQLScalarType;
   UpdateUserPayload?: UpdateUserPayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;

@@ -7,6 +7,7 @@ import {
 } from 'graphql-scalars';
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { connectionResolvers } from './connection.js';
+import { loginResolvers } from './login.js';
 import { organizationResolvers, readableOrganization } from './organization.js';
 import { userResolvers } from './user.js';
 
@@ -47,4 +48,5 @@ export const resolvers: Resolvers[] = [
   userResolvers,
   connectionResolvers,
   organizationResolvers,
+  loginResolvers,
 ];

@@ -8,6 +8,7 @@ import { and, asc, count, eq, gt, inArray, or, type SQL, sql } from 'drizzle-orm
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import type { Metadata } from '../../domain/types.js';
 import { conflictErrors, normalizeEmail, normalizeUsername } from '../../domain/validation.js';
 import type {
   AuditEntry,
@@ -320,7 +321,10 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         if ('errors' in planned) return { ok: false, errors: planned.errors };
         const changes = planned.changes;
         const changed = changedFields(current, changes);
-        if (changed.length === 0) return { ok: true, user: current, changed };
+        if (changed.length === 0) {
+          if (opts?.identityProfileData !== undefined) updateIdentityProfile(tx, current, opts.identityProfileData);
+          return { ok: true, user: current, changed };
+        }
         if (isDatabaseConnection(tx, current.connectionId)) {
           const clash = conflictsIn(
             tx,
@@ -346,10 +350,39 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
           values.usernameLower = changes.username ? normalizeUsername(changes.username) : null;
         tx.update(t.users).set(values).where(eq(t.users.id, id)).run();
         recordAudit(tx, { ...audit, targetUserId: id, fields: changed }, now);
+        if (opts?.identityProfileData !== undefined) updateIdentityProfile(tx, current, opts.identityProfileData);
         const row = tx.select(userColumns).from(t.users).where(eq(t.users.id, id)).get();
         if (!row) throw new Error('user vanished during update');
         return { ok: true, user: row, changed };
       });
+    },
+    async findByIdentifier(connectionId, identifier) {
+      const byEmail = db
+        .select(userColumns)
+        .from(t.users)
+        .where(and(eq(t.users.connectionId, connectionId), eq(t.users.emailLower, normalizeEmail(identifier))))
+        .get();
+      if (byEmail) return byEmail;
+      return (
+        db
+          .select(userColumns)
+          .from(t.users)
+          .where(and(eq(t.users.connectionId, connectionId), eq(t.users.usernameLower, normalizeUsername(identifier))))
+          .get() ?? null
+      );
+    },
+    async findByIdentity(connectionId, upstreamUserId) {
+      return (
+        db
+          .select(userColumns)
+          .from(t.identities)
+          .innerJoin(t.users, eq(t.users.id, t.identities.userId))
+          .where(and(eq(t.identities.connectionId, connectionId), eq(t.identities.upstreamUserId, upstreamUserId)))
+          .get() ?? null
+      );
+    },
+    async passwordHashOf(userId) {
+      return db.select({ h: t.users.passwordHash }).from(t.users).where(eq(t.users.id, userId)).get()?.h ?? null;
     },
     async isDeletedId(id) {
       return (
@@ -475,6 +508,13 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       if (sqlite.open) sqlite.close();
     },
   };
+}
+
+function updateIdentityProfile(tx: Db, user: UserRow, profileData: Metadata | null): void {
+  tx.update(t.identities)
+    .set({ profileData })
+    .where(and(eq(t.identities.userId, user.id), eq(t.identities.connectionId, user.connectionId)))
+    .run();
 }
 
 /** The domain names of the columns whose value really changes (the password always counts). */

@@ -1,0 +1,257 @@
+// Logins: the only thing that refreshes the profile cache from upstream (domain.md, "The profile
+// cache and logins"). recordLogin for identity providers; authenticate for database connections:
+// the own store, a legacy custom database through its script, and lazy migration (import mode).
+import { hashPassword, verifyPassword } from '../auth/passwords.js';
+import { ScriptUnavailableError } from '../connectors/custom-db.js';
+import { customScriptsName, isCustomDatabase, isImportMode, rootAttributeSync } from '../domain/connection.js';
+import {
+  type LoginProfileChanges,
+  type LoginSource,
+  loginProfileChanges,
+  type UpstreamProfile,
+  upstreamUserId,
+  userIdFor,
+} from '../domain/login-sync.js';
+import type { ConnectionRow, UserChanges, UserRow } from '../store/types.js';
+import type { AppContext } from './context.js';
+import { notFound, unauthenticated } from './errors.js';
+import { forgetUser } from './loaders.js';
+import { findConnection, type UserResult } from './users.js';
+
+const fail = (code: string, message: string, field: string[] | null = null): UserResult => ({
+  user: null,
+  userErrors: [{ field, code, message }],
+});
+
+const WRONG_CREDENTIALS = () => fail('WRONG_CREDENTIALS', 'Wrong email, username or password.');
+const USER_BLOCKED = () => fail('USER_BLOCKED', 'The user is blocked.');
+const unavailable = (connection: ConnectionRow) =>
+  fail(
+    'CONNECTION_UNAVAILABLE',
+    `The custom database of connection ${connection.name} did not answer; the cached profile is unchanged.`,
+  );
+
+/** Verifying against this when no user matches keeps a miss as slow as a wrong password. */
+let dummyHash: Promise<string> | null = null;
+
+function columns(changes: LoginProfileChanges): UserChanges {
+  const c: UserChanges = {};
+  if (changes.email !== undefined) c.email = changes.email;
+  if (changes.email_verified !== undefined) c.emailVerified = changes.email_verified;
+  if (changes.username !== undefined) c.username = changes.username;
+  if (changes.phone_number !== undefined) c.phoneNumber = changes.phone_number;
+  if (changes.phone_verified !== undefined) c.phoneVerified = changes.phone_verified;
+  if (changes.name !== undefined) c.name = changes.name;
+  if (changes.nickname !== undefined) c.nickname = changes.nickname;
+  if (changes.given_name !== undefined) c.givenName = changes.given_name;
+  if (changes.family_name !== undefined) c.familyName = changes.family_name;
+  if (changes.picture !== undefined) c.picture = changes.picture;
+  if (changes.user_metadata !== undefined) c.userMetadata = changes.user_metadata;
+  if (changes.app_metadata !== undefined) c.appMetadata = changes.app_metadata;
+  return c;
+}
+
+function bookkeeping(current: { loginsCount: number } | null, ip: string | null | undefined): UserChanges {
+  const now = new Date();
+  return {
+    lastLogin: now,
+    profileSyncedAt: now,
+    loginsCount: (current?.loginsCount ?? 0) + 1,
+    ...(ip ? { lastIp: ip } : {}),
+  };
+}
+
+interface LoginWrite {
+  connection: ConnectionRow;
+  source: LoginSource;
+  upstreamId: string;
+  profile: UpstreamProfile;
+  ip?: string | null;
+  /** The cached user, if any. */
+  existing: UserRow | null;
+  /** Extra columns (migration: migrated + password hash). */
+  extra?: UserChanges;
+  operation: string;
+}
+
+/** Creates or refreshes the cached user, in one transaction, as the sync setting says. */
+async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated();
+  const sync = rootAttributeSync(w.connection) ?? 'on_first_login';
+  const audit = { actorId: caller.sub, operation: w.operation };
+  const isSocial = w.connection.kind === 'SOCIAL';
+  const provider = w.connection.kind === 'DATABASE' ? 'auth0' : w.connection.strategy;
+
+  if (!w.existing) {
+    const changes = columns(loginProfileChanges(w.source, sync, true, w.profile));
+    const id = userIdFor(w.connection, w.upstreamId);
+    const result = await ctx.store.users.create(
+      {
+        id,
+        connectionId: w.connection.id,
+        ...changes,
+        ...bookkeeping(null, w.ip),
+        ...w.extra,
+        identity: { provider, upstreamUserId: w.upstreamId, isSocial, profileData: w.profile },
+      },
+      audit,
+    );
+    if (result.ok) {
+      ctx.access.writeGrants.add(id);
+      return { user: result.user, userErrors: [] };
+    }
+    // Two first logins at once: the other one created the user; this one is a later login.
+    const raced = await ctx.store.users.findByIdentity(w.connection.id, w.upstreamId);
+    if (!raced) return { user: null, userErrors: result.errors };
+    return writeLogin(ctx, { ...w, existing: raced });
+  }
+
+  const id = w.existing.id;
+  const result = await ctx.store.users.update(
+    id,
+    (current) => {
+      if (current.blocked) return { errors: USER_BLOCKED().userErrors };
+      return {
+        changes: {
+          ...columns(loginProfileChanges(w.source, sync, false, w.profile)),
+          ...bookkeeping(current, w.ip),
+          ...w.extra,
+        },
+      };
+    },
+    audit,
+    { identityProfileData: w.profile },
+  );
+  forgetUser(ctx.loaders, id);
+  if (!result.ok) {
+    if ('notFound' in result) return writeLogin(ctx, { ...w, existing: null });
+    return { user: null, userErrors: result.errors };
+  }
+  ctx.access.writeGrants.add(id);
+  return { user: result.user, userErrors: [] };
+}
+
+/** recordLogin: a completed social, enterprise or passwordless login reported by the login server. */
+export async function recordLogin(
+  ctx: AppContext,
+  input: { connection: string; profile: UpstreamProfile; ip?: string | null },
+): Promise<UserResult> {
+  const connection = await findConnection(ctx, input.connection);
+  if (!connection) throw notFound('connection', input.connection);
+  if (connection.kind === 'DATABASE') {
+    return fail(
+      'NOT_SUPPORTED_BY_CONNECTION',
+      'Database connections log in with authenticate (identifier and password).',
+      ['connection'],
+    );
+  }
+  const upstreamId = upstreamUserId(input.profile);
+  if (!upstreamId) return fail('INVALID_PROFILE', 'The profile needs a user_id (a non-empty string).', ['profile', 'user_id']);
+  const existing = await ctx.store.users.findByIdentity(connection.id, upstreamId);
+  if (existing?.blocked) return USER_BLOCKED();
+  return writeLogin(ctx, {
+    connection,
+    source: connection.kind === 'PASSWORDLESS' ? 'passwordless' : 'identity_provider',
+    upstreamId,
+    profile: input.profile,
+    ip: input.ip,
+    existing,
+    operation: 'recordLogin',
+  });
+}
+
+/** authenticate: a username/password login on a DATABASE connection. */
+export async function authenticate(
+  ctx: AppContext,
+  input: { connection: string; identifier: string; password: string; ip?: string | null },
+): Promise<UserResult> {
+  const connection = await findConnection(ctx, input.connection);
+  if (!connection) throw notFound('connection', input.connection);
+  if (connection.kind !== 'DATABASE') {
+    return fail(
+      'NOT_SUPPORTED_BY_CONNECTION',
+      `${connection.kind.toLowerCase()} logins are reported with recordLogin.`,
+      ['connection'],
+    );
+  }
+  const cached = input.identifier ? await ctx.store.users.findByIdentifier(connection.id, input.identifier) : null;
+  // The own store, and migrated users: the gateway verifies; a custom database is never asked again.
+  if (!isCustomDatabase(connection) || cached?.migrated) return authenticateLocally(ctx, cached, input);
+  return authenticateWithScript(ctx, connection, input);
+}
+
+async function authenticateLocally(
+  ctx: AppContext,
+  user: UserRow | null,
+  input: { password: string; ip?: string | null },
+): Promise<UserResult> {
+  const hash = user ? await ctx.store.users.passwordHashOf(user.id) : null;
+  if (!user || !hash) {
+    dummyHash ??= hashPassword('not-a-real-password');
+    await verifyPassword(input.password, await dummyHash);
+    return WRONG_CREDENTIALS();
+  }
+  const check = await verifyPassword(input.password, hash);
+  if (!check.ok) return WRONG_CREDENTIALS();
+  if (user.blocked) return USER_BLOCKED();
+  // Imported bcrypt/argon2 hashes are replaced by the current scheme at the first good login.
+  const extra: UserChanges = check.needsRehash ? { passwordHash: await hashPassword(input.password) } : {};
+  return writeLocalLogin(ctx, user, input.ip, extra);
+}
+
+/** An own-store login changes no profile field: bookkeeping (and a rehash) only. */
+async function writeLocalLogin(
+  ctx: AppContext,
+  user: UserRow,
+  ip: string | null | undefined,
+  extra: UserChanges,
+): Promise<UserResult> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated();
+  const result = await ctx.store.users.update(
+    user.id,
+    (current) => (current.blocked ? { errors: USER_BLOCKED().userErrors } : { changes: { ...bookkeeping(current, ip), ...extra } }),
+    { actorId: caller.sub, operation: 'authenticate' },
+  );
+  forgetUser(ctx.loaders, user.id);
+  if (!result.ok) return 'notFound' in result ? WRONG_CREDENTIALS() : { user: null, userErrors: result.errors };
+  ctx.access.writeGrants.add(user.id);
+  return { user: result.user, userErrors: [] };
+}
+
+async function authenticateWithScript(
+  ctx: AppContext,
+  connection: ConnectionRow,
+  input: { identifier: string; password: string; ip?: string | null },
+): Promise<UserResult> {
+  const scriptName = customScriptsName(connection);
+  if (!scriptName) return unavailable(connection);
+  let profile: UpstreamProfile | null;
+  try {
+    profile = (await ctx.scripts.call(scriptName, (s) => s.login(input.identifier, input.password))) as UpstreamProfile | null;
+  } catch (err) {
+    if (err instanceof ScriptUnavailableError) return unavailable(connection);
+    throw err;
+  }
+  if (profile === null || profile === undefined) return WRONG_CREDENTIALS();
+  if (typeof profile !== 'object') return unavailable(connection);
+  const upstreamId = upstreamUserId(profile);
+  if (!upstreamId) return unavailable(connection);
+  const existing = await ctx.store.users.findByIdentity(connection.id, upstreamId);
+  if (existing?.blocked) return USER_BLOCKED();
+  const migrating = isImportMode(connection);
+  const result = await writeLogin(ctx, {
+    connection,
+    source: 'custom_database',
+    upstreamId,
+    profile,
+    ip: input.ip,
+    existing,
+    // Import mode: from now on the user lives in the gateway's store with this password.
+    extra: migrating ? { migrated: true, passwordHash: await hashPassword(input.password) } : undefined,
+    operation: migrating ? 'authenticate:migrate' : 'authenticate',
+  });
+  return result;
+}
+
