@@ -344,16 +344,8 @@ export async function seedDemo(opts: SeedOptions): Promise<DemoTenant> {
 
 /** The customer's own database behind the two custom-database connections (bcrypt hashes, its own layout). */
 async function seedLegacyDatabase(path: string): Promise<void> {
-  // Plain JavaScript beside the scripts (it runs under plain node too), so it is imported by URL.
-  const lib = (await import(new URL('../../scripts/lib/legacy-database.mjs', import.meta.url).href)) as {
-    seedLegacyAccounts(
-      path: string,
-      tenant: string,
-      accounts: object[],
-      opts?: { bcryptCost?: number },
-    ): Promise<number>;
-  };
-  const withPassword = (a: object) => ({ ...a, password: DEMO_PASSWORD, email_verified: true });
+  const lib = await import('../../scripts/lib/legacy-database.mjs');
+  const withPassword = (a: (typeof LEGACY_ACCOUNTS)[number]) => ({ ...a, password: DEMO_PASSWORD, email_verified: true });
   await lib.seedLegacyAccounts(path, 'legacy-db', LEGACY_ACCOUNTS.map(withPassword));
   await lib.seedLegacyAccounts(path, 'legacy-import', IMPORT_ACCOUNTS.map(withPassword));
 }
