@@ -11,6 +11,7 @@ import { AppError } from './app/errors.js';
 import type { TokenVerifier } from './auth/tokens.js';
 import type { ScriptRegistry } from './connectors/custom-db.js';
 import { buildContext, type GraphQLContext } from './graphql/context.js';
+import { isInvalidScalar } from './graphql/scalars.js';
 import { buildSchema } from './graphql/schema.js';
 import type { Store } from './store/types.js';
 
@@ -73,12 +74,13 @@ export function formatError(logError: GatewayDeps['logError']) {
       };
     }
     const code = formatted.extensions?.code;
-    // A scalar refusing a literal (a bad email, URL or phone number) is malformed input.
-    if (
-      code === 'GRAPHQL_VALIDATION_FAILED' &&
-      /^Expected value of type "(EmailAddress|URL|PhoneNumber|DateTime|JSONObject)"/.test(formatted.message)
-    ) {
-      return { ...formatted, extensions: { code: 'BAD_USER_INPUT' } };
+    // A scalar refusing a value (a bad email, URL or phone number), even as a literal, is malformed input.
+    if (isInvalidScalar(error)) {
+      return {
+        message: formatted.message,
+        ...(formatted.locations ? { locations: formatted.locations } : {}),
+        extensions: { code: 'BAD_USER_INPUT' },
+      };
     }
     if (typeof code === 'string' && PUBLIC_CODES.has(code)) {
       const { stacktrace: _s, exception: _e, ...extensions } = formatted.extensions ?? {};

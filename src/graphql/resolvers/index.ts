@@ -5,6 +5,8 @@ import {
   PhoneNumberResolver,
   URLResolver,
 } from 'graphql-scalars';
+import { isValidPhoneNumber } from '../../domain/validation.js';
+import { strictInput } from '../scalars.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { connectionResolvers } from './connection.js';
 import { loginResolvers } from './login.js';
@@ -38,11 +40,14 @@ const nodeResolvers: Resolvers = {
 
 export const resolvers: Resolvers[] = [
   {
-    DateTime: DateTimeResolver,
-    JSONObject: JSONObjectResolver,
-    EmailAddress: EmailAddressResolver,
-    URL: URLResolver,
-    PhoneNumber: PhoneNumberResolver,
+    DateTime: strictInput(DateTimeResolver),
+    JSONObject: strictInput(JSONObjectResolver),
+    EmailAddress: strictInput(EmailAddressResolver),
+    URL: strictInput(URLResolver),
+    // graphql-scalars' PhoneNumber also takes national formats; the contract says E.164.
+    PhoneNumber: strictInput(PhoneNumberResolver, (v) =>
+      typeof v === 'string' && isValidPhoneNumber(v) ? null : 'A phone number must be in E.164 form, such as +14155550123.',
+    ),
   },
   nodeResolvers,
   userResolvers,
