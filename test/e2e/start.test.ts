@@ -1,6 +1,6 @@
 // `npm start` as a user runs it: a new database gets the demo tenant, the printed token works,
 // and SIGTERM shuts down cleanly.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +80,25 @@ describe('npm start', () => {
     expect(html).toMatch(/graphiql/i);
     expect(html).not.toMatch(/<script[^>]+src=["']https?:/i);
     expect(html).not.toMatch(/<link[^>]+href=["']https?:/i);
+  });
+
+  it('npm run token makes tokens the running gateway accepts (the dev secret in the data folder)', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: `file:${join(dir, 'gateway.db')}` };
+    delete env.AUTH_JWT_SECRET;
+    const users = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: '{ users(filter: { email: "alice@acme.example" }) { edges { node { id } } } }' }),
+    });
+    const aliceId = ((await users.json()) as { data: { users: { edges: { node: { id: string } }[] } } }).data.users.edges[0]?.node
+      .id as string;
+    const made = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/token.ts', '--sub', aliceId], { env }).toString().trim();
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${made}` },
+      body: JSON.stringify({ query: '{ me { id email appMetadata } }' }),
+    });
+    expect(await res.json()).toEqual({ data: { me: { id: aliceId, email: 'alice@acme.example', appMetadata: { plan: 'pro' } } } });
   });
 
   it('shuts down on SIGTERM with exit code 0', async () => {

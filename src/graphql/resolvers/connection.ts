@@ -1,4 +1,5 @@
 import { createConnection } from '../../app/connections.js';
+import { listConnections } from '../../app/queries.js';
 import { findConnection } from '../../app/users.js';
 import { hasScope } from '../../domain/access.js';
 import { isCustomDatabase, isImportMode, rootAttributeSync } from '../../domain/connection.js';
@@ -8,7 +9,7 @@ import type { Resolvers } from '../generated/resolvers-types.js';
 export const connectionResolvers: Resolvers = {
   Query: {
     connection: (_, { id }, ctx) => findConnection(ctx, id),
-    connections: (_, __, ctx) => ctx.store.connections.list(),
+    connections: (_, __, ctx) => listConnections(ctx),
   },
   Connection: {
     customDatabase: (c) => isCustomDatabase(c),

@@ -10,7 +10,8 @@ import { strictInput } from '../scalars.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { connectionResolvers } from './connection.js';
 import { loginResolvers } from './login.js';
-import { organizationResolvers, readableOrganization } from './organization.js';
+import { readableOrganization } from '../../app/queries.js';
+import { organizationResolvers } from './organization.js';
 import { userResolvers } from './user.js';
 
 function nodeType(id: string): 'Connection' | 'Organization' | 'User' {

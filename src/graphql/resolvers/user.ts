@@ -1,5 +1,5 @@
 import { createUser, updateUser } from '../../app/users.js';
-import { hasScope } from '../../domain/access.js';
+import { listUsers } from '../../app/queries.js';
 import { PROFILE_FIELDS } from '../../domain/types.js';
 import { upper } from '../enums.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
@@ -11,39 +11,18 @@ export const userResolvers: Resolvers = {
     me: async (_, __, ctx) =>
       ctx.caller ? ctx.access.visible(await ctx.loaders.user.load(ctx.caller.sub)) : null,
     user: async (_, { id }, ctx) => ctx.access.visible(await ctx.loaders.user.load(id)),
-    users: async (_, { first, after, filter }, ctx) => {
-      const caller = ctx.caller;
-      const size = pageSize(first);
-      const cursor = decodeCursor(after);
-      let connectionId = filter?.connection ?? null;
-      if (connectionId) {
-        const connection =
-          (await ctx.loaders.connection.load(connectionId)) ??
-          (await ctx.store.connections.byName(connectionId));
-        // An unknown connection matches no user.
-        connectionId = connection?.id ?? connectionId;
-      }
-      const page = await ctx.store.users.list({
-        first: size,
-        after: cursor,
+    users: (_, { first, after, filter }, ctx) =>
+      listUsers(ctx, {
+        first: pageSize(first),
+        after: decodeCursor(after),
         filter: {
-          connectionId,
+          connection: filter?.connection ?? null,
           organizationId: filter?.organization ?? null,
           email: filter?.email ?? null,
           blocked: filter?.blocked ?? null,
           search: filter?.search ?? null,
         },
-        visibleTo:
-          caller && hasScope(caller, 'read:users')
-            ? undefined
-            : {
-                selfId: caller?.sub ?? null,
-                adminOrganizationIds: [...(caller?.adminOrganizationIds ?? [])],
-              },
-      });
-      for (const row of page.rows) ctx.loaders.user.prime(row.id, row);
-      return page;
-    },
+      }),
   },
   UserConnection: {
     edges: (page) => toConnection(page, (u) => u.id).edges,
