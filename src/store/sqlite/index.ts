@@ -298,6 +298,18 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         if (isUniqueViolation(err, 'users.username_lower')) {
           return { ok: false, errors: conflictErrors({ email: false, username: true }) };
         }
+        if (isUniqueViolation(err, 'users.id')) {
+          return {
+            ok: false,
+            errors: [
+              {
+                field: null,
+                code: 'USER_ID_TAKEN',
+                message: `A user with id ${user.id} already exists in another connection; a custom database's user_id must be unique across the connections that reach it.`,
+              },
+            ],
+          };
+        }
         throw err;
       }
     },
