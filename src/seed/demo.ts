@@ -83,23 +83,25 @@ const OWN_STORE: DemoPerson[] = [
 export const LEGACY_ACCOUNTS = [
   {
     email: 'lena.legacy@acme.example',
+    name: 'Lena Lindqvist',
     given_name: 'Lena',
     family_name: 'Lindqvist',
     username: 'lena',
     plan: 'basic',
   },
-  { email: 'omar.legacy@acme.example', given_name: 'Omar', family_name: 'Haddad', username: 'omar' },
-  { email: 'paula.legacy@globex.example', given_name: 'Paula', family_name: 'Costa', username: 'paula' },
+  { email: 'omar.legacy@acme.example', name: 'Omar Haddad', given_name: 'Omar', family_name: 'Haddad', username: 'omar' },
+  { email: 'paula.legacy@globex.example', name: 'Paula Costa', given_name: 'Paula', family_name: 'Costa', username: 'paula' },
 ];
 export const IMPORT_ACCOUNTS = [
   {
     email: 'ivan.import@acme.example',
+    name: 'Ivan Petrov',
     given_name: 'Ivan',
     family_name: 'Petrov',
     username: 'ivan',
     plan: 'pro',
   },
-  { email: 'mia.import@globex.example', given_name: 'Mia', family_name: 'Wong', username: 'mia' },
+  { email: 'mia.import@globex.example', name: 'Mia Wong', given_name: 'Mia', family_name: 'Wong', username: 'mia' },
 ];
 
 interface UpstreamUser {
