@@ -29,6 +29,9 @@ const config: CodegenConfig = {
           FieldPolicy: '../mappers.js#FieldPolicyParent',
           UserConnection: '../mappers.js#UserPage',
           MembershipConnection: '../mappers.js#MembershipPage',
+          Invitation: '../mappers.js#InvitationParent',
+          AuditEvent: '../../store/types.js#AuditEventRow',
+          AuditEventConnection: '../mappers.js#AuditPage',
         },
         enumsAsTypes: true,
         scalars: {

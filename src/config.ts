@@ -20,7 +20,24 @@ export interface Config {
   customDbScriptTimeoutMs: number;
   /** The playground and introspection: on by default outside production. */
   playground: boolean;
+  tickets: TicketSettings;
+  mail: { smtpUrl: string | null; from: string; file: string };
 }
+
+/** Default lifetimes of tickets, in seconds; a request may ask for a shorter or longer one up to `maxTtl`. */
+export interface TicketSettings {
+  passwordResetTtl: number;
+  emailVerificationTtl: number;
+  invitationTtl: number;
+  maxTtl: number;
+}
+
+export const DEFAULT_TICKET_SETTINGS: TicketSettings = {
+  passwordResetTtl: 24 * 3600,
+  emailVerificationTtl: 5 * 24 * 3600,
+  invitationTtl: 7 * 24 * 3600,
+  maxTtl: 30 * 24 * 3600,
+};
 
 export class ConfigError extends Error {}
 
@@ -79,5 +96,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       10000,
     ),
     playground: flag(env.PLAYGROUND) ?? !production,
+    tickets: {
+      passwordResetTtl: int('PASSWORD_RESET_TTL_SECONDS', env.PASSWORD_RESET_TTL_SECONDS, DEFAULT_TICKET_SETTINGS.passwordResetTtl, 60, DEFAULT_TICKET_SETTINGS.maxTtl),
+      emailVerificationTtl: int('EMAIL_VERIFICATION_TTL_SECONDS', env.EMAIL_VERIFICATION_TTL_SECONDS, DEFAULT_TICKET_SETTINGS.emailVerificationTtl, 60, DEFAULT_TICKET_SETTINGS.maxTtl),
+      invitationTtl: int('INVITATION_TTL_SECONDS', env.INVITATION_TTL_SECONDS, DEFAULT_TICKET_SETTINGS.invitationTtl, 60, DEFAULT_TICKET_SETTINGS.maxTtl),
+      maxTtl: DEFAULT_TICKET_SETTINGS.maxTtl,
+    },
+    mail: {
+      smtpUrl: env.SMTP_URL || null,
+      from: env.MAIL_FROM || 'Profile gateway <no-reply@profile-gateway.local>',
+      file: resolve(env.OUTBOX_FILE || resolve(databasePath === ':memory:' ? resolve('data') : resolve(databasePath, '..'), 'outbox.log')),
+    },
   };
 }

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { createTokenVerifier, loadOrCreateDevSecret } from './auth/tokens.js';
 import { type Config, ConfigError, MIGRATIONS_FOLDER } from './config.js';
 import { ScriptRegistry } from './connectors/custom-db.js';
+import { OutboxSender } from './outbox/sender.js';
+import { createTransport } from './outbox/transports.js';
 import { seedDemo } from './seed/demo.js';
 import { createGateway, type Gateway } from './server.js';
 import { openSqliteStore, type SqliteStoreOptions } from './store/sqlite/index.js';
@@ -55,11 +57,17 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       store,
       verifier,
       scripts,
+      tickets: config.tickets,
       playground: config.playground,
       // The message and the error's own text only: no request, no token.
       logError: (message, err) =>
         console.error(`${message}:`, err instanceof Error ? err.message : String(err)),
     });
+    // Tickets and invitations for users and the help desk leave through the outbox.
+    const sender = new OutboxSender(store.outbox, createTransport({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, file: config.mail.file }), {
+      log,
+    });
+    sender.start();
     const port = await gateway.listen(config.port, opts.host);
     return {
       gateway,
@@ -69,6 +77,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       seeded,
       async close() {
         await gateway.close();
+        await sender.stop();
         await store.close();
       },
     };

@@ -9,6 +9,7 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphQLFormattedError } from 'graphql';
 import { AppError } from './app/errors.js';
 import type { TokenVerifier } from './auth/tokens.js';
+import type { TicketSettings } from './config.js';
 import type { ScriptRegistry } from './connectors/custom-db.js';
 import { buildContext, type GraphQLContext } from './graphql/context.js';
 import { isInvalidScalar } from './graphql/scalars.js';
@@ -19,6 +20,7 @@ export interface GatewayDeps {
   store: Store;
   verifier: TokenVerifier;
   scripts: ScriptRegistry;
+  tickets: TicketSettings;
   /** Serve the GraphQL IDE and allow introspection. */
   playground: boolean;
   /** Where unexpected errors are reported (never with request bodies or tokens). */

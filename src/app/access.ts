@@ -7,14 +7,21 @@ import type { Caller } from '../domain/access.js';
 import { callerRoles, type ReadAccess, readAccess } from '../domain/access.js';
 import { connectionFacts, customScriptsName } from '../domain/connection.js';
 import { fieldPolicies } from '../domain/policy.js';
-import type { ConnectionFacts, FieldPolicies } from '../domain/types.js';
+import type { CallerRoles, ConnectionFacts, FieldPolicies } from '../domain/types.js';
 import type { UserRow } from '../store/types.js';
 import type { Loaders } from './loaders.js';
 
 export class Access {
   private readonly facts = new Map<string, Promise<ConnectionFacts>>();
-  /** Users this request wrote under a write scope: their payloads may show them. */
-  readonly writeGrants = new Set<string>();
+  /**
+   * Users this request wrote with the right to (a write scope, or a ticket that proves who holds
+   * it): the write's payload may show them, at this level.
+   */
+  private readonly writeGrants = new Map<string, ReadAccess>();
+
+  grantRead(userId: string, level: ReadAccess = 'full'): void {
+    this.writeGrants.set(userId, level);
+  }
 
   constructor(
     readonly caller: Caller | null,
@@ -28,8 +35,9 @@ export class Access {
   }
 
   async read(user: Pick<UserRow, 'id'>): Promise<ReadAccess> {
+    const granted = this.writeGrants.get(user.id);
+    if (granted) return granted;
     if (!this.caller) return 'none';
-    if (this.writeGrants.has(user.id)) return 'full';
     return readAccess(this.caller, user.id, await this.organizationIdsOf(user.id));
   }
 
@@ -51,18 +59,26 @@ export class Access {
     return pending;
   }
 
+  /** The caller's roles relative to a user. */
+  async rolesFor(user: UserRow): Promise<CallerRoles> {
+    if (!this.caller) return { tenantAdmin: false, helpDesk: false, self: false };
+    return callerRoles(this.caller, user.id, await this.organizationIdsOf(user.id));
+  }
+
+  /** The policy as a tenant administrator would have it: what the connection itself allows. */
+  async tenantAdminPolicies(user: UserRow): Promise<FieldPolicies> {
+    return this.policiesWith(user, { tenantAdmin: true, helpDesk: false, self: false });
+  }
+
   async policies(user: UserRow): Promise<FieldPolicies> {
+    return this.policiesWith(user, await this.rolesFor(user));
+  }
+
+  private async policiesWith(user: UserRow, roles: CallerRoles): Promise<FieldPolicies> {
     const [memberships, facts] = await Promise.all([
       this.loaders.membershipsByUser.load(user.id),
       this.connectionFacts(user.connectionId),
     ]);
-    const roles = this.caller
-      ? callerRoles(
-          this.caller,
-          user.id,
-          memberships.map((m) => m.organizationId),
-        )
-      : { tenantAdmin: false, helpDesk: false, self: false };
     return fieldPolicies(roles, facts, {
       migrated: user.migrated,
       invitationBound: memberships.some((m) => m.invitedEmail !== null),

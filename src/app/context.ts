@@ -1,5 +1,6 @@
 // What every operation needs for one request: the caller, the store, fresh loaders, the access view.
 import type { ScriptRegistry } from '../connectors/custom-db.js';
+import type { TicketSettings } from '../config.js';
 import type { Caller } from '../domain/access.js';
 import type { Store } from '../store/types.js';
 import type { Access } from './access.js';
@@ -14,4 +15,5 @@ export interface AppContext {
   authProblem: string | null;
   loaders: Loaders;
   access: Access;
+  tickets: TicketSettings;
 }

@@ -16,7 +16,8 @@ import type { ConnectionRow, UserChanges, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { notFound, unauthenticated } from './errors.js';
 import { forgetUser } from './loaders.js';
-import { findConnection, type UserResult } from './users.js';
+import { findConnection } from './lookup.js';
+import type { UserResult } from './users.js';
 
 const fail = (code: string, message: string, field: string[] | null = null): UserResult => ({
   user: null,
@@ -96,9 +97,10 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
         identity: { provider, upstreamUserId: w.upstreamId, isSocial, profileData: w.profile },
       },
       audit,
+      { releaseFromLegacyUsers: w.source === 'custom_database' },
     );
     if (result.ok) {
-      ctx.access.writeGrants.add(id);
+      ctx.access.grantRead(id);
       return { user: result.user, userErrors: [] };
     }
     // Two first logins at once: the other one created the user; this one is a later login.
@@ -121,14 +123,14 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
       };
     },
     audit,
-    { identityProfileData: w.profile },
+    { identityProfileData: w.profile, releaseFromLegacyUsers: w.source === 'custom_database' },
   );
   forgetUser(ctx.loaders, id);
   if (!result.ok) {
     if ('notFound' in result) return writeLogin(ctx, { ...w, existing: null });
     return { user: null, userErrors: result.errors };
   }
-  ctx.access.writeGrants.add(id);
+  ctx.access.grantRead(id);
   return { user: result.user, userErrors: [] };
 }
 
@@ -196,8 +198,8 @@ async function authenticateLocally(
   if (!check.ok) return WRONG_CREDENTIALS();
   if (user.blocked) return USER_BLOCKED();
   // Imported bcrypt/argon2 hashes are replaced by the current scheme at the first good login.
-  const extra: UserChanges = check.needsRehash ? { passwordHash: await hashPassword(input.password) } : {};
-  return writeLocalLogin(ctx, user, input.ip, extra);
+  const rehash = check.needsRehash ? await hashPassword(input.password) : null;
+  return writeLocalLogin(ctx, user, input.ip, rehash);
 }
 
 /** An own-store login changes no profile field: bookkeeping (and a rehash) only. */
@@ -205,18 +207,23 @@ async function writeLocalLogin(
   ctx: AppContext,
   user: UserRow,
   ip: string | null | undefined,
-  extra: UserChanges,
+  rehash: string | null,
 ): Promise<UserResult> {
   const caller = ctx.caller;
   if (!caller) throw unauthenticated();
   const result = await ctx.store.users.update(
     user.id,
-    (current) => (current.blocked ? { errors: USER_BLOCKED().userErrors } : { changes: { ...bookkeeping(current, ip), ...extra } }),
+    (current) => {
+      if (current.blocked) return { errors: USER_BLOCKED().userErrors };
+      // A rehash replaces the hash just verified: not if the profile (and so maybe the password) changed meanwhile.
+      const keep = rehash !== null && current.version === user.version;
+      return { changes: { ...bookkeeping(current, ip), ...(keep ? { passwordRehash: rehash } : {}) } };
+    },
     { actorId: caller.sub, operation: 'authenticate' },
   );
   forgetUser(ctx.loaders, user.id);
   if (!result.ok) return 'notFound' in result ? WRONG_CREDENTIALS() : { user: null, userErrors: result.errors };
-  ctx.access.writeGrants.add(user.id);
+  ctx.access.grantRead(user.id);
   return { user: result.user, userErrors: [] };
 }
 
@@ -239,6 +246,9 @@ async function authenticateWithScript(
   const upstreamId = upstreamUserId(profile);
   if (!upstreamId) return unavailable(connection);
   const existing = await ctx.store.users.findByIdentity(connection.id, upstreamId);
+  // A migrated user lives in the gateway now: the legacy database's password (under an identifier
+  // the gateway no longer knows them by) is not theirs any more, and must not undo a change here.
+  if (existing?.migrated) return WRONG_CREDENTIALS();
   if (existing?.blocked) return USER_BLOCKED();
   const migrating = isImportMode(connection);
   const result = await writeLogin(ctx, {

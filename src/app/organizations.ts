@@ -6,7 +6,8 @@ import type { AppContext } from './context.js';
 import { notFound, unauthenticated } from './errors.js';
 import { newOrganizationId } from './ids.js';
 import { forgetUser } from './loaders.js';
-import { findConnection } from './users.js';
+import { assertManagesOrganization } from './invitations.js';
+import { findConnection } from './lookup.js';
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,49}$/;
 
@@ -73,4 +74,90 @@ export async function addOrganizationMember(
   return result.ok
     ? { membership: result.membership, userErrors: [] }
     : { membership: null, userErrors: result.errors };
+}
+
+export async function updateOrganization(
+  ctx: AppContext,
+  id: string,
+  input: { name?: string | null; displayName?: string | null; connections?: readonly string[] | null },
+): Promise<{ organization: OrganizationRow | null; userErrors: UserError[] }> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
+  const current = await ctx.loaders.organization.load(id);
+  if (!current) throw notFound('organization', id);
+  const errors: UserError[] = [];
+  if (input.name != null && input.name !== current.name) {
+    if (!NAME.test(input.name)) {
+      errors.push({ field: ['name'], code: 'INVALID_NAME', message: 'An organization name is 1–50 lower-case letters, digits, - and _.' });
+    } else if (await ctx.store.organizations.byName(input.name)) {
+      errors.push({ field: ['name'], code: 'NAME_TAKEN', message: `An organization named ${input.name} exists.` });
+    }
+  }
+  if (input.displayName != null && (input.displayName.trim() === '' || input.displayName.length > 255)) {
+    errors.push({ field: ['displayName'], code: 'INVALID_LENGTH', message: 'displayName is 1–255 characters.' });
+  }
+  let connectionIds: string[] | undefined;
+  if (input.connections != null) {
+    connectionIds = [];
+    for (const [i, ref] of input.connections.entries()) {
+      const connection = await findConnection(ctx, ref);
+      if (connection) connectionIds.push(connection.id);
+      else errors.push({ field: ['connections', String(i)], code: 'NOT_FOUND', message: `No connection ${ref}.` });
+    }
+  }
+  if (errors.length > 0) return { organization: null, userErrors: errors };
+  const row = await ctx.store.organizations.update(
+    id,
+    {
+      ...(input.name != null ? { name: input.name } : {}),
+      ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
+      ...(connectionIds ? { connectionIds: [...new Set(connectionIds)] } : {}),
+    },
+    { actorId: caller.sub, operation: 'updateOrganization' },
+  );
+  if (!row) throw notFound('organization', id);
+  ctx.loaders.organization.clear(id).prime(id, row);
+  ctx.loaders.organizationConnectionIds.clear(id);
+  return { organization: row, userErrors: [] };
+}
+
+/** Changes a member's roles: tenant administrators, or the organization's ADMINs. */
+export async function updateOrganizationMember(
+  ctx: AppContext,
+  input: { organization: string; user: string; roles: readonly OrgRole[] },
+): Promise<{ membership: MembershipRow | null; userErrors: UserError[] }> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
+  const organization = await ctx.loaders.organization.load(input.organization);
+  if (!organization) throw notFound('organization', input.organization);
+  assertManagesOrganization(ctx, organization.id);
+  if (input.roles.length === 0) {
+    return { membership: null, userErrors: [{ field: ['roles'], code: 'REQUIRED', message: 'A member has at least one role.' }] };
+  }
+  const membership = await ctx.store.organizations.updateMemberRoles(organization.id, input.user, [...new Set(input.roles)], {
+    actorId: caller.sub,
+    operation: 'updateOrganizationMember',
+  });
+  // Not a member answers as a missing user: the help desk learns nothing of others.
+  if (!membership) throw notFound('member', input.user);
+  forgetUser(ctx.loaders, input.user);
+  return { membership, userErrors: [] };
+}
+
+export async function removeOrganizationMember(
+  ctx: AppContext,
+  input: { organization: string; user: string },
+): Promise<{ removedUserId: string | null; userErrors: UserError[] }> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
+  const organization = await ctx.loaders.organization.load(input.organization);
+  if (!organization) throw notFound('organization', input.organization);
+  assertManagesOrganization(ctx, organization.id);
+  const removed = await ctx.store.organizations.removeMember(organization.id, input.user, {
+    actorId: caller.sub,
+    operation: 'removeOrganizationMember',
+  });
+  if (!removed) throw notFound('member', input.user);
+  forgetUser(ctx.loaders, input.user);
+  return { removedUserId: input.user, userErrors: [] };
 }

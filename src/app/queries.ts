@@ -3,7 +3,7 @@
 import { hasScope } from '../domain/access.js';
 import type { ConnectionRow, OrganizationRow, Page, UserFilter, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
-import { findConnection } from './users.js';
+import { findConnection } from './lookup.js';
 
 export async function listUsers(
   ctx: AppContext,

@@ -1,44 +1,25 @@
 // User operations, in the order style.md fixes: load → policy → validate → one transaction →
 // forget the loader entry → result. Rules come from src/domain; SQL from the store.
 import { hashPassword } from '../auth/passwords.js';
-import { ScriptUnavailableError } from '../connectors/custom-db.js';
-import { canFindForWrite, hasScope } from '../domain/access.js';
+import { type CustomDbScript, ScriptUnavailableError } from '../connectors/custom-db.js';
+import { hasScope } from '../domain/access.js';
 import { customScriptsName, isCustomDatabase, isImportMode } from '../domain/connection.js';
 import { checkMetadata, mergeMetadata } from '../domain/metadata.js';
 import { isLegacyUser, refusedFields } from '../domain/policy.js';
 import { PROFILE_FIELDS, type ProfileField, type ProfilePatch, type UserError } from '../domain/types.js';
-import { conflictErrors, validateProfilePatch } from '../domain/validation.js';
+import { conflictErrors, validateProfilePatch, versionConflict } from '../domain/validation.js';
 import type { ConnectionRow, UserChanges, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { fieldNotEditable, notFound, unauthenticated } from './errors.js';
+import { findConnection, findUserForWrite } from './lookup.js';
 import { newDatabaseUserKey } from './ids.js';
+import { callLegacyScript, legacyIdentifier } from './legacy.js';
+import { queueEmailVerification } from './tickets.js';
 import { forgetUser } from './loaders.js';
 
 export type UserResult = { user: UserRow | null; userErrors: UserError[] };
 
 const fail = (...userErrors: UserError[]): UserResult => ({ user: null, userErrors });
-
-/** A connection by id or by its unique name. */
-export async function findConnection(ctx: AppContext, ref: string): Promise<ConnectionRow | null> {
-  return (await ctx.loaders.connection.load(ref)) ?? (await ctx.store.connections.byName(ref));
-}
-
-/**
- * The user a write targets. A user the caller may neither read nor reach with the write scope
- * answers exactly as a missing one (NOT_FOUND), so no one learns that it exists.
- */
-export async function findUserForWrite(
-  ctx: AppContext,
-  id: string,
-  writeScope: 'update:users' | 'delete:users',
-): Promise<UserRow> {
-  if (!ctx.caller) throw unauthenticated(ctx.authProblem ?? undefined);
-  const user = await ctx.loaders.user.load(id);
-  if (!user || !canFindForWrite(ctx.caller, id, await ctx.access.organizationIdsOf(id), writeScope)) {
-    throw notFound('user', id);
-  }
-  return user;
-}
 
 export function namedFields(patch: ProfilePatch): ProfileField[] {
   return PROFILE_FIELDS.filter((f) => patch[f] !== undefined);
@@ -99,6 +80,7 @@ export interface UpdateOptions {
 }
 
 /** updateUser: the whole of it, for one user. Bulk updates call it per item. */
+
 export async function updateUser(
   ctx: AppContext,
   id: string,
@@ -117,49 +99,69 @@ export async function updateUser(
 
   const facts = await ctx.access.connectionFacts(user.connectionId);
   const legacy = isLegacyUser(facts, { migrated: user.migrated, invitationBound: false });
-  const emailChanging = patch.email !== undefined && patch.email !== user.email;
-  if (legacy && emailChanging && patch.password !== undefined) {
-    return fail({
-      field: null,
-      code: 'UPDATE_SEPARATELY',
-      message:
-        "A legacy custom-database user's email and password are changed by two separate scripts; change them in two updates.",
-    });
-  }
-  const passwordHash = patch.password !== undefined ? await hashPassword(patch.password) : undefined;
+  const plan = (current: UserRow): { changes: UserChanges } | { errors: UserError[] } => {
+    const changes = columnChanges(patch);
+    // A changed email is unverified unless the same update (a tenant admin's) says otherwise.
+    if (patch.email !== undefined && patch.email !== current.email && patch.email_verified === undefined) {
+      changes.emailVerified = false;
+    }
+    const errors: UserError[] = [];
+    if (patch.user_metadata !== undefined) {
+      changes.userMetadata = mergeMetadata(current.userMetadata, patch.user_metadata);
+      errors.push(...checkMetadata('user_metadata', changes.userMetadata));
+    }
+    if (patch.app_metadata !== undefined) {
+      changes.appMetadata = mergeMetadata(current.appMetadata, patch.app_metadata);
+      errors.push(...checkMetadata('app_metadata', changes.appMetadata));
+    }
+    return errors.length > 0 ? { errors } : { changes };
+  };
 
-  // The legacy database owns these fields: its script runs first, and only if it succeeds does the cache change.
+  let scriptCalls: LegacyCall[] = [];
   if (legacy) {
-    const scriptError = await runLegacyScripts(ctx, connection, user, patch);
+    // The legacy database owns these fields and its script runs first: so everything that could
+    // still refuse the update is checked before it, against the row the script call is based on.
+    if (opts.expectedVersion != null && opts.expectedVersion !== user.version) {
+      return fail(versionConflict(opts.expectedVersion, user.version));
+    }
+    const dry = plan(user);
+    if ('errors' in dry) return fail(...dry.errors);
+    const clash = conflictErrors(
+      await ctx.store.users.findConflicts(user.connectionId, { email: dry.changes.email, username: dry.changes.username }, user.id),
+    );
+    if (clash.length > 0) return fail(...clash);
+    scriptCalls = legacyCalls(user, patch, dry.changes);
+    if (scriptCalls.length > 1) {
+      return fail({
+        field: null,
+        code: 'UPDATE_SEPARATELY',
+        message:
+          "A legacy custom-database user's email and password are changed by two separate scripts (two calls cannot be one transaction); change them in two updates.",
+      });
+    }
+  }
+  const passwordHash = patch.password !== undefined && !legacy ? await hashPassword(patch.password) : undefined;
+  for (const call of scriptCalls) {
+    const scriptError = await callLegacyScript(ctx, user, call.run);
     if (scriptError) return fail(scriptError);
   }
 
   const result = await ctx.store.users.update(
     id,
     (current) => {
-      const changes = columnChanges(patch);
-      // A changed email is unverified unless the same update (a tenant admin's) says otherwise.
-      if (patch.email !== undefined && patch.email !== current.email && patch.email_verified === undefined) {
-        changes.emailVerified = false;
-      }
-      const errors: UserError[] = [];
-      if (patch.user_metadata !== undefined) {
-        changes.userMetadata = mergeMetadata(current.userMetadata, patch.user_metadata);
-        errors.push(...checkMetadata('user_metadata', changes.userMetadata));
-      }
-      if (patch.app_metadata !== undefined) {
-        changes.appMetadata = mergeMetadata(current.appMetadata, patch.app_metadata);
-        errors.push(...checkMetadata('app_metadata', changes.appMetadata));
-      }
-      if (passwordHash !== undefined && !legacy) changes.passwordHash = passwordHash;
-      return errors.length > 0 ? { errors } : { changes };
+      const planned = plan(current);
+      if ('errors' in planned) return planned;
+      if (passwordHash !== undefined) planned.changes.passwordHash = passwordHash;
+      if (scriptCalls.some((c) => c.field === 'password')) planned.changes.passwordSetInCustomDatabase = true;
+      return planned;
     },
     {
       actorId: caller.sub,
       operation: opts.operation ?? 'updateUser',
       organizationId: await actingOrganization(ctx, user.id),
     },
-    { expectedVersion: opts.expectedVersion },
+    // After a script call the cache must follow the row the call was based on.
+    { expectedVersion: legacy && scriptCalls.length > 0 ? user.version : opts.expectedVersion },
   );
   forgetUser(ctx.loaders, id);
   if (!result.ok) {
@@ -167,7 +169,9 @@ export async function updateUser(
     return fail(...result.errors);
   }
   ctx.loaders.user.prime(id, result.user);
-  if (hasScope(caller, 'update:users')) ctx.access.writeGrants.add(id);
+  if (hasScope(caller, 'update:users')) ctx.access.grantRead(id);
+  // A new, unverified address gets a verification ticket through the outbox.
+  if (result.changed.includes('email')) await queueEmailVerification(ctx, result.user);
   return { user: result.user, userErrors: [] };
 }
 
@@ -179,36 +183,25 @@ async function actingOrganization(ctx: AppContext, userId: string): Promise<stri
   return orgs.find((o) => caller.adminOrganizationIds.has(o)) ?? null;
 }
 
-async function runLegacyScripts(
-  ctx: AppContext,
-  connection: ConnectionRow,
-  user: UserRow,
-  patch: ProfilePatch,
-): Promise<UserError | null> {
-  const name = customScriptsName(connection);
-  const identifier = user.email ?? user.username ?? '';
-  if (!name) return null;
-  try {
-    if (patch.password !== undefined) {
-      const password = patch.password;
-      await ctx.scripts.call(name, async (s) => s.changePassword?.(identifier, password));
-    }
-    if (patch.email !== undefined || patch.email_verified !== undefined) {
-      const email = patch.email ?? user.email ?? '';
-      const verified =
-        patch.email_verified ??
-        (patch.email !== undefined && patch.email !== user.email ? false : user.emailVerified);
-      await ctx.scripts.call(name, async (s) => s.changeEmail?.(identifier, email, verified));
-    }
-    return null;
-  } catch (err) {
-    if (!(err instanceof ScriptUnavailableError)) throw err;
-    return {
-      field: null,
-      code: 'CONNECTION_UNAVAILABLE',
-      message: `The custom database of connection ${connection.name} did not accept the change: nothing was changed.`,
-    };
+interface LegacyCall {
+  field: 'password' | 'email';
+  run: (script: CustomDbScript) => Promise<unknown>;
+}
+
+/** The script calls an update of a legacy user needs: none for a value that does not change. */
+function legacyCalls(user: UserRow, patch: ProfilePatch, changes: UserChanges): LegacyCall[] {
+  const calls: LegacyCall[] = [];
+  const identifier = legacyIdentifier(user);
+  if (patch.password !== undefined) {
+    const password = patch.password;
+    calls.push({ field: 'password', run: async (s) => s.changePassword?.(identifier, password) });
   }
+  const email = changes.email ?? user.email;
+  const verified = changes.emailVerified ?? user.emailVerified;
+  if (email && (email !== user.email || verified !== user.emailVerified)) {
+    calls.push({ field: 'email', run: async (s) => s.changeEmail?.(identifier, email, verified) });
+  }
+  return calls;
 }
 
 export interface NewUserInput extends ProfilePatch {
@@ -314,7 +307,7 @@ export async function createUser(ctx: AppContext, input: NewUserInput): Promise<
     { actorId: caller.sub, operation: 'createUser', fields: namedFields(patch) },
   );
   if (!result.ok) return fail(...result.errors);
-  ctx.access.writeGrants.add(id);
+  ctx.access.grantRead(id);
   ctx.loaders.user.prime(id, result.user);
   return { user: result.user, userErrors: [] };
 }

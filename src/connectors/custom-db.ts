@@ -111,7 +111,7 @@ export class ScriptRegistry {
   private async import(name: string): Promise<CustomDbScript> {
     if (!NAME_PATTERN.test(name)) throw new ScriptLoadError(`"${name}" is not a valid script name.`);
     const file = EXTENSIONS.map((ext) => join(this.dir, name + ext)).find((f) => existsSync(f));
-    if (!file) throw new ScriptLoadError(`No script ${name}.js, ${name}.mjs or ${name}.ts in ${this.dir}.`);
+    if (!file) throw new ScriptLoadError(`No script ${name}.js, ${name}.mjs or ${name}.ts in CUSTOM_DB_SCRIPTS_DIR.`);
     let mod: Record<string, unknown>;
     try {
       mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;

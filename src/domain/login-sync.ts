@@ -42,10 +42,16 @@ export function upstreamUserId(profile: UpstreamProfile): string | null {
   return typeof id === 'string' && id.trim() !== '' ? id : null;
 }
 
+/** Only http(s) pictures are kept from upstream (a `javascript:` URL is dropped, as an edit would refuse it). */
+const httpUrl = (v: unknown): string | undefined => {
+  const s = text(v);
+  return s !== undefined && /^https?:\/\//i.test(s) ? s : undefined;
+};
+
 function rootAttributes(profile: UpstreamProfile): LoginProfileChanges {
   const out: LoginProfileChanges = {};
   for (const key of ROOT_ATTRIBUTES) {
-    const value = text(profile[key]);
+    const value = key === 'picture' ? httpUrl(profile[key]) : text(profile[key]);
     // A key the profile leaves out keeps its value.
     if (value !== undefined) out[key] = value;
   }

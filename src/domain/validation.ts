@@ -221,3 +221,12 @@ export function conflictErrors(clash: { email: boolean; username: boolean }): Us
   }
   return errors;
 }
+
+/** An update based on an older version of the profile than the stored one. */
+export function versionConflict(expected: number, actual: number): UserError {
+  return {
+    field: ['expectedVersion'],
+    code: 'VERSION_CONFLICT',
+    message: `The profile changed since version ${expected}; it is now at version ${actual}. Reload it and try again.`,
+  };
+}

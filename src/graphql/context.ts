@@ -4,6 +4,7 @@ import { Access } from '../app/access.js';
 import type { AppContext } from '../app/context.js';
 import { createLoaders, type Loaders } from '../app/loaders.js';
 import { InvalidTokenError, type TokenVerifier } from '../auth/tokens.js';
+import type { TicketSettings } from '../config.js';
 import type { ScriptRegistry } from '../connectors/custom-db.js';
 import { type Caller, effectiveAdminOrganizations } from '../domain/access.js';
 import type { Store } from '../store/types.js';
@@ -14,6 +15,7 @@ export interface ContextDeps {
   store: Store;
   verifier: TokenVerifier;
   scripts: ScriptRegistry;
+  tickets: TicketSettings;
 }
 
 function bearer(header: string | undefined): string | null {
@@ -35,6 +37,7 @@ export async function buildContext(
     authProblem: problem,
     loaders,
     access: new Access(caller, loaders, deps.scripts),
+    tickets: deps.tickets,
   };
 }
 

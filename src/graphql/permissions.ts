@@ -4,7 +4,8 @@ import { GraphQLError } from 'graphql';
 import type { IRules } from 'graphql-shield';
 import { allow, chain, deny, rule, shield } from 'graphql-shield';
 import { AppError, forbidden, unauthenticated } from '../app/errors.js';
-import { assertEditable, findUserForWrite } from '../app/users.js';
+import { findUserForWrite } from '../app/lookup.js';
+import { assertEditable } from '../app/users.js';
 import { hasScope } from '../domain/access.js';
 import type { Scope } from '../domain/types.js';
 import type { GraphQLContext } from './context.js';
@@ -88,6 +89,19 @@ const canListMembers = rule('canListMembers', { cache: 'strict' })(
   },
 );
 
+/** Managing an organization's members: tenant administrators, or that organization's ADMINs. */
+const managesOrganization = rule('managesOrganization', { cache: 'strict' })(
+  (_parent, args: { input: { organization: string } }, ctx: GraphQLContext) => {
+    const caller = ctx.caller;
+    if (!caller) return unauthenticated(ctx.authProblem ?? undefined);
+    return (
+      hasScope(caller, 'update:organizations') ||
+      caller.adminOrganizationIds.has(args.input.organization) ||
+      forbidden("Only tenant administrators and the organization's ADMINs manage its members.")
+    );
+  },
+);
+
 const authenticatedWith = (scope: Scope) => chain(isAuthenticated, hasScopeRule(scope));
 
 export const permissionRules = {
@@ -100,6 +114,10 @@ export const permissionRules = {
     connections: authenticatedWith('read:connections'),
     organization: isAuthenticated,
     organizations: isAuthenticated,
+    // The operations below decide who may in src/app (self, tenant admin, help desk) and answer
+    // null, NOT_FOUND or FORBIDDEN as domain.md says.
+    exportUserData: isAuthenticated,
+    auditEvents: isAuthenticated,
   },
   Mutation: {
     createConnection: authenticatedWith('create:connections'),
@@ -109,6 +127,18 @@ export const permissionRules = {
     addOrganizationMember: authenticatedWith('update:organizations'),
     recordLogin: authenticatedWith('login:users'),
     authenticate: authenticatedWith('login:users'),
+    updateOrganization: authenticatedWith('update:organizations'),
+    updateOrganizationMember: chain(isAuthenticated, managesOrganization),
+    removeOrganizationMember: chain(isAuthenticated, managesOrganization),
+    createInvitation: chain(isAuthenticated, managesOrganization),
+    acceptInvitation: isAuthenticated,
+    createPasswordResetTicket: isAuthenticated,
+    createEmailVerificationTicket: isAuthenticated,
+    // The ticket is the credential: no token needed.
+    resetPassword: allow,
+    verifyEmail: allow,
+    deleteUser: isAuthenticated,
+    deleteMe: isAuthenticated,
   },
   User: canReadUser,
   // Reached only through a readable user or with read:connections; options and userCount
@@ -131,6 +161,20 @@ export const permissionRules = {
   AddOrganizationMemberPayload: allow,
   RecordLoginPayload: allow,
   AuthenticatePayload: allow,
+  UpdateOrganizationPayload: allow,
+  UpdateOrganizationMemberPayload: allow,
+  RemoveOrganizationMemberPayload: allow,
+  Invitation: allow,
+  CreateInvitationPayload: allow,
+  AcceptInvitationPayload: allow,
+  CreatePasswordResetTicketPayload: allow,
+  ResetPasswordPayload: allow,
+  CreateEmailVerificationTicketPayload: allow,
+  VerifyEmailPayload: allow,
+  DeleteUserPayload: allow,
+  AuditEvent: allow,
+  AuditEventEdge: allow,
+  AuditEventConnection: allow,
 } satisfies IRules;
 
 export const permissions = shield(permissionRules, {

@@ -139,7 +139,14 @@ export interface NewUser {
 
 /** Column values to write; the store bumps `version` and `updated_at` only when something differs. */
 export type UserChanges = Partial<
-  Omit<UserRow, 'id' | 'connectionId' | 'version' | 'createdAt' | 'updatedAt'> & { passwordHash: string }
+  Omit<UserRow, 'id' | 'connectionId' | 'version' | 'createdAt' | 'updatedAt'> & {
+    /** A new password (counts as a change of the profile, whatever the value). */
+    passwordHash: string;
+    /** The same password in the current scheme, at login: bookkeeping, not a change of the profile. */
+    passwordRehash: string;
+    /** A legacy database's script changed the password: nothing to store, but it counts as a change. */
+    passwordSetInCustomDatabase: true;
+  }
 >;
 
 /**
@@ -176,6 +183,7 @@ export interface UserStore {
   create(
     user: NewUser,
     audit: AuditEntry,
+    opts?: { releaseFromLegacyUsers?: boolean },
   ): Promise<{ ok: true; user: UserRow } | { ok: false; errors: UserError[] }>;
   /** One transaction: plan against the current row, write, bump the version, audit. */
   update(
@@ -186,6 +194,8 @@ export interface UserStore {
       expectedVersion?: number | null;
       /** A login also keeps the raw upstream profile in the user's identity of that connection. */
       identityProfileData?: Metadata | null;
+      /** A custom-database login: stale emails/usernames of other cached legacy users give way. */
+      releaseFromLegacyUsers?: boolean;
     },
   ): Promise<UpdateResult>;
   /** A user of the connection whose email or username is `identifier` (case-insensitive; email first). */
@@ -196,6 +206,14 @@ export interface UserStore {
   passwordHashOf(userId: string): Promise<string | null>;
   /** Whether an id belonged to a user that was erased (and no user bears it again). */
   isDeletedId(id: string): Promise<boolean>;
+  /**
+   * Erasure, in one transaction: the profile, identities, memberships, tickets, invitations to the
+   * user's address and outbox messages go; audit events about the user are replaced by one
+   * pseudonymous record of the deletion, and events the user caused are pseudonymised.
+   */
+  erase(id: string, audit: Omit<AuditEntry, 'targetUserId'>): Promise<boolean>;
+  /** Every row the gateway holds about a user (never a password or ticket hash), for the user's export. */
+  exportData(id: string): Promise<Record<string, unknown> | null>;
 }
 
 export interface OrganizationStore {
@@ -214,6 +232,132 @@ export interface OrganizationStore {
     row: Omit<MembershipRow, 'joinedAt'>,
     audit: AuditEntry,
   ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; errors: UserError[] }>;
+  update(
+    id: string,
+    changes: { name?: string; displayName?: string | null; connectionIds?: string[] },
+    audit: AuditEntry,
+  ): Promise<OrganizationRow | null>;
+  /** Null when the user is not a member. */
+  updateMemberRoles(organizationId: string, userId: string, roles: OrgRole[], audit: AuditEntry): Promise<MembershipRow | null>;
+  /** False when the user was not a member. */
+  removeMember(organizationId: string, userId: string, audit: AuditEntry): Promise<boolean>;
+}
+
+export type TicketKind = 'password_reset' | 'email_verification';
+
+export interface TicketRow {
+  id: string;
+  kind: TicketKind;
+  userId: string;
+  /** What the ticket is for, e.g. the email address a verification ticket was sent to. */
+  data: Metadata | null;
+  createdAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+}
+
+export interface InvitationRow {
+  id: string;
+  organizationId: string;
+  email: string;
+  roles: OrgRole[];
+  inviterId: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  acceptedAt: Date | null;
+  acceptedBy: string | null;
+}
+
+export interface AuditEventRow {
+  id: number;
+  at: Date;
+  actorId: string;
+  operation: string;
+  targetUserId: string | null;
+  organizationId: string | null;
+  fields: string[];
+}
+
+export interface AuditFilter {
+  userId?: string | null;
+  actorId?: string | null;
+  /** Events of any of these organizations. */
+  organizationIds?: string[] | null;
+}
+
+/** Why a ticket cannot be redeemed: stable userErrors codes. */
+export type TicketProblem = 'TICKET_INVALID' | 'TICKET_EXPIRED' | 'TICKET_USED';
+
+export interface TicketStore {
+  create(
+    row: Omit<TicketRow, 'usedAt' | 'createdAt'>,
+    ticketHash: string,
+    message: NewOutboxMessage | null,
+    audit: AuditEntry,
+  ): Promise<TicketRow>;
+  byHash(kind: TicketKind, ticketHash: string): Promise<TicketRow | null>;
+  /**
+   * One transaction: the ticket is checked again (unused, unexpired), the user updated as `plan`
+   * says, the ticket marked used, the write audited.
+   */
+  redeem(
+    kind: TicketKind,
+    ticketHash: string,
+    now: Date,
+    plan: UserUpdatePlanner,
+    audit: Omit<AuditEntry, 'targetUserId'>,
+  ): Promise<{ ok: true; user: UserRow; changed: string[] } | { ok: false; problem: TicketProblem } | { ok: false; errors: UserError[] }>;
+}
+
+export interface InvitationStore {
+  create(
+    row: Omit<InvitationRow, 'acceptedAt' | 'acceptedBy' | 'createdAt'>,
+    ticketHash: string,
+    message: NewOutboxMessage | null,
+    audit: AuditEntry,
+  ): Promise<InvitationRow>;
+  byHash(ticketHash: string): Promise<InvitationRow | null>;
+  /**
+   * One transaction: the invitation is checked again, the membership created (or its roles merged)
+   * with `invitedEmail`, the user's email marked verified, the invitation marked accepted, audited.
+   */
+  accept(
+    invitationId: string,
+    userId: string,
+    now: Date,
+    audit: AuditEntry,
+  ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; problem: TicketProblem }>;
+}
+
+export interface AuditStore {
+  /** Newest first; the cursor is the id of the last event of the previous page. */
+  list(args: { first: number; after?: number | null; filter: AuditFilter }): Promise<Page<AuditEventRow>>;
+}
+
+/** A message waiting to be delivered (ticket links, invitations, verification requests). */
+export interface OutboxMessage {
+  id: number;
+  /** The recipient user, when there is one (erasure deletes their messages). */
+  userId: string | null;
+  to: string;
+  subject: string;
+  body: string;
+  createdAt: Date;
+  attempts: number;
+  sentAt: Date | null;
+  lastError: string | null;
+}
+
+export type NewOutboxMessage = Pick<OutboxMessage, 'userId' | 'to' | 'subject' | 'body'>;
+
+export interface OutboxStore {
+  /** Unsent messages whose next attempt is due, oldest first. */
+  pending(limit: number, now: Date): Promise<OutboxMessage[]>;
+  markSent(id: number, at: Date): Promise<void>;
+  /** Records a failed attempt; the message is tried again at `retryAt` (null: never again). */
+  markFailed(id: number, error: string, retryAt: Date | null): Promise<void>;
+  /** For tests and the export: every message to a user. */
+  byUser(userId: string): Promise<OutboxMessage[]>;
 }
 
 export interface Store {
@@ -221,6 +365,10 @@ export interface Store {
   connections: ConnectionStore;
   users: UserStore;
   organizations: OrganizationStore;
+  outbox: OutboxStore;
+  tickets: TicketStore;
+  invitations: InvitationStore;
+  audit: AuditStore;
   /** Answers when the database does (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -225,8 +225,9 @@ describe('hashFormat', () => {
     expect(hashFormat(`$scrypt$ln=18,r=8,p=1$${salt}$${key}`)).toBe('scrypt');
     expect(hashFormat(`$scrypt$ln=18,r=16,p=1$${salt}$${key}`)).toBeNull();
     expect(hashFormat(`$argon2id$v=19$m=65536,t=3,p=4$${salt}$${key}`)).toBe('argon2');
+    expect(hashFormat(`$argon2id$v=19$m=65536,t=5,p=4$${salt}$${key}`)).toBeNull();
     expect(hashFormat(`$argon2id$v=19$m=2097152,t=1,p=4$${salt}$${key}`)).toBeNull();
-    expect(hashFormat(`$2b$16$${'a'.repeat(53)}`)).toBe('bcrypt');
-    expect(hashFormat(`$2b$17$${'a'.repeat(53)}`)).toBeNull();
+    expect(hashFormat(`$2b$12$${"a".repeat(53)}`)).toBe("bcrypt");
+    expect(hashFormat(`$2b$13$${"a".repeat(53)}`)).toBeNull();
   });
 });

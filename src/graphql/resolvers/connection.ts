@@ -1,6 +1,6 @@
 import { createConnection } from '../../app/connections.js';
 import { listConnections } from '../../app/queries.js';
-import { findConnection } from '../../app/users.js';
+import { findConnection } from '../../app/lookup.js';
 import { hasScope } from '../../domain/access.js';
 import { isCustomDatabase, isImportMode, rootAttributeSync } from '../../domain/connection.js';
 import { lower, upper } from '../enums.js';

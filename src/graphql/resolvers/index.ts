@@ -10,6 +10,7 @@ import { strictInput } from '../scalars.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { connectionResolvers } from './connection.js';
 import { loginResolvers } from './login.js';
+import { selfServiceResolvers } from './self-service.js';
 import { readableOrganization } from '../../app/queries.js';
 import { organizationResolvers } from './organization.js';
 import { userResolvers } from './user.js';
@@ -55,4 +56,5 @@ export const resolvers: Resolvers[] = [
   connectionResolvers,
   organizationResolvers,
   loginResolvers,
+  selfServiceResolvers,
 ];

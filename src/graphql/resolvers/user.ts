@@ -38,7 +38,12 @@ export const userResolvers: Resolvers = {
     // The help desk reads every field but app_metadata, which reads as null without an error.
     appMetadata: async (user, _, ctx) => ((await ctx.access.read(user)) === 'full' ? user.appMetadata : null),
     identities: (user, _, ctx) => ctx.loaders.identitiesByUser.load(user.id),
-    organizations: (user, _, ctx) => ctx.loaders.membershipsByUser.load(user.id),
+    organizations: async (user, _, ctx) => {
+      const memberships = await ctx.loaders.membershipsByUser.load(user.id);
+      // The help desk sees a member's memberships of the organizations it administers, no others.
+      if ((await ctx.access.read(user)) === 'full') return memberships;
+      return memberships.filter((m) => ctx.caller?.adminOrganizationIds.has(m.organizationId));
+    },
     fieldPolicies: async (user, _, ctx) => {
       const policies = await ctx.access.policies(user);
       return PROFILE_FIELDS.map((field) => ({ ...policies[field], field: upper(field) }));
@@ -48,6 +53,9 @@ export const userResolvers: Resolvers = {
     connection: async (identity, _, ctx) =>
       (await ctx.loaders.connection.load(identity.connectionId))?.name ?? '',
     userId: (identity) => identity.upstreamUserId,
+    // The raw upstream profile may carry app_metadata and more: for full readers only.
+    profileData: async (identity, _, ctx) =>
+      (await ctx.access.read({ id: identity.userId })) === 'full' ? identity.profileData : null,
   },
   Mutation: {
     createUser: (_, { input }, ctx) => {

@@ -1,17 +1,15 @@
 // The SQLite store: the embedded default. better-sqlite3 is synchronous, so each write is one
 // synchronous transaction (SQLite serialises writers), wrapped in the async Store interface.
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { and, asc, count, eq, gt, inArray, or, type SQL, sql } from 'drizzle-orm';
-import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Metadata } from '../../domain/types.js';
-import { conflictErrors, normalizeEmail, normalizeUsername } from '../../domain/validation.js';
+import { conflictErrors, normalizeEmail, normalizeUsername, versionConflict } from '../../domain/validation.js';
 import type {
-  AuditEntry,
   ConnectionRow,
   ConnectionStore,
   IdentityRow,
@@ -21,15 +19,27 @@ import type {
   Page,
   Store,
   UpdateResult,
-  UserChanges,
   UserFilter,
   UserRow,
   UserStore,
   Visibility,
 } from '../types.js';
+import { sqliteAudit, sqliteOutbox } from './audit.js';
+import { eraseUser, exportUser } from './erasure.js';
 import * as t from './tables.js';
-
-type Db = BetterSQLite3Database<typeof t>;
+import { sqliteInvitations, sqliteTickets } from './tickets.js';
+import {
+  chunks,
+  type Db,
+  grouped,
+  hashDeletedId,
+  inOrder,
+  isUniqueViolation,
+  recordAudit,
+  userColumns,
+  applyUserChanges,
+  changedFields,
+} from './shared.js';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:'. */
@@ -39,74 +49,6 @@ export interface SqliteStoreOptions {
   onStatement?: (sql: string) => void;
 }
 
-/** Columns of a UserRow: everything but the password hash. */
-const userColumns = {
-  id: t.users.id,
-  connectionId: t.users.connectionId,
-  email: t.users.email,
-  emailVerified: t.users.emailVerified,
-  username: t.users.username,
-  phoneNumber: t.users.phoneNumber,
-  phoneVerified: t.users.phoneVerified,
-  name: t.users.name,
-  nickname: t.users.nickname,
-  givenName: t.users.givenName,
-  familyName: t.users.familyName,
-  picture: t.users.picture,
-  userMetadata: t.users.userMetadata,
-  appMetadata: t.users.appMetadata,
-  blocked: t.users.blocked,
-  migrated: t.users.migrated,
-  version: t.users.version,
-  createdAt: t.users.createdAt,
-  updatedAt: t.users.updatedAt,
-  lastLogin: t.users.lastLogin,
-  lastIp: t.users.lastIp,
-  loginsCount: t.users.loginsCount,
-  profileSyncedAt: t.users.profileSyncedAt,
-} as const;
-
-/** SQLite's bound-variable limit is 32,766; stay well below it. */
-const MAX_IN = 5000;
-
-function chunks<T>(items: readonly T[], size = MAX_IN): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-function inOrder<T>(ids: readonly string[], rows: T[], key: (row: T) => string): (T | null)[] {
-  const byId = new Map(rows.map((r) => [key(r), r]));
-  return ids.map((id) => byId.get(id) ?? null);
-}
-
-function grouped<T>(ids: readonly string[], rows: T[], key: (row: T) => string): T[][] {
-  const byId = new Map<string, T[]>(ids.map((id) => [id, []]));
-  for (const r of rows) byId.get(key(r))?.push(r);
-  return ids.map((id) => byId.get(id) ?? []);
-}
-
-export function hashDeletedId(id: string): string {
-  return createHash('sha256').update(`deleted-user:${id}`).digest('hex');
-}
-
-function recordAudit(tx: Db, entry: AuditEntry, at: Date): void {
-  tx.insert(t.auditEvents)
-    .values({
-      at,
-      actorId: entry.actorId,
-      operation: entry.operation,
-      targetUserId: entry.targetUserId ?? null,
-      organizationId: entry.organizationId ?? null,
-      fields: entry.fields ?? [],
-    })
-    .run();
-}
-
-function isUniqueViolation(err: unknown, index: string): boolean {
-  return err instanceof Error && /UNIQUE constraint failed/.test(err.message) && err.message.includes(index);
-}
-
 export function openSqliteStore(opts: SqliteStoreOptions): Store {
   if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
   const sqlite = new Database(opts.path);
@@ -114,6 +56,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = NORMAL');
+  // Erased data is overwritten, not just unlinked from the b-tree.
+  sqlite.pragma('secure_delete = ON');
   const logger = opts.onStatement ? { logQuery: (q: string) => opts.onStatement?.(q) } : false;
   const db: Db = drizzle(sqlite, { schema: t, logger });
   migrate(db, { migrationsFolder: opts.migrationsFolder });
@@ -147,6 +91,21 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       email: values.email ? clash(t.users.emailLower, normalizeEmail(values.email)) : false,
       username: values.username ? clash(t.users.usernameLower, normalizeUsername(values.username)) : false,
     };
+  }
+
+  /**
+   * A legacy database owns its users' emails and usernames: when a login brings a value another
+   * cached (not migrated) user of the connection still holds, that cached value is stale and goes.
+   */
+  function releaseLegacyClaims(tx: Db, user: Pick<UserRow, 'id' | 'connectionId'>, values: { email?: string | null; username?: string | null }): void {
+    const others = (column: typeof t.users.emailLower | typeof t.users.usernameLower, value: string) =>
+      and(eq(t.users.connectionId, user.connectionId), eq(column, value), eq(t.users.migrated, false), sql`${t.users.id} <> ${user.id}`);
+    if (values.email) {
+      tx.update(t.users).set({ email: null, emailLower: null, emailVerified: false }).where(others(t.users.emailLower, normalizeEmail(values.email))).run();
+    }
+    if (values.username) {
+      tx.update(t.users).set({ username: null, usernameLower: null }).where(others(t.users.usernameLower, normalizeUsername(values.username))).run();
+    }
   }
 
   const connections: ConnectionStore = {
@@ -265,11 +224,14 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       }
       return grouped(ids, rows, (r) => r.userId);
     },
-    async create(user, audit) {
+    async create(user, audit, opts) {
       const now = new Date();
       try {
         return db.transaction((tx) => {
           if (isDatabaseConnection(tx, user.connectionId)) {
+            if (opts?.releaseFromLegacyUsers) {
+              releaseLegacyClaims(tx, { id: user.id, connectionId: user.connectionId }, user);
+            }
             const clash = conflictsIn(tx, user.connectionId, user);
             if (clash.email || clash.username) return { ok: false as const, errors: conflictErrors(clash) };
           }
@@ -318,16 +280,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         const current = tx.select(userColumns).from(t.users).where(eq(t.users.id, id)).get();
         if (!current) return { ok: false, notFound: true };
         if (opts?.expectedVersion != null && opts.expectedVersion !== current.version) {
-          return {
-            ok: false,
-            errors: [
-              {
-                field: ['expectedVersion'],
-                code: 'VERSION_CONFLICT',
-                message: `The profile changed since version ${opts.expectedVersion}; it is now at version ${current.version}. Reload it and try again.`,
-              },
-            ],
-          };
+          return { ok: false, errors: [versionConflict(opts.expectedVersion, current.version)] };
         }
         const planned = plan(current);
         if ('errors' in planned) return { ok: false, errors: planned.errors };
@@ -338,6 +291,12 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
           return { ok: true, user: current, changed };
         }
         if (isDatabaseConnection(tx, current.connectionId)) {
+          if (opts?.releaseFromLegacyUsers) {
+            releaseLegacyClaims(tx, current, {
+              email: changed.includes('email') ? changes.email : null,
+              username: changed.includes('username') ? changes.username : null,
+            });
+          }
           const clash = conflictsIn(
             tx,
             current.connectionId,
@@ -350,21 +309,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
           if (clash.email || clash.username) return { ok: false, errors: conflictErrors(clash) };
         }
         const now = new Date();
-        // Login bookkeeping alone (last_login, logins_count, …) is not a change of the profile.
-        const profileChanged = changed.some((f) => !LOGIN_BOOKKEEPING.has(f));
-        const values: Record<string, unknown> = {
-          ...changes,
-          updatedAt: now,
-          version: profileChanged ? current.version + 1 : current.version,
-        };
-        if ('email' in changes) values.emailLower = changes.email ? normalizeEmail(changes.email) : null;
-        if ('username' in changes)
-          values.usernameLower = changes.username ? normalizeUsername(changes.username) : null;
-        tx.update(t.users).set(values).where(eq(t.users.id, id)).run();
+        const { user: row } = applyUserChanges(tx, current, changes, now);
         recordAudit(tx, { ...audit, targetUserId: id, fields: changed }, now);
         if (opts?.identityProfileData !== undefined) updateIdentityProfile(tx, current, opts.identityProfileData);
-        const row = tx.select(userColumns).from(t.users).where(eq(t.users.id, id)).get();
-        if (!row) throw new Error('user vanished during update');
         return { ok: true, user: row, changed };
       });
     },
@@ -395,6 +342,12 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     },
     async passwordHashOf(userId) {
       return db.select({ h: t.users.passwordHash }).from(t.users).where(eq(t.users.id, userId)).get()?.h ?? null;
+    },
+    async erase(id, audit) {
+      return eraseUser(db, id, audit);
+    },
+    async exportData(id) {
+      return exportUser(db, id);
     },
     async isDeletedId(id) {
       return (
@@ -474,6 +427,45 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         .all();
       return { rows: rows.slice(0, first), hasNextPage: rows.length > first, totalCount: total?.n ?? 0 };
     },
+    async update(id, changes, audit) {
+      return db.transaction((tx) => {
+        const current = tx.select().from(t.organizations).where(eq(t.organizations.id, id)).get();
+        if (!current) return null;
+        const now = new Date();
+        const values: Partial<OrganizationRow> = { updatedAt: now };
+        if (changes.name !== undefined) values.name = changes.name;
+        if (changes.displayName !== undefined) values.displayName = changes.displayName;
+        tx.update(t.organizations).set(values).where(eq(t.organizations.id, id)).run();
+        if (changes.connectionIds) {
+          tx.delete(t.organizationConnections).where(eq(t.organizationConnections.organizationId, id)).run();
+          if (changes.connectionIds.length > 0) {
+            tx.insert(t.organizationConnections)
+              .values(changes.connectionIds.map((connectionId) => ({ organizationId: id, connectionId })))
+              .run();
+          }
+        }
+        recordAudit(tx, { ...audit, organizationId: id, fields: Object.keys(changes) }, now);
+        return { ...current, ...values };
+      });
+    },
+    async updateMemberRoles(organizationId, userId, roles, audit) {
+      return db.transaction((tx) => {
+        const where = and(eq(t.memberships.organizationId, organizationId), eq(t.memberships.userId, userId));
+        const current = tx.select().from(t.memberships).where(where).get();
+        if (!current) return null;
+        tx.update(t.memberships).set({ roles }).where(where).run();
+        recordAudit(tx, { ...audit, targetUserId: userId, organizationId, fields: ['roles'] }, new Date());
+        return { ...current, roles };
+      });
+    },
+    async removeMember(organizationId, userId, audit) {
+      return db.transaction((tx) => {
+        const where = and(eq(t.memberships.organizationId, organizationId), eq(t.memberships.userId, userId));
+        const removed = tx.delete(t.memberships).where(where).run().changes > 0;
+        if (removed) recordAudit(tx, { ...audit, targetUserId: userId, organizationId, fields: ['membership'] }, new Date());
+        return removed;
+      });
+    },
     async addMember(row, audit) {
       const now = new Date();
       const membership: MembershipRow = { ...row, joinedAt: now };
@@ -513,6 +505,10 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     connections,
     users,
     organizations,
+    outbox: sqliteOutbox(db),
+    tickets: sqliteTickets(db),
+    invitations: sqliteInvitations(db),
+    audit: sqliteAudit(db),
     async ping() {
       sqlite.prepare('SELECT 1').get();
     },
@@ -529,39 +525,3 @@ function updateIdentityProfile(tx: Db, user: UserRow, profileData: Metadata | nu
     .run();
 }
 
-/** The domain names of the columns whose value really changes (the password always counts). */
-function changedFields(current: UserRow, changes: UserChanges): string[] {
-  const out: string[] = [];
-  for (const [key, value] of Object.entries(changes) as [keyof UserChanges, unknown][]) {
-    if (value === undefined) continue;
-    if (key === 'passwordHash') {
-      out.push('password');
-      continue;
-    }
-    const before = current[key as keyof UserRow];
-    const same =
-      before instanceof Date || value instanceof Date
-        ? (before as Date | null)?.getTime() === (value as Date | null)?.getTime()
-        : typeof value === 'object' && value !== null
-          ? JSON.stringify(before) === JSON.stringify(value)
-          : before === value;
-    if (!same) out.push(COLUMN_TO_FIELD[key] ?? key);
-  }
-  return out;
-}
-
-const LOGIN_BOOKKEEPING = new Set(['last_login', 'logins_count', 'last_ip', 'profile_synced_at']);
-
-const COLUMN_TO_FIELD: Partial<Record<keyof UserChanges, string>> = {
-  emailVerified: 'email_verified',
-  phoneNumber: 'phone_number',
-  phoneVerified: 'phone_verified',
-  givenName: 'given_name',
-  familyName: 'family_name',
-  userMetadata: 'user_metadata',
-  appMetadata: 'app_metadata',
-  lastLogin: 'last_login',
-  lastIp: 'last_ip',
-  loginsCount: 'logins_count',
-  profileSyncedAt: 'profile_synced_at',
-};

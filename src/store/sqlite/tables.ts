@@ -178,3 +178,21 @@ export const deletedUsers = sqliteTable('deleted_users', {
   idHash: text('id_hash').primaryKey(),
   deletedAt: timestamp('deleted_at').notNull(),
 });
+
+/** Messages to deliver (ticket links, invitations); written in the same transaction as their ticket. */
+export const outbox = sqliteTable(
+  'outbox',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: text('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    toAddress: text('to_address').notNull(),
+    subject: text('subject').notNull(),
+    body: text('body').notNull(),
+    createdAt: timestamp('created_at').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at'),
+    sentAt: timestamp('sent_at'),
+    lastError: text('last_error'),
+  },
+  (t) => [index('outbox_pending').on(t.sentAt, t.nextAttemptAt), index('outbox_user').on(t.userId)],
+);

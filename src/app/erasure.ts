@@ -1,0 +1,59 @@
+// Deleting users (erasure) and exporting everything the gateway holds about one.
+import { hasScope, isHelpDeskFor } from '../domain/access.js';
+import type { UserError } from '../domain/types.js';
+import type { AppContext } from './context.js';
+import { forbidden, unauthenticated } from './errors.js';
+import { forgetUser } from './loaders.js';
+import { findUserForWrite } from './lookup.js';
+
+export interface DeleteResult {
+  deletedUserId: string | null;
+  userErrors: UserError[];
+}
+
+/**
+ * deleteUser: tenant administrators (delete:users) delete anyone; the help desk deletes a member
+ * only when the member belongs to no other organization; a user may delete themself.
+ */
+export async function deleteUser(ctx: AppContext, id: string): Promise<DeleteResult> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
+  const user = await findUserForWrite(ctx, id, 'delete:users');
+  if (!hasScope(caller, 'delete:users') && caller.sub !== user.id) {
+    const organizations = await ctx.access.organizationIdsOf(user.id);
+    if (!isHelpDeskFor(caller, organizations)) throw forbidden('Deleting a user needs the delete:users scope.');
+    const elsewhere = organizations.filter((o) => !caller.adminOrganizationIds.has(o));
+    if (elsewhere.length > 0) {
+      throw forbidden(
+        'This member also belongs to another organization, so their account is not yours to delete: remove them from your organization instead (removeOrganizationMember).',
+      );
+    }
+  }
+  return erase(ctx, user.id, 'deleteUser');
+}
+
+export async function deleteMe(ctx: AppContext): Promise<DeleteResult> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
+  const user = await ctx.loaders.user.load(caller.sub);
+  if (!user) throw forbidden('Only a signed-in user can delete their own account.');
+  return erase(ctx, user.id, 'deleteMe');
+}
+
+async function erase(ctx: AppContext, id: string, operation: string): Promise<DeleteResult> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated();
+  const organizations = await ctx.access.organizationIdsOf(id);
+  const organizationId = hasScope(caller, 'delete:users') ? null : (organizations.find((o) => caller.adminOrganizationIds.has(o)) ?? null);
+  const erased = await ctx.store.users.erase(id, { actorId: caller.sub, operation, organizationId });
+  forgetUser(ctx.loaders, id);
+  return erased ? { deletedUserId: id, userErrors: [] } : { deletedUserId: null, userErrors: [] };
+}
+
+/** exportUserData: the user themself, or a tenant administrator with read:users; null for anyone else. */
+export async function exportUserData(ctx: AppContext, id: string): Promise<Record<string, unknown> | null> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
+  if (caller.sub !== id && !hasScope(caller, 'read:users')) return null;
+  return ctx.store.users.exportData(id);
+}

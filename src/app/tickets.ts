@@ -1,0 +1,237 @@
+// Tickets: password reset and email verification. Random, stored only as hashes, single-use,
+// expiring. A tenant administrator receives the ticket in the response; a ticket requested by the
+// user or the help desk goes to the user's address through the outbox, never into the response.
+import { createHash, randomBytes } from 'node:crypto';
+import { hashPassword } from '../auth/passwords.js';
+import { ScriptUnavailableError } from '../connectors/custom-db.js';
+import { hasScope } from '../domain/access.js';
+import { isLegacyUser } from '../domain/policy.js';
+import type { UserError } from '../domain/types.js';
+import { validateProfilePatch } from '../domain/validation.js';
+import type { NewOutboxMessage, TicketKind, TicketProblem, UserChanges, UserRow } from '../store/types.js';
+import type { AppContext } from './context.js';
+import { forbidden, unauthenticated } from './errors.js';
+import { newTicketId } from './ids.js';
+import { callLegacyScript, legacyChangeEmail, legacyIdentifier } from './legacy.js';
+import { forgetUser } from './loaders.js';
+import { findUserForWrite } from './lookup.js';
+import type { UserResult } from './users.js';
+
+export interface TicketResult {
+  /** Only for a tenant administrator; null when the ticket went to the outbox. */
+  ticket: string | null;
+  expiresAt: Date | null;
+  userErrors: UserError[];
+}
+
+/** 32 random bytes; the store keeps only their SHA-256. */
+export function newTicketSecret(): { ticket: string; hash: string } {
+  const ticket = randomBytes(32).toString('base64url');
+  return { ticket, hash: hashTicket(ticket) };
+}
+
+export function hashTicket(ticket: string): string {
+  return createHash('sha256').update(ticket, 'utf8').digest('hex');
+}
+
+export const TICKET_MESSAGES: Record<TicketProblem, string> = {
+  TICKET_INVALID: 'The ticket is not valid.',
+  TICKET_EXPIRED: 'The ticket has expired; ask for a new one.',
+  TICKET_USED: 'The ticket was used already; ask for a new one.',
+};
+
+export const ticketError = (problem: TicketProblem): UserError => ({
+  field: ['ticket'],
+  code: problem,
+  message: TICKET_MESSAGES[problem],
+});
+
+/** A requested lifetime, within bounds; null with a user error when it is out of range. */
+export function ticketTtl(
+  requested: number | null | undefined,
+  fallback: number,
+  max: number,
+): { seconds: number } | { error: UserError } {
+  const seconds = requested ?? fallback;
+  if (!Number.isInteger(seconds) || seconds < 60 || seconds > max) {
+    return { error: { field: ['ttlSeconds'], code: 'INVALID_TTL', message: `ttlSeconds must be from 60 to ${max}.` } };
+  }
+  return { seconds };
+}
+
+const fail = (...userErrors: UserError[]): TicketResult => ({ ticket: null, expiresAt: null, userErrors });
+
+/** Who may ask for a ticket for this user: a tenant administrator, the user's help desk, the user. */
+async function requester(ctx: AppContext, user: UserRow): Promise<{ tenantAdmin: boolean }> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
+  const roles = await ctx.access.rolesFor(user);
+  if (!roles.tenantAdmin && !roles.helpDesk && !roles.self) {
+    throw forbidden('Only a tenant administrator, the user, or their help desk may ask for this ticket.');
+  }
+  return { tenantAdmin: roles.tenantAdmin };
+}
+
+function message(user: UserRow, subject: string, lines: string[]): NewOutboxMessage | null {
+  if (!user.email) return null;
+  return { userId: user.id, to: user.email, subject, body: lines.join('\n') };
+}
+
+export async function createPasswordResetTicket(
+  ctx: AppContext,
+  input: { user: string; ttlSeconds?: number | null },
+): Promise<TicketResult> {
+  const user = await findUserForWrite(ctx, input.user, 'update:users');
+  const { tenantAdmin } = await requester(ctx, user);
+  // Only where a tenant administrator could set the password (own store, migrated, legacy with changePassword).
+  const password = (await ctx.access.tenantAdminPolicies(user)).password;
+  if (!password.editable) return fail({ field: ['user'], code: password.reason, message: password.message });
+  const ttl = ticketTtl(input.ttlSeconds, ctx.tickets.passwordResetTtl, ctx.tickets.maxTtl);
+  if ('error' in ttl) return fail(ttl.error);
+  if (!tenantAdmin && !user.email) {
+    return fail({ field: ['user'], code: 'NO_EMAIL', message: 'The user has no email address to send the ticket to.' });
+  }
+  return issue(ctx, user, 'password_reset', ttl.seconds, tenantAdmin, null, (ticket, expiresAt) => [
+    'Someone asked to reset the password of your account.',
+    `Your password reset ticket: ${ticket}`,
+    `It can be used once, until ${expiresAt.toISOString()}. If you did not ask for it, ignore this message.`,
+  ]);
+}
+
+export async function createEmailVerificationTicket(
+  ctx: AppContext,
+  input: { user: string; ttlSeconds?: number | null },
+): Promise<TicketResult> {
+  const user = await findUserForWrite(ctx, input.user, 'update:users');
+  const { tenantAdmin } = await requester(ctx, user);
+  if (!user.email) return fail({ field: ['user'], code: 'NO_EMAIL', message: 'The user has no email address to verify.' });
+  const ttl = ticketTtl(input.ttlSeconds, ctx.tickets.emailVerificationTtl, ctx.tickets.maxTtl);
+  if ('error' in ttl) return fail(ttl.error);
+  return issue(ctx, user, 'email_verification', ttl.seconds, tenantAdmin, { email: user.email }, (ticket, expiresAt) =>
+    verificationLines(ticket, expiresAt),
+  );
+}
+
+function verificationLines(ticket: string, expiresAt: Date): string[] {
+  return [
+    'Please confirm that this is your email address.',
+    `Your email verification ticket: ${ticket}`,
+    `It can be used once, until ${expiresAt.toISOString()}.`,
+  ];
+}
+
+async function issue(
+  ctx: AppContext,
+  user: UserRow,
+  kind: TicketKind,
+  ttlSeconds: number,
+  toCaller: boolean,
+  data: Record<string, unknown> | null,
+  body: (ticket: string, expiresAt: Date) => string[],
+): Promise<TicketResult> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated();
+  const { ticket, hash } = newTicketSecret();
+  const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
+  const subject = kind === 'password_reset' ? 'Reset your password' : 'Verify your email address';
+  await ctx.store.tickets.create(
+    { id: newTicketId(), kind, userId: user.id, data, expiresAt },
+    hash,
+    toCaller ? null : message(user, subject, body(ticket, expiresAt)),
+    { actorId: caller.sub, operation: kind === 'password_reset' ? 'createPasswordResetTicket' : 'createEmailVerificationTicket' },
+  );
+  return { ticket: toCaller ? ticket : null, expiresAt, userErrors: [] };
+}
+
+/**
+ * After an email change that left the address unverified: a verification ticket to the new
+ * address, through the outbox (whoever made the change).
+ */
+export async function queueEmailVerification(ctx: AppContext, user: UserRow): Promise<void> {
+  if (!user.email || user.emailVerified) return;
+  const { ticket, hash } = newTicketSecret();
+  const expiresAt = new Date(Date.now() + ctx.tickets.emailVerificationTtl * 1000);
+  await ctx.store.tickets.create(
+    { id: newTicketId(), kind: 'email_verification', userId: user.id, data: { email: user.email }, expiresAt },
+    hash,
+    message(user, 'Verify your email address', verificationLines(ticket, expiresAt)),
+    { actorId: ctx.caller?.sub ?? user.id, operation: 'createEmailVerificationTicket' },
+  );
+}
+
+/** Redeems a ticket: checks it, runs the legacy script first where there is one, then one transaction. */
+async function redeem(
+  ctx: AppContext,
+  kind: TicketKind,
+  ticket: string,
+  prepare: (user: UserRow, data: Record<string, unknown> | null) => Promise<{ changes: UserChanges } | { errors: UserError[] }>,
+  operation: string,
+): Promise<UserResult> {
+  const hash = hashTicket(ticket);
+  const now = new Date();
+  const found = await ctx.store.tickets.byHash(kind, hash);
+  const problem: TicketProblem | null = !found
+    ? 'TICKET_INVALID'
+    : found.usedAt
+      ? 'TICKET_USED'
+      : found.expiresAt.getTime() <= now.getTime()
+        ? 'TICKET_EXPIRED'
+        : null;
+  if (problem || !found) return { user: null, userErrors: [ticketError(problem ?? 'TICKET_INVALID')] };
+  const user = await ctx.loaders.user.load(found.userId);
+  if (!user) return { user: null, userErrors: [ticketError('TICKET_INVALID')] };
+  const prepared = await prepare(user, found.data);
+  if ('errors' in prepared) return { user: null, userErrors: prepared.errors };
+  const result = await ctx.store.tickets.redeem(kind, hash, now, () => prepared, {
+    // The ticket holder proved to be the user.
+    actorId: ctx.caller?.sub ?? user.id,
+    operation,
+  });
+  forgetUser(ctx.loaders, user.id);
+  if (!result.ok) return { user: null, userErrors: 'problem' in result ? [ticketError(result.problem)] : result.errors };
+  // The ticket is the credential: its holder sees the profile as the help desk would (no app_metadata).
+  ctx.access.grantRead(user.id, ctx.caller?.sub === user.id || (ctx.caller && hasScope(ctx.caller, 'read:users')) ? 'full' : 'member');
+  return { user: result.user, userErrors: [] };
+}
+
+export async function resetPassword(ctx: AppContext, input: { ticket: string; password: string }): Promise<UserResult> {
+  const invalid = validateProfilePatch({ password: input.password });
+  if (invalid.length > 0) return { user: null, userErrors: invalid };
+  return redeem(
+    ctx,
+    'password_reset',
+    input.ticket,
+    async (user) => {
+      const facts = await ctx.access.connectionFacts(user.connectionId);
+      if (isLegacyUser(facts, { migrated: user.migrated, invitationBound: false })) {
+        // The legacy database keeps the password: its changePassword script sets it.
+        const error = await callLegacyScript(ctx, user, async (s) => {
+          if (!s.changePassword) throw new ScriptUnavailableError('no changePassword script');
+          return s.changePassword(legacyIdentifier(user), input.password);
+        });
+        return error ? { errors: [error] } : { changes: {} };
+      }
+      return { changes: { passwordHash: await hashPassword(input.password) } };
+    },
+    'resetPassword',
+  );
+}
+
+export async function verifyEmail(ctx: AppContext, input: { ticket: string }): Promise<UserResult> {
+  return redeem(
+    ctx,
+    'email_verification',
+    input.ticket,
+    async (user, data) => {
+      const email = typeof data?.email === 'string' ? data.email : null;
+      if (!email || !user.email || email.toLowerCase() !== user.email.toLowerCase()) {
+        return {
+          errors: [{ field: ['ticket'], code: 'EMAIL_MISMATCH', message: 'The email address changed since this ticket was sent.' }],
+        };
+      }
+      const error = await legacyChangeEmail(ctx, user, email, true);
+      return error ? { errors: [error] } : { changes: { emailVerified: true } };
+    },
+    'verifyEmail',
+  );
+}

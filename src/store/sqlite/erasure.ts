@@ -1,0 +1,112 @@
+// Erasure and export of one user's data: everything the gateway holds about them.
+import { eq, or, sql } from 'drizzle-orm';
+import type { AuditEntry } from '../types.js';
+import { type Db, hashDeletedId, recordAudit, userColumns } from './shared.js';
+import * as t from './tables.js';
+
+/** What stands in the audit log for an erased user. */
+export const pseudonymOf = (id: string) => `deleted-user:${hashDeletedId(id).slice(0, 32)}`;
+
+export function eraseUser(db: Db, id: string, audit: Omit<AuditEntry, 'targetUserId'>): boolean {
+  return db.transaction((tx) => {
+    const user = tx.select({ id: t.users.id, emailLower: t.users.emailLower }).from(t.users).where(eq(t.users.id, id)).get();
+    if (!user) return false;
+    const now = new Date();
+    const pseudonym = pseudonymOf(id);
+    tx.delete(t.outbox)
+      .where(user.emailLower ? or(eq(t.outbox.userId, id), sql`lower(${t.outbox.toAddress}) = ${user.emailLower}`) : eq(t.outbox.userId, id))
+      .run();
+    tx.delete(t.invitations)
+      .where(user.emailLower ? or(eq(t.invitations.acceptedBy, id), sql`lower(${t.invitations.email}) = ${user.emailLower}`) : eq(t.invitations.acceptedBy, id))
+      .run();
+    tx.update(t.invitations).set({ inviterId: pseudonym }).where(eq(t.invitations.inviterId, id)).run();
+    // Identities, memberships and tickets go with the user (ON DELETE CASCADE).
+    tx.delete(t.users).where(eq(t.users.id, id)).run();
+    tx.delete(t.auditEvents).where(eq(t.auditEvents.targetUserId, id)).run();
+    tx.update(t.auditEvents).set({ actorId: pseudonym }).where(eq(t.auditEvents.actorId, id)).run();
+    tx.insert(t.deletedUsers).values({ idHash: hashDeletedId(id), deletedAt: now }).onConflictDoNothing().run();
+    recordAudit(tx, { ...audit, actorId: audit.actorId === id ? pseudonym : audit.actorId, targetUserId: pseudonym, fields: [] }, now);
+    return true;
+  });
+}
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+export function exportUser(db: Db, id: string): Record<string, unknown> | null {
+  const user = db.select(userColumns).from(t.users).where(eq(t.users.id, id)).get();
+  if (!user) return null;
+  const hasPassword = db.select({ h: t.users.passwordHash }).from(t.users).where(eq(t.users.id, id)).get()?.h != null;
+  const identities = db.select().from(t.identities).where(eq(t.identities.userId, id)).all();
+  const memberships = db
+    .select({ m: t.memberships, name: t.organizations.name, displayName: t.organizations.displayName })
+    .from(t.memberships)
+    .innerJoin(t.organizations, eq(t.organizations.id, t.memberships.organizationId))
+    .where(eq(t.memberships.userId, id))
+    .all();
+  const tickets = db
+    .select({ id: t.tickets.id, kind: t.tickets.kind, createdAt: t.tickets.createdAt, expiresAt: t.tickets.expiresAt, usedAt: t.tickets.usedAt })
+    .from(t.tickets)
+    .where(eq(t.tickets.userId, id))
+    .all();
+  const invitations = db
+    .select({ id: t.invitations.id, organizationId: t.invitations.organizationId, email: t.invitations.email, roles: t.invitations.roles, createdAt: t.invitations.createdAt, expiresAt: t.invitations.expiresAt, acceptedAt: t.invitations.acceptedAt })
+    .from(t.invitations)
+    .where(user.email ? or(eq(t.invitations.acceptedBy, id), sql`lower(${t.invitations.email}) = ${user.email.toLowerCase()}`) : eq(t.invitations.acceptedBy, id))
+    .all();
+  const messages = db.select().from(t.outbox).where(eq(t.outbox.userId, id)).all();
+  const audit = db
+    .select()
+    .from(t.auditEvents)
+    .where(or(eq(t.auditEvents.targetUserId, id), eq(t.auditEvents.actorId, id)))
+    .all();
+  return {
+    exported_at: new Date().toISOString(),
+    user: {
+      user_id: user.id,
+      connection_id: user.connectionId,
+      email: user.email,
+      email_verified: user.emailVerified,
+      username: user.username,
+      phone_number: user.phoneNumber,
+      phone_verified: user.phoneVerified,
+      name: user.name,
+      nickname: user.nickname,
+      given_name: user.givenName,
+      family_name: user.familyName,
+      picture: user.picture,
+      user_metadata: user.userMetadata,
+      app_metadata: user.appMetadata,
+      blocked: user.blocked,
+      migrated: user.migrated,
+      version: user.version,
+      has_password: hasPassword,
+      created_at: iso(user.createdAt),
+      updated_at: iso(user.updatedAt),
+      last_login: iso(user.lastLogin),
+      last_ip: user.lastIp,
+      logins_count: user.loginsCount,
+      profile_synced_at: iso(user.profileSyncedAt),
+    },
+    identities: identities.map((i) => ({ connection_id: i.connectionId, provider: i.provider, user_id: i.upstreamUserId, isSocial: i.isSocial, profileData: i.profileData })),
+    organizations: memberships.map((r) => ({
+      organization_id: r.m.organizationId,
+      name: r.name,
+      display_name: r.displayName,
+      roles: r.m.roles,
+      invited_email: r.m.invitedEmail,
+      joined_at: iso(r.m.joinedAt),
+    })),
+    invitations: invitations.map((i) => ({
+      id: i.id,
+      organization_id: i.organizationId,
+      email: i.email,
+      roles: i.roles,
+      created_at: iso(i.createdAt),
+      expires_at: iso(i.expiresAt),
+      accepted_at: iso(i.acceptedAt),
+    })),
+    tickets: tickets.map((k) => ({ id: k.id, kind: k.kind, created_at: iso(k.createdAt), expires_at: iso(k.expiresAt), used_at: iso(k.usedAt) })),
+    messages: messages.map((m) => ({ id: m.id, to: m.toAddress, subject: m.subject, body: m.body, created_at: iso(m.createdAt), sent_at: iso(m.sentAt) })),
+    audit_events: audit.map((e) => ({ id: e.id, at: iso(e.at), actor_id: e.actorId, operation: e.operation, target_user_id: e.targetUserId, organization_id: e.organizationId, fields: e.fields })),
+  };
+}

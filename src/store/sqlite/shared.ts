@@ -1,0 +1,147 @@
+// Helpers shared by the SQLite store's modules.
+import { createHash } from 'node:crypto';
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { eq } from 'drizzle-orm';
+import { normalizeEmail, normalizeUsername } from '../../domain/validation.js';
+import type { AuditEntry, UserChanges, UserRow } from '../types.js';
+import * as t from './tables.js';
+
+export type Db = BetterSQLite3Database<typeof t>;
+
+/** Columns of a UserRow: everything but the password hash. */
+export const userColumns = {
+  id: t.users.id,
+  connectionId: t.users.connectionId,
+  email: t.users.email,
+  emailVerified: t.users.emailVerified,
+  username: t.users.username,
+  phoneNumber: t.users.phoneNumber,
+  phoneVerified: t.users.phoneVerified,
+  name: t.users.name,
+  nickname: t.users.nickname,
+  givenName: t.users.givenName,
+  familyName: t.users.familyName,
+  picture: t.users.picture,
+  userMetadata: t.users.userMetadata,
+  appMetadata: t.users.appMetadata,
+  blocked: t.users.blocked,
+  migrated: t.users.migrated,
+  version: t.users.version,
+  createdAt: t.users.createdAt,
+  updatedAt: t.users.updatedAt,
+  lastLogin: t.users.lastLogin,
+  lastIp: t.users.lastIp,
+  loginsCount: t.users.loginsCount,
+  profileSyncedAt: t.users.profileSyncedAt,
+} as const;
+
+/** SQLite's bound-variable limit is 32,766; stay well below it. */
+export const MAX_IN = 5000;
+
+export function chunks<T>(items: readonly T[], size = MAX_IN): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export function inOrder<T>(ids: readonly string[], rows: T[], key: (row: T) => string): (T | null)[] {
+  const byId = new Map(rows.map((r) => [key(r), r]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+export function grouped<T>(ids: readonly string[], rows: T[], key: (row: T) => string): T[][] {
+  const byId = new Map<string, T[]>(ids.map((id) => [id, []]));
+  for (const r of rows) byId.get(key(r))?.push(r);
+  return ids.map((id) => byId.get(id) ?? []);
+}
+
+export function hashDeletedId(id: string): string {
+  return createHash('sha256').update(`deleted-user:${id}`).digest('hex');
+}
+
+export function recordAudit(tx: Db, entry: AuditEntry, at: Date): void {
+  tx.insert(t.auditEvents)
+    .values({
+      at,
+      actorId: entry.actorId,
+      operation: entry.operation,
+      targetUserId: entry.targetUserId ?? null,
+      organizationId: entry.organizationId ?? null,
+      fields: entry.fields ?? [],
+    })
+    .run();
+}
+
+export function isUniqueViolation(err: unknown, index: string): boolean {
+  return err instanceof Error && /UNIQUE constraint failed/.test(err.message) && err.message.includes(index);
+}
+
+
+/**
+ * Writes changes to a user inside a transaction: bumps `version` when a profile field really
+ * changed (login bookkeeping alone does not), keeps the lower-cased lookup columns in step.
+ */
+export function applyUserChanges(
+  tx: Db,
+  current: UserRow,
+  changes: UserChanges,
+  now: Date,
+): { user: UserRow; changed: string[] } {
+  const changed = changedFields(current, changes);
+  if (changed.length === 0) return { user: current, changed };
+  const profileChanged = changed.some((f) => !LOGIN_BOOKKEEPING.has(f));
+  const { passwordRehash, passwordSetInCustomDatabase: _external, ...columns } = changes;
+  const values: Record<string, unknown> = {
+    ...columns,
+    ...(passwordRehash !== undefined ? { passwordHash: passwordRehash } : {}),
+    updatedAt: now,
+    version: profileChanged ? current.version + 1 : current.version,
+  };
+  if ('email' in changes) values.emailLower = changes.email ? normalizeEmail(changes.email) : null;
+  if ('username' in changes) values.usernameLower = changes.username ? normalizeUsername(changes.username) : null;
+  tx.update(t.users).set(values).where(eq(t.users.id, current.id)).run();
+  const user = tx.select(userColumns).from(t.users).where(eq(t.users.id, current.id)).get();
+  if (!user) throw new Error('user vanished during update');
+  return { user, changed };
+}
+
+/** The domain names of the columns whose value really changes (the password always counts). */
+export function changedFields(current: UserRow, changes: UserChanges): string[] {
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(changes) as [keyof UserChanges, unknown][]) {
+    if (value === undefined) continue;
+    if (key === 'passwordHash' || key === 'passwordSetInCustomDatabase') {
+      out.push('password');
+      continue;
+    }
+    if (key === 'passwordRehash') {
+      out.push('password_rehash');
+      continue;
+    }
+    const before = current[key as keyof UserRow];
+    const same =
+      before instanceof Date || value instanceof Date
+        ? (before as Date | null)?.getTime() === (value as Date | null)?.getTime()
+        : typeof value === 'object' && value !== null
+          ? JSON.stringify(before) === JSON.stringify(value)
+          : before === value;
+    if (!same) out.push(COLUMN_TO_FIELD[key] ?? key);
+  }
+  return out;
+}
+
+const LOGIN_BOOKKEEPING = new Set(['last_login', 'logins_count', 'last_ip', 'profile_synced_at', 'password_rehash']);
+
+const COLUMN_TO_FIELD: Partial<Record<keyof UserChanges, string>> = {
+  emailVerified: 'email_verified',
+  phoneNumber: 'phone_number',
+  phoneVerified: 'phone_verified',
+  givenName: 'given_name',
+  familyName: 'family_name',
+  userMetadata: 'user_metadata',
+  appMetadata: 'app_metadata',
+  lastLogin: 'last_login',
+  lastIp: 'last_ip',
+  loginsCount: 'logins_count',
+  profileSyncedAt: 'profile_synced_at',
+};

@@ -1,0 +1,140 @@
+// Tickets and invitations: only a hash of the ticket is stored; redeeming one is a single
+// transaction that re-checks it, applies its effect, marks it used and audits.
+import { and, eq } from 'drizzle-orm';
+import type {
+  InvitationRow,
+  InvitationStore,
+  MembershipRow,
+  NewOutboxMessage,
+  TicketKind,
+  TicketProblem,
+  TicketRow,
+  TicketStore,
+} from '../types.js';
+import { applyUserChanges, type Db, recordAudit, userColumns } from './shared.js';
+import * as t from './tables.js';
+
+export function enqueue(tx: Db, message: NewOutboxMessage, now: Date): void {
+  tx.insert(t.outbox)
+    .values({ userId: message.userId, toAddress: message.to, subject: message.subject, body: message.body, createdAt: now, nextAttemptAt: now })
+    .run();
+}
+
+const ticketColumns = {
+  id: t.tickets.id,
+  kind: t.tickets.kind,
+  userId: t.tickets.userId,
+  data: t.tickets.data,
+  createdAt: t.tickets.createdAt,
+  expiresAt: t.tickets.expiresAt,
+  usedAt: t.tickets.usedAt,
+} as const;
+
+const invitationColumns = {
+  id: t.invitations.id,
+  organizationId: t.invitations.organizationId,
+  email: t.invitations.email,
+  roles: t.invitations.roles,
+  inviterId: t.invitations.inviterId,
+  createdAt: t.invitations.createdAt,
+  expiresAt: t.invitations.expiresAt,
+  acceptedAt: t.invitations.acceptedAt,
+  acceptedBy: t.invitations.acceptedBy,
+} as const;
+
+function problemOf(row: { usedAt?: Date | null; acceptedAt?: Date | null; expiresAt: Date } | undefined, now: Date): TicketProblem | null {
+  if (!row) return 'TICKET_INVALID';
+  if (row.usedAt || row.acceptedAt) return 'TICKET_USED';
+  if (row.expiresAt.getTime() <= now.getTime()) return 'TICKET_EXPIRED';
+  return null;
+}
+
+export function sqliteTickets(db: Db): TicketStore {
+  return {
+    async create(row, ticketHash, message, audit) {
+      const now = new Date();
+      const full: TicketRow = { ...row, createdAt: now, usedAt: null };
+      db.transaction((tx) => {
+        tx.insert(t.tickets).values({ ...full, ticketHash }).run();
+        if (message) enqueue(tx, message, now);
+        recordAudit(tx, { ...audit, targetUserId: row.userId, fields: [row.kind] }, now);
+      });
+      return full;
+    },
+    async byHash(kind: TicketKind, ticketHash: string) {
+      return (
+        db
+          .select(ticketColumns)
+          .from(t.tickets)
+          .where(and(eq(t.tickets.ticketHash, ticketHash), eq(t.tickets.kind, kind)))
+          .get() ?? null
+      );
+    },
+    async redeem(kind, ticketHash, now, plan, audit) {
+      return db.transaction((tx) => {
+        const ticket = tx
+          .select(ticketColumns)
+          .from(t.tickets)
+          .where(and(eq(t.tickets.ticketHash, ticketHash), eq(t.tickets.kind, kind)))
+          .get();
+        const problem = problemOf(ticket, now);
+        if (problem || !ticket) return { ok: false as const, problem: problem ?? 'TICKET_INVALID' };
+        const current = tx.select(userColumns).from(t.users).where(eq(t.users.id, ticket.userId)).get();
+        if (!current) return { ok: false as const, problem: 'TICKET_INVALID' as const };
+        const planned = plan(current);
+        if ('errors' in planned) return { ok: false as const, errors: planned.errors };
+        const { user, changed } = applyUserChanges(tx, current, planned.changes, now);
+        tx.update(t.tickets).set({ usedAt: now }).where(eq(t.tickets.id, ticket.id)).run();
+        recordAudit(tx, { ...audit, targetUserId: current.id, fields: changed }, now);
+        return { ok: true as const, user, changed };
+      });
+    },
+  };
+}
+
+export function sqliteInvitations(db: Db): InvitationStore {
+  return {
+    async create(row, ticketHash, message, audit) {
+      const now = new Date();
+      const full: InvitationRow = { ...row, createdAt: now, acceptedAt: null, acceptedBy: null };
+      db.transaction((tx) => {
+        tx.insert(t.invitations).values({ ...full, ticketHash }).run();
+        if (message) enqueue(tx, message, now);
+        recordAudit(tx, { ...audit, organizationId: row.organizationId, fields: ['invitation'] }, now);
+      });
+      return full;
+    },
+    async byHash(ticketHash) {
+      return db.select(invitationColumns).from(t.invitations).where(eq(t.invitations.ticketHash, ticketHash)).get() ?? null;
+    },
+    async accept(invitationId, userId, now, audit) {
+      return db.transaction((tx) => {
+        const invitation = tx.select(invitationColumns).from(t.invitations).where(eq(t.invitations.id, invitationId)).get();
+        const problem = problemOf(invitation, now);
+        if (problem || !invitation) return { ok: false as const, problem: problem ?? 'TICKET_INVALID' };
+        const user = tx.select(userColumns).from(t.users).where(eq(t.users.id, userId)).get();
+        if (!user) return { ok: false as const, problem: 'TICKET_INVALID' as const };
+        const where = and(eq(t.memberships.organizationId, invitation.organizationId), eq(t.memberships.userId, userId));
+        const existing = tx.select().from(t.memberships).where(where).get();
+        let membership: MembershipRow;
+        if (existing) {
+          const roles = [...new Set([...existing.roles, ...invitation.roles])];
+          tx.update(t.memberships).set({ roles, invitedEmail: invitation.email }).where(where).run();
+          membership = { ...existing, roles, invitedEmail: invitation.email };
+        } else {
+          membership = { organizationId: invitation.organizationId, userId, roles: invitation.roles, invitedEmail: invitation.email, joinedAt: now };
+          tx.insert(t.memberships).values(membership).run();
+        }
+        // Holding the ticket proved the address.
+        const { changed } = applyUserChanges(tx, user, { emailVerified: true }, now);
+        tx.update(t.invitations).set({ acceptedAt: now, acceptedBy: userId }).where(eq(t.invitations.id, invitationId)).run();
+        recordAudit(
+          tx,
+          { ...audit, targetUserId: userId, organizationId: invitation.organizationId, fields: ['membership', ...changed] },
+          now,
+        );
+        return { ok: true as const, membership };
+      });
+    },
+  };
+}
