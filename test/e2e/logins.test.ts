@@ -131,7 +131,7 @@ beforeAll(async () => {
   await seedLegacyAccounts(
     legacyDb(),
     'flaky',
-    ['lena', 'omar', 'nina', 'ivan', 'mia', 'zoe', 'hang', 'yara'].map((who) => ({
+    ['lena', 'omar', 'nina', 'ivan', 'mia', 'zoe', 'hang', 'yara', 'uma', 'pia', 'quinn'].map((who) => ({
       email: `${who}@legacy.example`,
       password: PASSWORD,
       username: who,
@@ -318,6 +318,20 @@ describe('a legacy custom database', () => {
     expect(first.user).toMatchObject({ name: null, givenName: null, email: 'nina@legacy.example', username: 'nina' });
   });
 
+  it("takes an address from a cached user whose legacy database gave it to someone else", async () => {
+    const pia = (await authenticate('legacy', 'pia@legacy.example')).user?.id as string;
+    await authenticate('legacy', 'quinn@legacy.example');
+    // In the legacy database, Pia moves to a new address and Quinn takes her old one.
+    await updateLegacyAccount(legacyDb(), 'flaky', 'pia@legacy.example', { email: 'pia.moved@legacy.example' });
+    await updateLegacyAccount(legacyDb(), 'flaky', 'quinn@legacy.example', { email: 'pia@legacy.example' });
+    const quinn = await authenticate('legacy', 'pia@legacy.example');
+    expect(quinn.userErrors).toEqual([]);
+    expect(quinn.user?.email).toBe('pia@legacy.example');
+    // Pia's cached address was stale: it gave way, and her next login brings the new one.
+    expect((await read(pia)).email).toBeNull();
+    expect((await authenticate('legacy', 'pia.moved@legacy.example')).user).toMatchObject({ id: pia, email: 'pia.moved@legacy.example' });
+  });
+
   it('answers WRONG_CREDENTIALS when the script says null', async () => {
     expect((await authenticate('legacy', 'lena@legacy.example', 'not-it')).userErrors[0]?.code).toBe('WRONG_CREDENTIALS');
   });
@@ -361,6 +375,19 @@ describe('lazy migration (import mode)', () => {
     expect(later.user).toMatchObject({ id, name: 'ivan Legacy', loginsCount: 2, migrated: true });
     expect((await authenticate('migrating', 'ivan@legacy.example', 'wrong')).userErrors[0]?.code).toBe('WRONG_CREDENTIALS');
     expect(flaky().calls['ivan@legacy.example']).toBe(1);
+  });
+
+  it("the legacy password, under an address the gateway no longer knows them by, does not undo a migrated user's changes", async () => {
+    const first = await authenticate('migrating', 'uma@legacy.example');
+    const id = first.user?.id as string;
+    expect(first.user?.migrated).toBe(true);
+    await edit(id, { email: 'uma.new@gateway.example', password: 'gateway-password-1' });
+    const before = await read(id);
+    // The old address still reaches the legacy database, whose password is the old one.
+    const replay = await authenticate('migrating', 'uma@legacy.example', PASSWORD);
+    expect(replay).toEqual({ user: null, userErrors: [expect.objectContaining({ code: 'WRONG_CREDENTIALS' })] });
+    expect(await read(id)).toEqual(before);
+    expect((await authenticate('migrating', 'uma.new@gateway.example', 'gateway-password-1')).user?.id).toBe(id);
   });
 
   it("a migrated user's fields become editable as an own-store user's", async () => {

@@ -197,4 +197,27 @@ describe('reading rules', () => {
     });
     expect(errorCode(await gw.gql('{ connections { id } }', {}, token))).toBe('FORBIDDEN');
   });
+  it("the help desk reads neither the raw upstream profile nor a member's other organizations", async () => {
+    const login = await gw.token('login-server', 'login:users');
+    await gw.gql(
+      'mutation($input: CreateConnectionInput!) { createConnection(input: $input) { connection { id } } }',
+      { input: { name: 'read-google', kind: 'SOCIAL', strategy: 'google-oauth2' } },
+      admin,
+    );
+    const res = await gw.gql<{ recordLogin: { user: { id: string } } }>(
+      'mutation($input: RecordLoginInput!) { recordLogin(input: $input) { user { id } } }',
+      { input: { connection: 'read-google', profile: { user_id: 'g7', email: 'g7@gmail.example', app_metadata: { secret: 'plan' } } } },
+      login,
+    );
+    const id = res.data?.recordLogin.user.id as string;
+    await addMember(gw, admin, orgs.a as string, id);
+    await addMember(gw, admin, orgs.b as string, id);
+    const q = 'query($id: ID!) { user(id: $id) { identities { userId profileData } organizations { organization { name } } } }';
+    const desk = await gw.gql<{ user: { identities: { profileData: unknown }[]; organizations: { organization: { name: string } }[] } }>(q, { id }, await gw.token(ids.helpdesk as string));
+    expect(desk.data?.user.identities).toEqual([{ userId: 'g7', profileData: null }]);
+    expect(desk.data?.user.organizations).toEqual([{ organization: { name: 'org-a' } }]);
+    const full = await gw.gql<{ user: { identities: { profileData: unknown }[]; organizations: unknown[] } }>(q, { id }, await gw.token('admin', 'read:users'));
+    expect(full.data?.user.identities[0]?.profileData).toMatchObject({ app_metadata: { secret: 'plan' } });
+    expect(full.data?.user.organizations).toHaveLength(2);
+  });
 });

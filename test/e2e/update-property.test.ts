@@ -175,6 +175,24 @@ describe('updates change only what the policy allows', () => {
           }
           outcomes.accepted += 1;
           expect(refused).toEqual([]);
+          // Every permitted field took its value: nothing the caller sent was dropped.
+          for (const key of named) {
+            if (key === 'password') continue;
+            if (key === 'userMetadata' || key === 'appMetadata') {
+              const patch = input[key] as Record<string, unknown> | null;
+              const merged: Record<string, unknown> = patch === null ? {} : { ...(before[key] as object) };
+              for (const [k, v] of Object.entries(patch ?? {})) {
+                if (v === null) delete merged[k];
+                else merged[k] = v;
+              }
+              expect(after[key], key).toEqual(merged);
+            } else {
+              expect(after[key], key).toEqual(input[key]);
+            }
+          }
+          // The version moves by one exactly when something really changed (a password always counts).
+          const changed = named.some((k) => k === 'password') || OBSERVED.some((k) => JSON.stringify(after[k]) !== JSON.stringify(before[k]));
+          expect(after.version, 'version').toBe((before.version as number) + (changed ? 1 : 0));
           for (const key of OBSERVED) {
             if (named.includes(key)) continue;
             // A changed email resets emailVerified unless the update set it.

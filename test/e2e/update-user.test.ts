@@ -267,6 +267,39 @@ describe('legacy custom-database users', () => {
     expect(auth.data?.authenticate.user?.id).toBe(id);
   });
 
+  it('checks everything that could refuse the update before the script runs', async () => {
+    const before = await readBack(id);
+    const stale = await update(id, { email: 'lee.stale@upd.example', expectedVersion: 999 });
+    expect(stale.data?.updateUser?.userErrors).toEqual([expect.objectContaining({ code: 'VERSION_CONFLICT' })]);
+    const badMetadata = await update(id, { email: 'lee.meta@upd.example', userMetadata: { 'bad.key': 1 } });
+    expect(badMetadata.data?.updateUser?.userErrors).toEqual([expect.objectContaining({ code: 'INVALID_METADATA_KEY' })]);
+    // The legacy database was not touched: the address it knows is still the cached one.
+    expect(readLegacyAccount(path(), 'legacy-db', 'lee.stale@upd.example')).toBeNull();
+    expect(readLegacyAccount(path(), 'legacy-db', 'lee.meta@upd.example')).toBeNull();
+    expect(readLegacyAccount(path(), 'legacy-db', email)).not.toBeNull();
+    expect(await readBack(id)).toEqual(before);
+  });
+
+  it('needs two updates for the verification flag and the password too (two script calls)', async () => {
+    const res = await update(id, { emailVerified: true, password: 'legacy-pass-3' });
+    expect(res.data?.updateUser?.userErrors).toEqual([expect.objectContaining({ code: 'UPDATE_SEPARATELY' })]);
+    // Naming the current email changes nothing there: one script call, accepted.
+    const same = await update(id, { email, password: 'legacy-pass-3' });
+    expect(same.data?.updateUser?.userErrors).toEqual([]);
+  });
+
+  it('versions and audits a password changed through the script', async () => {
+    const before = await readBack(id);
+    const res = await update(id, { password: 'legacy-pass-4' });
+    expect(res.data?.updateUser?.user?.version).toBe((before.version as number) + 1);
+    const audit = await gw.gql<{ auditEvents: { edges: { node: { operation: string; fields: string[] } }[] } }>(
+      'query($id: ID!) { auditEvents(first: 1, filter: { userId: $id }) { edges { node { operation fields } } } }',
+      { id },
+      admin,
+    );
+    expect(audit.data?.auditEvents.edges[0]?.node).toEqual({ operation: 'updateUser', fields: ['password'] });
+  });
+
   it('changes nothing when the script fails', async () => {
     // Another legacy account already has this address: the legacy database refuses.
     await seedLegacyAccounts(path(), 'legacy-db', [{ email: 'taken@upd.example', password: 'legacy-pass-1' }], { bcryptCost: 4 });
