@@ -20,6 +20,8 @@ export interface Runtime {
   signingSecret: string | null;
   /** Whether this start loaded the demo tenant. */
   seeded: boolean;
+  /** The outbox's sender (tests drain it rather than wait for its timer). */
+  outbox: OutboxSender;
   close(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       port,
       signingSecret: jwtSecret,
       seeded,
+      outbox: sender,
       async close() {
         await gateway.close();
         await sender.stop();
