@@ -53,7 +53,12 @@ export function exportUser(db: Db, id: string): Record<string, unknown> | null {
     .from(t.invitations)
     .where(user.email ? or(eq(t.invitations.acceptedBy, id), sql`lower(${t.invitations.email}) = ${user.email.toLowerCase()}`) : eq(t.invitations.acceptedBy, id))
     .all();
-  const messages = db.select().from(t.outbox).where(eq(t.outbox.userId, id)).all();
+  // The same messages erasure deletes: linked to the user, or sent to their address.
+  const messages = db
+    .select()
+    .from(t.outbox)
+    .where(user.email ? or(eq(t.outbox.userId, id), sql`lower(${t.outbox.toAddress}) = ${user.email.toLowerCase()}`) : eq(t.outbox.userId, id))
+    .all();
   const audit = db
     .select()
     .from(t.auditEvents)
