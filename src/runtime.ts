@@ -29,6 +29,8 @@ export interface RuntimeOptions {
   log?: (line: string) => void;
   onStatement?: SqliteStoreOptions['onStatement'];
   host?: string;
+  /** How often the outbox is polled (default 1 s). */
+  outboxIntervalMs?: number;
 }
 
 export async function startRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -68,6 +70,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     // Tickets and invitations for users and the help desk leave through the outbox.
     const sender = new OutboxSender(store.outbox, createTransport({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, file: config.mail.file }), {
       log,
+      ...(opts.outboxIntervalMs ? { intervalMs: opts.outboxIntervalMs } : {}),
     });
     sender.start();
     const port = await gateway.listen(config.port, opts.host);

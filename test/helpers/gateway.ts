@@ -34,7 +34,7 @@ export const ADMIN_SCOPES =
   'read:users create:users update:users delete:users read:connections create:connections update:connections read:organizations create:organizations update:organizations login:users import:users read:audit';
 
 export async function startTestGateway(
-  opts: { seed?: boolean; env?: Record<string, string>; onStatement?: (sql: string) => void } = {},
+  opts: { seed?: boolean; env?: Record<string, string>; onStatement?: (sql: string) => void; outboxIntervalMs?: number } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
   const dbPath = join(dir, 'gateway.db');
@@ -50,7 +50,11 @@ export async function startTestGateway(
     ...opts.env,
   });
   process.env.LEGACY_DB_PATH = join(dir, 'legacy.db');
-  const runtime = await startRuntime(config, { host: '127.0.0.1', onStatement: opts.onStatement });
+  const runtime = await startRuntime(config, {
+    host: '127.0.0.1',
+    onStatement: opts.onStatement,
+    outboxIntervalMs: opts.outboxIntervalMs,
+  });
   const url = `http://127.0.0.1:${runtime.port}/graphql`;
   return {
     url,
