@@ -51,18 +51,54 @@ const PUBLIC_CODES = new Set([
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-const PLAYGROUND_QUERY = `# Paste a token in the Headers pane: { "Authorization": "Bearer <token>" }
-# (npm start prints one; npm run token -- --sub SUB --scope "read:users" makes more).
-query Me {
-  me {
-    id
-    email
-    name
-    connection { name kind syncUserRootAttributes }
-    fieldPolicies { field editable reason message }
+// The playground opens on one user and what the caller may change in that profile, and why not.
+const PLAYGROUND_QUERY = `# A user, and which profile fields the caller
+# may change, and why not.
+# 1. Paste a token after "Bearer " in Headers:
+#    npm start prints an administrator's token;
+#    npm run token -- --sub USER_ID: a user's.
+# 2. Run: Ctrl+Enter. Docs: the book icon.
+query UserWithPolicies($email: String) {
+  users(first: 1, filter: { email: $email }) {
+    edges {
+      node {
+        id
+        email
+        name
+        connection {
+          name
+          kind
+          syncUserRootAttributes
+        }
+        fieldPolicies {
+          field
+          editable
+          reason
+          message
+        }
+      }
+    }
   }
 }
 `;
+/** The demo tenant's Google user (its name is synced from the provider); any email works. */
+const PLAYGROUND_VARIABLES = JSON.stringify({ email: 'gabriel.silva@gmail.example' }, null, 2);
+const PLAYGROUND_HEADERS = JSON.stringify({ Authorization: 'Bearer ' }, null, 2);
+
+// Yoga's page also takes `variables` (the variables editor's initial value; defaultTabs alone
+// leaves that editor empty), which its option type does not list.
+const PLAYGROUND_OPTIONS: NonNullable<Parameters<typeof renderGraphiQL>[0]> & { variables: string } = {
+  title: 'Profile gateway',
+  defaultTabs: [{ query: PLAYGROUND_QUERY, variables: PLAYGROUND_VARIABLES, headers: PLAYGROUND_HEADERS }],
+  defaultQuery: PLAYGROUND_QUERY,
+  variables: PLAYGROUND_VARIABLES,
+  headers: PLAYGROUND_HEADERS,
+  defaultHeaders: PLAYGROUND_HEADERS,
+  // The headers pane is open at start; tokens are not kept in the browser's storage.
+  isHeadersEditorEnabled: true,
+  defaultEditorToolsVisibility: 'headers',
+  shouldPersistHeaders: false,
+};
 
 export function formatError(logError: GatewayDeps['logError']) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
@@ -127,13 +163,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     plugins: [ApolloServerPluginLandingPageDisabled()],
   });
   await apollo.start();
-  const playgroundHtml = deps.playground
-    ? renderGraphiQL({
-        title: 'Profile gateway',
-        defaultQuery: PLAYGROUND_QUERY,
-        headers: JSON.stringify({ Authorization: 'Bearer ' }, null, 2),
-      })
-    : null;
+  // GraphiQL fully inlined in one page (no CDN): it works with no internet access. Introspection
+  // follows the same switch (`config.playground`), so production has neither unless PLAYGROUND=1.
+  const playgroundHtml = deps.playground ? renderGraphiQL(PLAYGROUND_OPTIONS) : null;
 
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (req.method === 'GET' && playgroundHtml && (req.headers.accept ?? '').includes('text/html')) {
