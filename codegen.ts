@@ -1,5 +1,8 @@
-// Resolver types for src/graphql, generated from schema/*.graphql. Parents are the store's rows
-// (mappers), enums carry the domain's own values. Never edit the generated file: run `npm run codegen`.
+// Generated from schema/*.graphql (never edit the outputs: run `npm run codegen`):
+// - resolver types for src/graphql: parents are the store's rows (mappers), enums carry the domain's
+//   own values;
+// - a typed-document client for the operations of examples/profile-page (client-preset): what a
+//   frontend gets, typed results and variables for its own queries.
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 const config: CodegenConfig = {
@@ -44,6 +47,28 @@ const config: CodegenConfig = {
         avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: false },
         maybeValue: 'T | null',
         inputMaybeValue: 'T | null | undefined',
+      },
+    },
+    'examples/profile-page/src/gql/': {
+      documents: ['examples/profile-page/src/**/*.ts', '!examples/profile-page/src/gql/**'],
+      preset: 'client',
+      // Plain typed documents: the page reads whole results, no fragment masking.
+      presetConfig: { fragmentMasking: false },
+      config: {
+        // Each document is its query string (TypedDocumentString): fetch() sends it as it is, so the
+        // page needs no GraphQL library at run time.
+        documentMode: 'string',
+        // Under NodeNext/ESM the imports inside gql/ need their .js extension.
+        emitLegacyCommonJSImports: false,
+        useTypeImports: true,
+        enumsAsTypes: true,
+        scalars: {
+          DateTime: 'string',
+          JSONObject: 'Record<string, unknown>',
+          EmailAddress: 'string',
+          URL: 'string',
+          PhoneNumber: 'string',
+        },
       },
     },
   },
