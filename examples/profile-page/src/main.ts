@@ -1,0 +1,255 @@
+// The profile page: sign in with a bearer token, show `me` as a form where each field the policy
+// refuses is disabled with its reason, and save the changed fields with `updateUser`.
+import { execute, type GraphQLError, NetworkError } from './api.js';
+import { MeQuery, UpdateProfileMutation } from './operations.js';
+import {
+  collectChanges,
+  FIELDS,
+  type FieldSpec,
+  type FormKey,
+  initialValue,
+  isFormKey,
+  placeUserErrors,
+  policyFor,
+  type Profile,
+  REASON_LABELS,
+} from './profile.js';
+
+const TOKEN_KEY = 'profile-page:token';
+
+function $<T extends HTMLElement>(id: string): T {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`#${id} is missing from index.html`);
+  return element as T;
+}
+
+const ui = {
+  banner: $<HTMLDivElement>('banner'),
+  who: $<HTMLSpanElement>('who'),
+  signOut: $<HTMLButtonElement>('sign-out'),
+  signIn: $<HTMLElement>('sign-in'),
+  signInForm: $<HTMLFormElement>('sign-in-form'),
+  token: $<HTMLTextAreaElement>('token'),
+  profile: $<HTMLDivElement>('profile'),
+  form: $<HTMLFormElement>('profile-form'),
+  fields: $<HTMLDivElement>('fields'),
+  save: $<HTMLButtonElement>('save'),
+  status: $<HTMLSpanElement>('status'),
+  account: $<HTMLDListElement>('account'),
+  organizations: $<HTMLUListElement>('organizations'),
+};
+
+let token: string | null = sessionStorage.getItem(TOKEN_KEY);
+let current: Profile | null = null;
+const inputs = new Map<FormKey, HTMLInputElement | HTMLTextAreaElement>();
+const errorSlots = new Map<FormKey, HTMLElement>();
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<HTMLElementTagNameMap[K]> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const element = Object.assign(document.createElement(tag), props);
+  element.append(...children);
+  return element;
+}
+
+function showBanner(messages: string[]): void {
+  ui.banner.replaceChildren(...messages.map((m) => el('p', { textContent: m })));
+  ui.banner.hidden = messages.length === 0;
+}
+
+function showSignedOut(message?: string): void {
+  current = null;
+  ui.profile.hidden = true;
+  ui.signIn.hidden = false;
+  ui.signOut.hidden = true;
+  ui.who.textContent = '';
+  showBanner(message ? [message] : []);
+}
+
+function fieldRow(spec: FieldSpec, profile: Profile): HTMLElement {
+  const id = `field-${spec.key}`;
+  const policy = policyFor(profile, spec.field);
+  const editable = policy?.editable ?? false;
+  const input =
+    spec.type === 'json'
+      ? el('textarea', { rows: 6, spellcheck: false })
+      : el('input', { type: spec.type, autocomplete: 'off' });
+  Object.assign(input, { id, name: spec.key, value: initialValue(profile, spec.key), disabled: !editable });
+  inputs.set(spec.key, input);
+
+  const describedBy: string[] = [];
+  const row = el('div', { className: `field${editable ? '' : ' locked'}` }, el('label', { htmlFor: id, textContent: spec.label }), input);
+  row.dataset.field = spec.key;
+  if (!editable && policy) {
+    const reason = el(
+      'p',
+      { id: `${id}-reason`, className: 'reason' },
+      el('strong', { textContent: policy.reason ? REASON_LABELS[policy.reason] : 'Not editable' }),
+      policy.message ? `: ${policy.message}` : '',
+    );
+    if (policy.reason) reason.dataset.reason = policy.reason;
+    row.append(reason);
+    describedBy.push(reason.id);
+  } else if (spec.hint) {
+    row.append(el('p', { id: `${id}-hint`, className: 'hint', textContent: spec.hint }));
+    describedBy.push(`${id}-hint`);
+  }
+  const error = el('p', { id: `${id}-error`, className: 'error', hidden: true });
+  row.append(error);
+  errorSlots.set(spec.key, error);
+  describedBy.push(error.id);
+  input.setAttribute('aria-describedby', describedBy.join(' '));
+  return row;
+}
+
+function showFieldErrors(byField: Map<FormKey, string[]>): void {
+  for (const [key, slot] of errorSlots) {
+    const messages = byField.get(key) ?? [];
+    slot.textContent = messages.join(' ');
+    slot.hidden = messages.length === 0;
+    inputs.get(key)?.setAttribute('aria-invalid', String(messages.length > 0));
+  }
+}
+
+function renderProfile(profile: Profile): void {
+  current = profile;
+  inputs.clear();
+  errorSlots.clear();
+  ui.fields.replaceChildren(...FIELDS.map((spec) => fieldRow(spec, profile)));
+
+  const account: [string, string][] = [
+    ['User id', profile.id],
+    ['Signed in with', `${profile.connection.name} (${profile.connection.kind.toLowerCase()})`],
+    ['Email verified', profile.emailVerified ? 'yes' : 'no'],
+  ];
+  if (profile.connection.syncUserRootAttributes) {
+    account.push(['Profile sync', profile.connection.syncUserRootAttributes.toLowerCase().replaceAll('_', ' ')]);
+  }
+  ui.account.replaceChildren(...account.flatMap(([term, value]) => [el('dt', { textContent: term }), el('dd', { textContent: value })]));
+
+  ui.organizations.replaceChildren(
+    ...(profile.organizations.length === 0
+      ? [el('li', { className: 'empty', textContent: 'No organizations.' })]
+      : profile.organizations.map((m) =>
+          el(
+            'li',
+            {},
+            el('strong', { textContent: m.organization.displayName ?? m.organization.name }),
+            el('span', { className: 'roles', textContent: m.roles.join(', ').toLowerCase() }),
+            el('span', { className: 'joined', textContent: `since ${new Date(m.joinedAt).toLocaleDateString()}` }),
+          ),
+        )),
+  );
+
+  ui.who.textContent = profile.email ?? profile.name ?? profile.id;
+  ui.signIn.hidden = true;
+  ui.signOut.hidden = false;
+  ui.profile.hidden = false;
+}
+
+/** The banner's sentences for top-level errors; FIELD_NOT_EDITABLE also marks the refused inputs. */
+function topLevelErrors(errors: GraphQLError[]): string[] {
+  const byField = new Map<FormKey, string[]>();
+  const messages = errors.map((error) => {
+    for (const refused of error.extensions?.fields ?? []) {
+      if (isFormKey(refused.field)) byField.set(refused.field, ['You may not change this field.']);
+    }
+    return error.message;
+  });
+  if (byField.size > 0) showFieldErrors(byField);
+  return messages;
+}
+
+function isUnauthenticated(errors: GraphQLError[]): boolean {
+  return errors.some((e) => e.extensions?.code === 'UNAUTHENTICATED');
+}
+
+async function load(): Promise<void> {
+  if (!token) return showSignedOut();
+  const result = await execute(MeQuery, token);
+  if (isUnauthenticated(result.errors)) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    token = null;
+    return showSignedOut(`Signed out: ${result.errors[0]?.message ?? 'the token was refused.'}`);
+  }
+  if (result.errors.length > 0) return showBanner(result.errors.map((e) => e.message));
+  const me = result.data?.me;
+  if (!me) {
+    return showSignedOut('This token is valid but its subject (sub) is not a user of the gateway: a machine client has no profile.');
+  }
+  showBanner([]);
+  renderProfile(me);
+}
+
+async function save(): Promise<void> {
+  if (!current || !token) return;
+  const values = new Map<FormKey, string>();
+  for (const [key, input] of inputs) if (!input.disabled) values.set(key, input.value);
+  const { input, problems } = collectChanges(current, values);
+  showBanner([]);
+  showFieldErrors(new Map([...problems].map(([key, message]) => [key, [message]])));
+  if (problems.size > 0) {
+    ui.status.textContent = 'Fix the marked fields.';
+    return;
+  }
+  if (Object.keys(input).length === 0) {
+    ui.status.textContent = 'Nothing to save.';
+    return;
+  }
+  ui.save.disabled = true;
+  ui.status.textContent = 'Saving…';
+  try {
+    const result = await execute(UpdateProfileMutation, token, {
+      id: current.id,
+      input: { ...input, expectedVersion: current.version },
+    });
+    if (result.errors.length > 0) {
+      ui.status.textContent = 'Not saved.';
+      showBanner(topLevelErrors(result.errors));
+      return;
+    }
+    const payload = result.data?.updateUser;
+    if (!payload) return;
+    const { byField, general } = placeUserErrors(payload.userErrors);
+    if (payload.userErrors.length > 0 || !payload.user) {
+      ui.status.textContent = 'Not saved.';
+      showFieldErrors(byField);
+      showBanner(general);
+      return;
+    }
+    renderProfile(payload.user);
+    ui.status.textContent = 'Saved.';
+  } finally {
+    ui.save.disabled = false;
+  }
+}
+
+function report(err: unknown): void {
+  ui.status.textContent = '';
+  showBanner([err instanceof NetworkError ? err.message : `Something went wrong: ${String(err)}`]);
+}
+
+ui.signInForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const value = ui.token.value.trim().replace(/^Bearer\s+/i, '');
+  if (!value) return;
+  token = value;
+  sessionStorage.setItem(TOKEN_KEY, value);
+  ui.token.value = '';
+  load().catch(report);
+});
+
+ui.signOut.addEventListener('click', () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  token = null;
+  showSignedOut();
+});
+
+ui.form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  save().catch(report);
+});
+
+load().catch(report);
