@@ -1,0 +1,157 @@
+// The example profile page (examples/profile-page) in real headless Chromium: built with Vite,
+// served by its own server whose POST /graphql goes to a test gateway with the demo tenant.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ExampleServer, startExampleServer } from '../../examples/profile-page/serve.mjs';
+import { ADMIN_SCOPES, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { type Browser, isLocal, launchChromium } from './chromium.js';
+
+const EXAMPLE_ROOT = join(import.meta.dirname, '../../examples/profile-page');
+
+interface UserView {
+  id: string;
+  name: string | null;
+  nickname: string | null;
+  version: number;
+  userMetadata: Record<string, unknown> | null;
+}
+
+describe('the profile page (examples/profile-page)', () => {
+  let gw: TestGateway;
+  let browser: Browser;
+  let site: ExampleServer;
+  let outDir: string;
+  let adminToken: string;
+  const ids: Record<string, string> = {};
+
+  async function userByEmail(email: string): Promise<UserView> {
+    const res = await gw.gql<{ users: { edges: { node: UserView }[] } }>(
+      'query ($email: String) { users(first: 1, filter: { email: $email }) { edges { node { id name nickname version userMetadata } } } }',
+      { email },
+      adminToken,
+    );
+    const user = res.data?.users.edges[0]?.node;
+    if (!user) throw new Error(`no demo user ${email}: ${JSON.stringify(res.errors)}`);
+    return user;
+  }
+
+  async function signIn(email: string): Promise<Page> {
+    const page = await browser.context.newPage();
+    await page.goto(site.url);
+    await page.getByLabel('Bearer token').fill(await gw.token(ids[email] ?? '', ''));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#profile-form').waitFor();
+    return page;
+  }
+
+  const field = (page: Page, key: string) => page.locator(`[data-field="${key}"]`);
+
+  beforeAll(async () => {
+    outDir = mkdtempSync(join(tmpdir(), 'profile-page-'));
+    const built = build({
+      root: EXAMPLE_ROOT,
+      configFile: false,
+      logLevel: 'silent',
+      build: { outDir, emptyOutDir: true },
+    });
+    [gw, browser] = await Promise.all([startTestGateway({ seed: true }), launchChromium(), built]);
+    site = await startExampleServer({ root: outDir, gatewayUrl: gw.url, port: 0, host: '127.0.0.1' });
+    adminToken = await gw.token('admin@tenant', ADMIN_SCOPES);
+    for (const email of ['gabriel.silva@gmail.example', 'alice@acme.example']) {
+      ids[email] = (await userByEmail(email)).id;
+    }
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await site?.close();
+    await gw?.close();
+    if (outDir) rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it('a Google user (sync ON_EACH_LOGIN): name disabled with its reason, metadata saved, a bad key refused beside the field', async () => {
+    const email = 'gabriel.silva@gmail.example';
+    expect(ids[email]).toMatch(/^google-oauth2\|/);
+    const page = await signIn(email);
+
+    // The policy refuses the root attributes: disabled, with the server's reason beside them.
+    const name = page.locator('#field-name');
+    expect(await name.isDisabled()).toBe(true);
+    const reason = field(page, 'name').locator('.reason');
+    expect(await reason.getAttribute('data-reason')).toBe('SYNCED_FROM_IDENTITY_PROVIDER');
+    expect(await reason.innerText()).toMatch(/google-oauth2/);
+    expect(await page.locator('#field-nickname').isDisabled()).toBe(true);
+    expect(await page.locator('#field-userMetadata').isEnabled()).toBe(true);
+    expect(await page.locator('#organizations').innerText()).toContain('Acme Corporation');
+
+    // Save userMetadata: a new key.
+    const before = await userByEmail(email);
+    const metadata = { ...(before.userMetadata ?? {}), theme: 'light', newsletter: true };
+    await page.locator('#field-userMetadata').fill(JSON.stringify(metadata, null, 2));
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('#status').innerText()).toBe('Saved.');
+    const saved = await userByEmail(email);
+    expect(saved.userMetadata).toEqual(metadata);
+    expect(saved.version).toBe(before.version + 1);
+
+    // A key with a dot is a userErrors entry (INVALID_METADATA_KEY) shown beside the field; nothing changes.
+    await page.locator('#field-userMetadata').fill(JSON.stringify({ ...metadata, 'ui.theme': 'dark' }));
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('#status').innerText()).toBe('Not saved.');
+    const error = field(page, 'userMetadata').locator('.error');
+    expect(await error.isVisible()).toBe(true);
+    expect(await error.innerText()).toContain('ui.theme');
+    expect(await page.locator('#banner').isHidden()).toBe(true);
+    expect((await userByEmail(email)).userMetadata).toEqual(metadata);
+
+    // A refused field that still reaches the server (the input re-enabled by hand) is a
+    // FIELD_NOT_EDITABLE top-level error: the banner, and nothing written.
+    await page.locator('#field-userMetadata').fill(JSON.stringify(metadata));
+    await name.evaluate((input: HTMLInputElement) => {
+      input.disabled = false;
+    });
+    await name.fill('Gabe');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('#banner').isVisible()).toBe(true);
+    expect(await page.locator('#banner').innerText()).toMatch(/name/i);
+    expect(await field(page, 'name').locator('.error').innerText()).toContain('may not change');
+    expect((await userByEmail(email)).name).toBe(saved.name);
+
+    expect(browser.requests.filter((url) => !isLocal(url))).toEqual([]);
+    await page.close();
+  }, 30_000);
+
+  it('an own-store user edits and saves name (checked through the API)', async () => {
+    const email = 'alice@acme.example';
+    const page = await signIn(email);
+    const name = page.locator('#field-name');
+    expect(await name.isEnabled()).toBe(true);
+    expect(await field(page, 'name').locator('.reason').count()).toBe(0);
+    expect(await name.inputValue()).toBe((await userByEmail(email)).name);
+
+    await name.fill('Alice M. Martin');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('#status').innerText()).toBe('Saved.');
+    expect((await userByEmail(email)).name).toBe('Alice M. Martin');
+    expect(await page.locator('#field-name').inputValue()).toBe('Alice M. Martin');
+
+    // The token stays for this tab: a reload shows the saved profile without signing in again.
+    await page.reload();
+    await expect.poll(() => page.locator('#field-name').inputValue().catch(() => '')).toBe('Alice M. Martin');
+    await page.close();
+  }, 30_000);
+
+  it('a refused token signs out with the reason', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(site.url);
+    await page.getByLabel('Bearer token').fill('not-a-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.locator('#banner').innerText()).toMatch(/Signed out: .*token/i);
+    expect(await page.locator('#profile').isHidden()).toBe(true);
+    await page.close();
+  }, 30_000);
+});
