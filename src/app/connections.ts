@@ -3,7 +3,9 @@ import { ScriptLoadError } from '../connectors/custom-db.js';
 import type { ConnectionKind, RootAttributeSync, UserError } from '../domain/types.js';
 import type { ConnectionOptions, ConnectionRow } from '../store/types.js';
 import type { AppContext } from './context.js';
-import { unauthenticated } from './errors.js';
+import { hasScope } from '../domain/access.js';
+import { forbidden, notFound, unauthenticated } from './errors.js';
+import { findConnection } from './lookup.js';
 import { newConnectionId } from './ids.js';
 
 export interface ConnectionInput {
@@ -137,4 +139,94 @@ export async function createConnection(ctx: AppContext, input: ConnectionInput):
   );
   ctx.loaders.connection.prime(row.id, row);
   return { connection: row, userErrors: [] };
+}
+
+export type ConnectionChanges = {
+  [K in keyof Omit<ConnectionInput, 'options'>]?: ConnectionInput[K] | null;
+} & {
+  /** Merged into the stored options (a key set to null is removed), unless `replaceOptions`. */
+  options?: Record<string, unknown> | null;
+  replaceOptions?: boolean | null;
+};
+
+/** Options merge: each key given replaces the stored one, null removes it. */
+export function mergeOptions(stored: ConnectionOptions, patch: Record<string, unknown>): ConnectionOptions {
+  const next: ConnectionOptions = { ...stored };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete next[key];
+    else next[key] = value;
+  }
+  return next;
+}
+
+export async function updateConnection(ctx: AppContext, id: string, input: ConnectionChanges): Promise<ConnectionResult> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
+  const current = await findConnection(ctx, id);
+  if (!current) throw notFound('connection', id);
+  const errors: UserError[] = [];
+  if (input.kind != null && input.kind !== current.kind) {
+    errors.push({ field: ['kind'], code: 'IMMUTABLE', message: "A connection's kind cannot change; create another connection." });
+  }
+  if (input.name != null && input.name !== current.name) {
+    if (!NAME.test(input.name)) {
+      errors.push({ field: ['name'], code: 'INVALID_NAME', message: 'A connection name is 1–128 letters, digits, - and _.' });
+    } else if (await ctx.store.connections.byName(input.name)) {
+      errors.push({ field: ['name'], code: 'NAME_TAKEN', message: `A connection named ${input.name} exists.` });
+    }
+  }
+  const base = input.replaceOptions ? {} : current.options;
+  const options = optionsFrom({ ...input, options: mergeOptions(base, input.options ?? {}) });
+  const strategy = input.strategy ?? current.strategy;
+  errors.push(...(await checkConnectionSettings(ctx, current.kind, strategy, options)));
+  if (errors.length > 0) return { connection: null, userErrors: errors };
+  const row = await ctx.store.connections.update(
+    current.id,
+    { ...(input.name != null ? { name: input.name } : {}), strategy, options },
+    { actorId: caller.sub, operation: 'updateConnection' },
+  );
+  if (!row) throw notFound('connection', id);
+  // Field policies and logins read the connection anew from the next request on.
+  ctx.loaders.connection.clear(row.id).prime(row.id, row);
+  return { connection: row, userErrors: [] };
+}
+
+/** Refuses while users exist, unless asked to erase them too (which needs delete:users). */
+export async function deleteConnection(
+  ctx: AppContext,
+  id: string,
+  opts: { deleteUsers?: boolean | null },
+): Promise<{ deletedConnectionId: string | null; deletedUsers: number; userErrors: UserError[] }> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
+  const connection = await findConnection(ctx, id);
+  if (!connection) throw notFound('connection', id);
+  const [count] = await ctx.store.connections.userCounts([connection.id]);
+  let deleted = 0;
+  if ((count ?? 0) > 0) {
+    if (!opts.deleteUsers) {
+      return {
+        deletedConnectionId: null,
+        deletedUsers: 0,
+        userErrors: [
+          {
+            field: ['deleteUsers'],
+            code: 'CONNECTION_HAS_USERS',
+            message: `The connection has ${count} users; pass deleteUsers: true to erase them with it.`,
+          },
+        ],
+      };
+    }
+    if (!hasScope(caller, 'delete:users')) throw forbidden('Erasing the connection\'s users needs the delete:users scope.');
+    for (;;) {
+      const page = await ctx.store.connections.usersPage(connection.id, { first: 500 });
+      if (page.length === 0) break;
+      for (const user of page) {
+        if (await ctx.store.users.erase(user.id, { actorId: caller.sub, operation: 'deleteConnection' })) deleted += 1;
+      }
+    }
+  }
+  await ctx.store.connections.delete(connection.id, { actorId: caller.sub, operation: 'deleteConnection' });
+  ctx.loaders.connection.clear(connection.id);
+  return { deletedConnectionId: connection.id, deletedUsers: deleted, userErrors: [] };
 }

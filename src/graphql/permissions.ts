@@ -139,6 +139,11 @@ export const permissionRules = {
     verifyEmail: allow,
     deleteUser: isAuthenticated,
     deleteMe: isAuthenticated,
+    updateConnection: authenticatedWith('update:connections'),
+    deleteConnection: authenticatedWith('update:connections'),
+    // Each item is judged by updateUser's own checks.
+    updateUsers: isAuthenticated,
+    importUsers: authenticatedWith('import:users'),
   },
   User: canReadUser,
   // Reached only through a readable user or with read:connections; options and userCount
@@ -175,6 +180,12 @@ export const permissionRules = {
   AuditEvent: allow,
   AuditEventEdge: allow,
   AuditEventConnection: allow,
+  UpdateConnectionPayload: allow,
+  DeleteConnectionPayload: allow,
+  UpdateUsersResult: allow,
+  UpdateUsersPayload: allow,
+  ImportError: allow,
+  ImportUsersPayload: allow,
 } satisfies IRules;
 
 export const permissions = shield(permissionRules, {

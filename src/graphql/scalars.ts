@@ -12,6 +12,7 @@ export class InvalidScalarError extends GraphQLError {
 export function strictInput(
   scalar: GraphQLScalarType,
   check: (parsed: unknown) => string | null = () => null,
+  transform: (parsed: unknown) => unknown = (v) => v,
 ): GraphQLScalarType {
   const guard = (parse: () => unknown): unknown => {
     let parsed: unknown;
@@ -22,7 +23,7 @@ export function strictInput(
     }
     const problem = check(parsed);
     if (problem) throw new InvalidScalarError(problem);
-    return parsed;
+    return transform(parsed);
   };
   const config = scalar.toConfig();
   return new GraphQLScalarType({
@@ -41,3 +42,9 @@ export function isInvalidScalar(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * graphql-scalars builds objects from query literals with a null prototype; the rest of the
+ * gateway (and drizzle) expects plain JSON objects.
+ */
+export const plainJson = (value: unknown): unknown => JSON.parse(JSON.stringify(value));

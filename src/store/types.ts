@@ -146,6 +146,8 @@ export type UserChanges = Partial<
     passwordRehash: string;
     /** A legacy database's script changed the password: nothing to store, but it counts as a change. */
     passwordSetInCustomDatabase: true;
+    /** An imported hash: a change only if it differs from the stored one (re-running an import changes nothing). */
+    importedPasswordHash: string;
   }
 >;
 
@@ -161,12 +163,32 @@ export type UpdateResult =
   | { ok: false; errors: UserError[] }
   | { ok: false; notFound: true };
 
+/** One record of a bulk import: the user to insert, or (with upsert) how to update a match. */
+export interface ImportItem {
+  user: NewUser;
+  /** Null: a user that exists already (same user_id, email or username) is a CONFLICT. */
+  upsert: UserUpdatePlanner | null;
+}
+
+export type ImportItemResult =
+  | { outcome: 'inserted' | 'updated' | 'unchanged'; userId: string }
+  | { outcome: 'failed'; code: string; message: string };
+
 export interface ConnectionStore {
   byIds(ids: readonly string[]): Promise<(ConnectionRow | null)[]>;
   byName(name: string): Promise<ConnectionRow | null>;
   list(): Promise<ConnectionRow[]>;
   userCounts(ids: readonly string[]): Promise<number[]>;
   create(row: Omit<ConnectionRow, 'createdAt' | 'updatedAt'>, audit: AuditEntry): Promise<ConnectionRow>;
+  update(
+    id: string,
+    changes: { name?: string; strategy?: string; options?: ConnectionOptions },
+    audit: AuditEntry,
+  ): Promise<ConnectionRow | null>;
+  /** Deletes a connection that has no users left. */
+  delete(id: string, audit: AuditEntry): Promise<boolean>;
+  /** A page of a connection's users, by id (for exports). */
+  usersPage(connectionId: string, args: PageArgs): Promise<UserRow[]>;
 }
 
 export interface UserStore {
@@ -212,6 +234,11 @@ export interface UserStore {
    * pseudonymous record of the deletion, and events the user caused are pseudonymised.
    */
   erase(id: string, audit: Omit<AuditEntry, 'targetUserId'>): Promise<boolean>;
+  /**
+   * A batch of an import: one transaction, each record in its own savepoint. `dryRun` does the
+   * work and rolls it back.
+   */
+  importBatch(items: ImportItem[], audit: AuditEntry, opts: { dryRun: boolean }): Promise<ImportItemResult[]>;
   /** Every row the gateway holds about a user (never a password or ticket hash), for the user's export. */
   exportData(id: string): Promise<Record<string, unknown> | null>;
 }

@@ -250,6 +250,16 @@ export type CreateUserPayload = {
   userErrors: Array<UserError>;
 };
 
+export type DeleteConnectionPayload = {
+  __typename?: 'DeleteConnectionPayload';
+  /** The deleted connection's id; null when nothing was written. */
+  deletedConnectionId: Maybe<Scalars['ID']['output']>;
+  /** How many users were erased with it. */
+  deletedUsers: Scalars['Int']['output'];
+  /** CONNECTION_HAS_USERS when users exist and deleteUsers was not asked for. */
+  userErrors: Array<UserError>;
+};
+
 export type DeleteUserPayload = {
   __typename?: 'DeleteUserPayload';
   /** The id of the erased user; null when nothing was written. */
@@ -281,6 +291,38 @@ export type Identity = {
   provider: Scalars['String']['output'];
   /** The user's id at the provider (without the provider prefix). */
   userId: Scalars['String']['output'];
+};
+
+export type ImportError = {
+  __typename?: 'ImportError';
+  /** CONFLICT, DUPLICATE_IN_FILE, REQUIRED, INVALID_EMAIL, INVALID_USERNAME, INVALID_LENGTH, INVALID_PHONE_NUMBER, INVALID_PICTURE, INVALID_METADATA_KEY, RESERVED_METADATA_KEY, METADATA_TOO_LARGE, INVALID_PASSWORD_HASH, INVALID_USER_ID, UNKNOWN_FIELD, INVALID_RECORD, NOT_SUPPORTED_BY_CONNECTION, FIELD_NOT_EDITABLE… */
+  code: Scalars['String']['output'];
+  /** The record's position in `users`, from 0. */
+  index: Scalars['Int']['output'];
+  message: Scalars['String']['output'];
+};
+
+export type ImportUsersInput = {
+  /** A DATABASE connection (own store, or a custom database with import mode: imported users count as migrated). */
+  connection: Scalars['ID']['input'];
+  /** Check and report everything, write nothing. */
+  dryRun?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Update users that exist (same user_id, email or username) by updateUser's rules, metadata merged one level deep; without it they are a CONFLICT. */
+  upsert?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Auth0's bulk-import records: email (required), email_verified, user_id, username, phone_number, phone_verified, name, nickname, given_name, family_name, picture, blocked, user_metadata, app_metadata, password_hash (argon2, scrypt or bcrypt) or custom_password_hash: { hash: { value } }. */
+  users: Array<Scalars['JSONObject']['input']>;
+};
+
+export type ImportUsersPayload = {
+  __typename?: 'ImportUsersPayload';
+  /** True when nothing was written (dryRun). */
+  dryRun: Scalars['Boolean']['output'];
+  errors: Array<ImportError>;
+  failed: Scalars['Int']['output'];
+  inserted: Scalars['Int']['output'];
+  /** Records that matched an existing user and changed nothing (upsert). */
+  unchanged: Scalars['Int']['output'];
+  updated: Scalars['Int']['output'];
 };
 
 /** An invitation to join an organization, sent to an email address. */
@@ -348,22 +390,30 @@ export type Mutation = {
   createPasswordResetTicket: CreatePasswordResetTicketPayload;
   /** Creates a user of a DATABASE connection. Needs create:users. */
   createUser: CreateUserPayload;
+  /** Deletes a connection. Refused while it has users, unless deleteUsers is true (which also needs delete:users and erases them). Needs update:connections. */
+  deleteConnection: DeleteConnectionPayload;
   /** Erases the signed-in user's own account. */
   deleteMe: DeleteUserPayload;
   /** Erases a user: profile, identities, memberships, tickets and messages; the audit log keeps only a pseudonymous record. Needs delete:users, or the help desk for a member who belongs to no other organization. */
   deleteUser: DeleteUserPayload;
+  /** Imports users into a database connection. Each record is checked on its own and reported by index with a stable code; a bad record never stops the others. Needs import:users. For large files use the CLI (npm run import), which streams. */
+  importUsers: ImportUsersPayload;
   /** After a completed social, enterprise or passwordless login: find or create the user and refresh the cached profile as the connection's sync setting says. Needs login:users (the trusted login server). */
   recordLogin: RecordLoginPayload;
   /** Removes a user from an organization (their account stays). Tenant administrators, or the organization's ADMINs. */
   removeOrganizationMember: RemoveOrganizationMemberPayload;
   /** Sets a new password with a reset ticket; the ticket is the credential (no token needed). */
   resetPassword: ResetPasswordPayload;
+  /** Changes a connection: options merged unless replaceOptions, every setting validated. Needs update:connections. */
+  updateConnection: UpdateConnectionPayload;
   /** Renames an organization or changes its enabled connections. Needs update:organizations. */
   updateOrganization: UpdateOrganizationPayload;
   /** Changes a member's roles. Tenant administrators (update:organizations), or the organization's ADMINs. */
   updateOrganizationMember: UpdateOrganizationMemberPayload;
   /** Changes a user's profile, as `User.fieldPolicies` allows the caller: all of it or, on FIELD_NOT_EDITABLE, nothing. A user the caller may not see answers NOT_FOUND, like a missing one. */
   updateUser: UpdateUserPayload;
+  /** Many updateUser calls in one request; each item is judged by the policy on its own and succeeds or fails on its own. */
+  updateUsers: UpdateUsersPayload;
   /** Marks the email verified with a verification ticket; the ticket is the credential (no token needed). */
   verifyEmail: VerifyEmailPayload;
 };
@@ -414,8 +464,19 @@ export type MutationCreateUserArgs = {
 };
 
 
+export type MutationDeleteConnectionArgs = {
+  deleteUsers?: InputMaybe<Scalars['Boolean']['input']>;
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationDeleteUserArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationImportUsersArgs = {
+  input: ImportUsersInput;
 };
 
 
@@ -434,6 +495,12 @@ export type MutationResetPasswordArgs = {
 };
 
 
+export type MutationUpdateConnectionArgs = {
+  id: Scalars['ID']['input'];
+  input: UpdateConnectionInput;
+};
+
+
 export type MutationUpdateOrganizationArgs = {
   id: Scalars['ID']['input'];
   input: UpdateOrganizationInput;
@@ -448,6 +515,11 @@ export type MutationUpdateOrganizationMemberArgs = {
 export type MutationUpdateUserArgs = {
   id: Scalars['ID']['input'];
   input: UpdateUserInput;
+};
+
+
+export type MutationUpdateUsersArgs = {
+  input: UpdateUsersInput;
 };
 
 
@@ -639,6 +711,29 @@ export type RootAttributeSync =
   /** Set when the user is created, never again by a login; editable through the gateway. */
   | 'ON_FIRST_LOGIN';
 
+export type UpdateConnectionInput = {
+  customDatabase?: InputMaybe<Scalars['Boolean']['input']>;
+  customScripts?: InputMaybe<Scalars['String']['input']>;
+  importMode?: InputMaybe<Scalars['Boolean']['input']>;
+  /** A connection's kind cannot change (IMMUTABLE). */
+  kind?: InputMaybe<ConnectionKind>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** Merged into the stored options: each key given replaces the stored one, a key set to null is removed. The fields above win over the same keys here. */
+  options?: InputMaybe<Scalars['JSONObject']['input']>;
+  /** Replace the stored options with `options` (and the fields above) instead of merging. */
+  replaceOptions?: InputMaybe<Scalars['Boolean']['input']>;
+  requiresUsername?: InputMaybe<Scalars['Boolean']['input']>;
+  strategy?: InputMaybe<Scalars['String']['input']>;
+  /** Takes effect at once for fieldPolicies, and from the next login for logins. */
+  syncUserRootAttributes?: InputMaybe<RootAttributeSync>;
+};
+
+export type UpdateConnectionPayload = {
+  __typename?: 'UpdateConnectionPayload';
+  connection: Maybe<Connection>;
+  userErrors: Array<UserError>;
+};
+
 export type UpdateOrganizationInput = {
   /** Replaces the enabled connections (ids or names). */
   connections?: InputMaybe<Array<Scalars['ID']['input']>>;
@@ -699,6 +794,31 @@ export type UpdateUserPayload = {
   __typename?: 'UpdateUserPayload';
   /** The user after the update; null when nothing was written. */
   user: Maybe<User>;
+  userErrors: Array<UserError>;
+};
+
+export type UpdateUsersInput = {
+  /** At most 1000 items, applied in order, each on its own. */
+  items: Array<UpdateUsersItem>;
+};
+
+export type UpdateUsersItem = {
+  id: Scalars['ID']['input'];
+  input: UpdateUserInput;
+};
+
+export type UpdateUsersPayload = {
+  __typename?: 'UpdateUsersPayload';
+  /** One result per item, in order. */
+  results: Array<UpdateUsersResult>;
+};
+
+export type UpdateUsersResult = {
+  __typename?: 'UpdateUsersResult';
+  id: Scalars['ID']['output'];
+  /** The user after the update; null when this item was refused. */
+  user: Maybe<User>;
+  /** This item's errors: FIELD_NOT_EDITABLE (one per refused field, `field` the input key, the reason in the message), NOT_FOUND, and every updateUser userErrors code. */
   userErrors: Array<UserError>;
 };
 
@@ -907,11 +1027,15 @@ export type ResolversTypes = ResolversObject<{
   CreateUserInput: CreateUserInput;
   CreateUserPayload: ResolverTypeWrapper<Omit<CreateUserPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DeleteConnectionPayload: ResolverTypeWrapper<DeleteConnectionPayload>;
   DeleteUserPayload: ResolverTypeWrapper<DeleteUserPayload>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   FieldPolicy: ResolverTypeWrapper<FieldPolicyParent>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Identity: ResolverTypeWrapper<IdentityRow>;
+  ImportError: ResolverTypeWrapper<ImportError>;
+  ImportUsersInput: ImportUsersInput;
+  ImportUsersPayload: ResolverTypeWrapper<ImportUsersPayload>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Invitation: ResolverTypeWrapper<InvitationParent>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
@@ -936,12 +1060,18 @@ export type ResolversTypes = ResolversObject<{
   RootAttributeSync: RootAttributeSync;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   URL: ResolverTypeWrapper<Scalars['URL']['output']>;
+  UpdateConnectionInput: UpdateConnectionInput;
+  UpdateConnectionPayload: ResolverTypeWrapper<Omit<UpdateConnectionPayload, 'connection'> & { connection?: Maybe<ResolversTypes['Connection']> }>;
   UpdateOrganizationInput: UpdateOrganizationInput;
   UpdateOrganizationMemberInput: UpdateOrganizationMemberInput;
   UpdateOrganizationMemberPayload: ResolverTypeWrapper<Omit<UpdateOrganizationMemberPayload, 'membership'> & { membership?: Maybe<ResolversTypes['OrganizationMembership']> }>;
   UpdateOrganizationPayload: ResolverTypeWrapper<Omit<UpdateOrganizationPayload, 'organization'> & { organization?: Maybe<ResolversTypes['Organization']> }>;
   UpdateUserInput: UpdateUserInput;
   UpdateUserPayload: ResolverTypeWrapper<Omit<UpdateUserPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
+  UpdateUsersInput: UpdateUsersInput;
+  UpdateUsersItem: UpdateUsersItem;
+  UpdateUsersPayload: ResolverTypeWrapper<Omit<UpdateUsersPayload, 'results'> & { results: Array<ResolversTypes['UpdateUsersResult']> }>;
+  UpdateUsersResult: ResolverTypeWrapper<Omit<UpdateUsersResult, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   User: ResolverTypeWrapper<UserRow>;
   UserConnection: ResolverTypeWrapper<UserPage>;
   UserEdge: ResolverTypeWrapper<Omit<UserEdge, 'node'> & { node: ResolversTypes['User'] }>;
@@ -978,11 +1108,15 @@ export type ResolversParentTypes = ResolversObject<{
   CreateUserInput: CreateUserInput;
   CreateUserPayload: Omit<CreateUserPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   DateTime: Scalars['DateTime']['output'];
+  DeleteConnectionPayload: DeleteConnectionPayload;
   DeleteUserPayload: DeleteUserPayload;
   EmailAddress: Scalars['EmailAddress']['output'];
   FieldPolicy: FieldPolicyParent;
   ID: Scalars['ID']['output'];
   Identity: IdentityRow;
+  ImportError: ImportError;
+  ImportUsersInput: ImportUsersInput;
+  ImportUsersPayload: ImportUsersPayload;
   Int: Scalars['Int']['output'];
   Invitation: InvitationParent;
   JSONObject: Scalars['JSONObject']['output'];
@@ -1003,12 +1137,18 @@ export type ResolversParentTypes = ResolversObject<{
   ResetPasswordPayload: Omit<ResetPasswordPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   String: Scalars['String']['output'];
   URL: Scalars['URL']['output'];
+  UpdateConnectionInput: UpdateConnectionInput;
+  UpdateConnectionPayload: Omit<UpdateConnectionPayload, 'connection'> & { connection?: Maybe<ResolversParentTypes['Connection']> };
   UpdateOrganizationInput: UpdateOrganizationInput;
   UpdateOrganizationMemberInput: UpdateOrganizationMemberInput;
   UpdateOrganizationMemberPayload: Omit<UpdateOrganizationMemberPayload, 'membership'> & { membership?: Maybe<ResolversParentTypes['OrganizationMembership']> };
   UpdateOrganizationPayload: Omit<UpdateOrganizationPayload, 'organization'> & { organization?: Maybe<ResolversParentTypes['Organization']> };
   UpdateUserInput: UpdateUserInput;
   UpdateUserPayload: Omit<UpdateUserPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
+  UpdateUsersInput: UpdateUsersInput;
+  UpdateUsersItem: UpdateUsersItem;
+  UpdateUsersPayload: Omit<UpdateUsersPayload, 'results'> & { results: Array<ResolversParentTypes['UpdateUsersResult']> };
+  UpdateUsersResult: Omit<UpdateUsersResult, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   User: UserRow;
   UserConnection: UserPage;
   UserEdge: Omit<UserEdge, 'node'> & { node: ResolversParentTypes['User'] };
@@ -1103,6 +1243,12 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type DeleteConnectionPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DeleteConnectionPayload'] = ResolversParentTypes['DeleteConnectionPayload']> = ResolversObject<{
+  deletedConnectionId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  deletedUsers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+}>;
+
 export type DeleteUserPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DeleteUserPayload'] = ResolversParentTypes['DeleteUserPayload']> = ResolversObject<{
   deletedUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
@@ -1125,6 +1271,21 @@ export type IdentityResolvers<ContextType = GraphQLContext, ParentType extends R
   profileData?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType>;
   provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   userId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type ImportErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ImportError'] = ResolversParentTypes['ImportError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type ImportUsersPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ImportUsersPayload'] = ResolversParentTypes['ImportUsersPayload']> = ResolversObject<{
+  dryRun?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['ImportError']>, ParentType, ContextType>;
+  failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  inserted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unchanged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  updated?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
 export type InvitationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Invitation'] = ResolversParentTypes['Invitation']> = ResolversObject<{
@@ -1162,14 +1323,18 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   createOrganization?: Resolver<ResolversTypes['CreateOrganizationPayload'], ParentType, ContextType, RequireFields<MutationCreateOrganizationArgs, 'input'>>;
   createPasswordResetTicket?: Resolver<ResolversTypes['CreatePasswordResetTicketPayload'], ParentType, ContextType, RequireFields<MutationCreatePasswordResetTicketArgs, 'input'>>;
   createUser?: Resolver<ResolversTypes['CreateUserPayload'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
+  deleteConnection?: Resolver<ResolversTypes['DeleteConnectionPayload'], ParentType, ContextType, RequireFields<MutationDeleteConnectionArgs, 'deleteUsers' | 'id'>>;
   deleteMe?: Resolver<ResolversTypes['DeleteUserPayload'], ParentType, ContextType>;
   deleteUser?: Resolver<ResolversTypes['DeleteUserPayload'], ParentType, ContextType, RequireFields<MutationDeleteUserArgs, 'id'>>;
+  importUsers?: Resolver<ResolversTypes['ImportUsersPayload'], ParentType, ContextType, RequireFields<MutationImportUsersArgs, 'input'>>;
   recordLogin?: Resolver<ResolversTypes['RecordLoginPayload'], ParentType, ContextType, RequireFields<MutationRecordLoginArgs, 'input'>>;
   removeOrganizationMember?: Resolver<ResolversTypes['RemoveOrganizationMemberPayload'], ParentType, ContextType, RequireFields<MutationRemoveOrganizationMemberArgs, 'input'>>;
   resetPassword?: Resolver<ResolversTypes['ResetPasswordPayload'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'input'>>;
+  updateConnection?: Resolver<ResolversTypes['UpdateConnectionPayload'], ParentType, ContextType, RequireFields<MutationUpdateConnectionArgs, 'id' | 'input'>>;
   updateOrganization?: Resolver<ResolversTypes['UpdateOrganizationPayload'], ParentType, ContextType, RequireFields<MutationUpdateOrganizationArgs, 'id' | 'input'>>;
   updateOrganizationMember?: Resolver<ResolversTypes['UpdateOrganizationMemberPayload'], ParentType, ContextType, RequireFields<MutationUpdateOrganizationMemberArgs, 'input'>>;
   updateUser?: Resolver<ResolversTypes['UpdateUserPayload'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
+  updateUsers?: Resolver<ResolversTypes['UpdateUsersPayload'], ParentType, ContextType, RequireFields<MutationUpdateUsersArgs, 'input'>>;
   verifyEmail?: Resolver<ResolversTypes['VerifyEmailPayload'], ParentType, ContextType, RequireFields<MutationVerifyEmailArgs, 'input'>>;
 }>;
 
@@ -1235,6 +1400,11 @@ export interface UrlScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes[
   name: 'URL';
 }
 
+export type UpdateConnectionPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UpdateConnectionPayload'] = ResolversParentTypes['UpdateConnectionPayload']> = ResolversObject<{
+  connection?: Resolver<Maybe<ResolversTypes['Connection']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+}>;
+
 export type UpdateOrganizationMemberPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UpdateOrganizationMemberPayload'] = ResolversParentTypes['UpdateOrganizationMemberPayload']> = ResolversObject<{
   membership?: Resolver<Maybe<ResolversTypes['OrganizationMembership']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
@@ -1246,6 +1416,16 @@ export type UpdateOrganizationPayloadResolvers<ContextType = GraphQLContext, Par
 }>;
 
 export type UpdateUserPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UpdateUserPayload'] = ResolversParentTypes['UpdateUserPayload']> = ResolversObject<{
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+}>;
+
+export type UpdateUsersPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UpdateUsersPayload'] = ResolversParentTypes['UpdateUsersPayload']> = ResolversObject<{
+  results?: Resolver<Array<ResolversTypes['UpdateUsersResult']>, ParentType, ContextType>;
+}>;
+
+export type UpdateUsersResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UpdateUsersResult'] = ResolversParentTypes['UpdateUsersResult']> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 }>;
@@ -1317,10 +1497,13 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   CreatePasswordResetTicketPayload?: CreatePasswordResetTicketPayloadResolvers<ContextType>;
   CreateUserPayload?: CreateUserPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  DeleteConnectionPayload?: DeleteConnectionPayloadResolvers<ContextType>;
   DeleteUserPayload?: DeleteUserPayloadResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
   FieldPolicy?: FieldPolicyResolvers<ContextType>;
   Identity?: IdentityResolvers<ContextType>;
+  ImportError?: ImportErrorResolvers<ContextType>;
+  ImportUsersPayload?: ImportUsersPayloadResolvers<ContextType>;
   Invitation?: InvitationResolvers<ContextType>;
   JSONObject?: GraphQLScalarType;
   MembershipConnection?: MembershipConnectionResolvers<ContextType>;
@@ -1336,9 +1519,12 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   RemoveOrganizationMemberPayload?: RemoveOrganizationMemberPayloadResolvers<ContextType>;
   ResetPasswordPayload?: ResetPasswordPayloadResolvers<ContextType>;
   URL?: GraphQLScalarType;
+  UpdateConnectionPayload?: UpdateConnectionPayloadResolvers<ContextType>;
   UpdateOrganizationMemberPayload?: UpdateOrganizationMemberPayloadResolvers<ContextType>;
   UpdateOrganizationPayload?: UpdateOrganizationPayloadResolvers<ContextType>;
   UpdateUserPayload?: UpdateUserPayloadResolvers<ContextType>;
+  UpdateUsersPayload?: UpdateUsersPayloadResolvers<ContextType>;
+  UpdateUsersResult?: UpdateUsersResultResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserEdge?: UserEdgeResolvers<ContextType>;

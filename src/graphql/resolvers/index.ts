@@ -6,8 +6,9 @@ import {
   URLResolver,
 } from 'graphql-scalars';
 import { isValidPhoneNumber } from '../../domain/validation.js';
-import { strictInput } from '../scalars.js';
+import { plainJson, strictInput } from '../scalars.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
+import { bulkResolvers } from './bulk.js';
 import { connectionResolvers } from './connection.js';
 import { loginResolvers } from './login.js';
 import { selfServiceResolvers } from './self-service.js';
@@ -43,7 +44,7 @@ const nodeResolvers: Resolvers = {
 export const resolvers: Resolvers[] = [
   {
     DateTime: strictInput(DateTimeResolver),
-    JSONObject: strictInput(JSONObjectResolver),
+    JSONObject: strictInput(JSONObjectResolver, () => null, plainJson),
     EmailAddress: strictInput(EmailAddressResolver),
     URL: strictInput(URLResolver),
     // graphql-scalars' PhoneNumber also takes national formats; the contract says E.164.
@@ -57,4 +58,5 @@ export const resolvers: Resolvers[] = [
   organizationResolvers,
   loginResolvers,
   selfServiceResolvers,
+  bulkResolvers,
 ];

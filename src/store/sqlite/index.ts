@@ -26,6 +26,7 @@ import type {
 } from '../types.js';
 import { sqliteAudit, sqliteOutbox } from './audit.js';
 import { eraseUser, exportUser } from './erasure.js';
+import { importBatch } from './imports.js';
 import * as t from './tables.js';
 import { sqliteInvitations, sqliteTickets } from './tickets.js';
 import {
@@ -131,6 +132,29 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         .all();
       const byId = new Map(rows.map((r) => [r.id, r.n]));
       return ids.map((id) => byId.get(id) ?? 0);
+    },
+    async update(id, changes, audit) {
+      return db.transaction((tx) => {
+        const current = tx.select().from(t.connections).where(eq(t.connections.id, id)).get();
+        if (!current) return null;
+        const now = new Date();
+        const next: ConnectionRow = { ...current, ...changes, updatedAt: now };
+        tx.update(t.connections).set({ name: next.name, strategy: next.strategy, options: next.options, updatedAt: now }).where(eq(t.connections.id, id)).run();
+        recordAudit(tx, { ...audit, fields: Object.keys(changes) }, now);
+        return next;
+      });
+    },
+    async delete(id, audit) {
+      return db.transaction((tx) => {
+        const removed = tx.delete(t.connections).where(eq(t.connections.id, id)).run().changes > 0;
+        if (removed) recordAudit(tx, { ...audit, fields: ['connection'] }, new Date());
+        return removed;
+      });
+    },
+    async usersPage(connectionId, { first, after }) {
+      const conds = [eq(t.users.connectionId, connectionId)];
+      if (after) conds.push(gt(t.users.id, after));
+      return db.select(userColumns).from(t.users).where(and(...conds)).orderBy(asc(t.users.id)).limit(first).all();
     },
     async create(row, audit) {
       const now = new Date();
@@ -342,6 +366,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     },
     async passwordHashOf(userId) {
       return db.select({ h: t.users.passwordHash }).from(t.users).where(eq(t.users.id, userId)).get()?.h ?? null;
+    },
+    async importBatch(items, audit, opts) {
+      return importBatch(db, items, audit, opts.dryRun);
     },
     async erase(id, audit) {
       return eraseUser(db, id, audit);

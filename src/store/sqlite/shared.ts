@@ -87,6 +87,11 @@ export function applyUserChanges(
   changes: UserChanges,
   now: Date,
 ): { user: UserRow; changed: string[] } {
+  if (changes.importedPasswordHash !== undefined) {
+    const { importedPasswordHash, ...rest } = changes;
+    const stored = tx.select({ h: t.users.passwordHash }).from(t.users).where(eq(t.users.id, current.id)).get()?.h;
+    changes = stored === importedPasswordHash ? rest : { ...rest, passwordHash: importedPasswordHash };
+  }
   const changed = changedFields(current, changes);
   if (changed.length === 0) return { user: current, changed };
   const profileChanged = changed.some((f) => !LOGIN_BOOKKEEPING.has(f));

@@ -1,0 +1,211 @@
+// Bulk operations: many updates (each judged by the policy on its own) and imports (each record
+// checked on its own, written in bounded transactions).
+import { hashFormat } from '../auth/passwords.js';
+import { hasScope } from '../domain/access.js';
+import { isImportMode, isCustomDatabase } from '../domain/connection.js';
+import { type ImportRecord, parseImportRecord, recordKeys } from '../domain/import.js';
+import { checkMetadata, mergeMetadata } from '../domain/metadata.js';
+import { FIELD_LABELS, fieldPolicies, refusedFields } from '../domain/policy.js';
+import type { CallerRoles, ConnectionFacts, ProfilePatch, UserError } from '../domain/types.js';
+import type { ConnectionRow, ImportItem, UserChanges, UserRow } from '../store/types.js';
+import type { AppContext } from './context.js';
+import { AppError, forbidden, notFound, unauthenticated } from './errors.js';
+import { newDatabaseUserKey } from './ids.js';
+import { findConnection } from './lookup.js';
+import { namedFields, type UserResult, updateUser } from './users.js';
+
+export const MAX_BULK_UPDATES = 1000;
+
+/** An import is a tenant administrator's write (import:users). */
+const TENANT_ADMIN: CallerRoles = { tenantAdmin: true, helpDesk: false, self: false };
+
+/** updateUsers: each item succeeds or fails on its own; refusals become that item's userErrors. */
+export async function updateUsers(
+  ctx: AppContext,
+  items: readonly { id: string; patch: ProfilePatch; expectedVersion?: number | null }[],
+): Promise<(UserResult & { id: string })[]> {
+  const results: (UserResult & { id: string })[] = [];
+  for (const item of items) {
+    try {
+      results.push({ id: item.id, ...(await updateUser(ctx, item.id, item.patch, { expectedVersion: item.expectedVersion, operation: 'updateUsers' })) });
+    } catch (err) {
+      if (!(err instanceof AppError) || err.code === 'UNAUTHENTICATED') throw err;
+      results.push({ id: item.id, user: null, userErrors: itemErrors(err) });
+    }
+  }
+  return results;
+}
+
+function itemErrors(err: AppError): UserError[] {
+  if (err.code === 'FIELD_NOT_EDITABLE') {
+    const fields = (err.extensions.fields ?? []) as { field: string; reason: string }[];
+    return fields.map((f) => ({ field: [f.field], code: 'FIELD_NOT_EDITABLE', message: `${f.field}: ${f.reason}` }));
+  }
+  return [{ field: null, code: err.code, message: err.message }];
+}
+
+export interface ImportSummary {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  errors: { index: number; code: string; message: string }[];
+}
+
+export interface ImportOptions {
+  connection: string;
+  upsert?: boolean | null;
+  dryRun?: boolean | null;
+  /** Records per transaction: a crash loses at most this many. */
+  batchSize?: number;
+  /** Called after each batch (the CLI's progress). */
+  onProgress?: (done: number, summary: ImportSummary) => void;
+  /** Keep at most this many errors in the summary (the CLI writes them to a file as they come). */
+  keepErrors?: number;
+  onError?: (error: { index: number; code: string; message: string }) => void;
+}
+
+/** The connection an import may target: a database connection, own store or custom database with import mode. */
+export async function importTarget(ctx: AppContext, ref: string): Promise<ConnectionRow> {
+  const connection = await findConnection(ctx, ref);
+  if (!connection) throw notFound('connection', ref);
+  if (connection.kind !== 'DATABASE' || (isCustomDatabase(connection) && !isImportMode(connection))) {
+    throw new AppError(
+      'BAD_USER_INPUT',
+      'Users are imported into a DATABASE connection: the own store, or a custom database with import mode.',
+      { field: 'connection' },
+    );
+  }
+  return connection;
+}
+
+/**
+ * importUsers. Records come one by one (an array, or a stream from the CLI); memory stays bounded
+ * by the batch size, plus one short key per distinct email/username/user_id to find duplicates.
+ */
+export async function importUsers(
+  ctx: AppContext,
+  records: Iterable<unknown> | AsyncIterable<unknown>,
+  opts: ImportOptions,
+): Promise<ImportSummary> {
+  const caller = ctx.caller;
+  if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
+  if (!hasScope(caller, 'import:users')) throw forbidden('Importing users needs the import:users scope.');
+  const connection = await importTarget(ctx, opts.connection);
+  const requiresUsername = connection.options.requires_username === true;
+  const migrated = isImportMode(connection);
+  const batchSize = opts.batchSize ?? 500;
+  const keepErrors = opts.keepErrors ?? Number.POSITIVE_INFINITY;
+  const summary: ImportSummary = { inserted: 0, updated: 0, unchanged: 0, failed: 0, errors: [] };
+  const seen = new Set<string>();
+  const audit = { actorId: caller.sub, operation: 'importUsers' };
+  // An upsert is judged as updateUser would judge a tenant administrator's update of that user.
+  const facts = await ctx.access.connectionFacts(connection.id);
+
+  let batch: { index: number; item: ImportItem }[] = [];
+  let index = -1;
+  const reportError = (i: number, code: string, message: string) => {
+    summary.failed += 1;
+    const error = { index: i, code, message };
+    opts.onError?.(error);
+    if (summary.errors.length < keepErrors) summary.errors.push(error);
+  };
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const results = await ctx.store.users.importBatch(
+      batch.map((b) => b.item),
+      audit,
+      { dryRun: Boolean(opts.dryRun) },
+    );
+    results.forEach((r, i) => {
+      const at = batch[i]?.index ?? -1;
+      if (r.outcome === 'failed') reportError(at, r.code, r.message);
+      else summary[r.outcome] += 1;
+    });
+    batch = [];
+    opts.onProgress?.(index + 1, summary);
+  };
+
+  for await (const raw of records) {
+    index += 1;
+    const parsed = parseImportRecord(raw, { requiresUsername, acceptsHash: (h) => hashFormat(h) !== null });
+    if (!parsed.ok) {
+      reportError(index, parsed.code, parsed.message);
+      continue;
+    }
+    const keys = recordKeys(parsed.record);
+    if (keys.some((k) => seen.has(k))) {
+      reportError(index, 'DUPLICATE_IN_FILE', 'An earlier record of this file has the same email, username or user_id.');
+      continue;
+    }
+    for (const k of keys) seen.add(k);
+    batch.push({ index, item: importItem(connection, parsed.record, migrated, Boolean(opts.upsert), facts) });
+    if (batch.length >= batchSize) await flush();
+  }
+  await flush();
+  return summary;
+}
+
+function importItem(connection: ConnectionRow, record: ImportRecord, migrated: boolean, upsert: boolean, facts: ConnectionFacts): ImportItem {
+  const key = record.userId ?? newDatabaseUserKey();
+  const p = record.profile;
+  return {
+    user: {
+      id: `auth0|${key}`,
+      connectionId: connection.id,
+      email: p.email,
+      emailVerified: p.email_verified ?? false,
+      username: p.username ?? null,
+      phoneNumber: p.phone_number ?? null,
+      phoneVerified: p.phone_verified ?? false,
+      name: p.name ?? null,
+      nickname: p.nickname ?? null,
+      givenName: p.given_name ?? null,
+      familyName: p.family_name ?? null,
+      picture: p.picture ?? null,
+      userMetadata: p.user_metadata ?? {},
+      appMetadata: p.app_metadata ?? {},
+      blocked: p.blocked ?? false,
+      migrated,
+      passwordHash: record.passwordHash,
+      identity: { provider: 'auth0', upstreamUserId: key, isSocial: false, profileData: null },
+    },
+    upsert: upsert ? (current) => upsertChanges(current, record, facts) : null,
+  };
+}
+
+/** The same rules as a tenant administrator's updateUser: metadata merged one level deep, fields as the policy allows. */
+function upsertChanges(current: UserRow, record: ImportRecord, facts: ConnectionFacts): { changes: UserChanges } | { errors: UserError[] } {
+  const p = record.profile;
+  const named = namedFields(p).filter((f) => f !== 'password');
+  const refused = refusedFields(fieldPolicies(TENANT_ADMIN, facts, { migrated: current.migrated, invitationBound: false }), named);
+  if (refused.length > 0) {
+    const r = refused[0] as (typeof refused)[number];
+    return { errors: [{ field: [FIELD_LABELS[r.field]], code: 'FIELD_NOT_EDITABLE', message: `${FIELD_LABELS[r.field]}: ${r.message}` }] };
+  }
+  const changes: UserChanges = {};
+  if (p.email !== current.email) changes.email = p.email;
+  if (p.email_verified !== undefined) changes.emailVerified = p.email_verified;
+  else if (p.email !== current.email) changes.emailVerified = false;
+  if (p.username !== undefined) changes.username = p.username;
+  if (p.phone_number !== undefined) changes.phoneNumber = p.phone_number;
+  if (p.phone_verified !== undefined) changes.phoneVerified = p.phone_verified;
+  if (p.name !== undefined) changes.name = p.name;
+  if (p.nickname !== undefined) changes.nickname = p.nickname;
+  if (p.given_name !== undefined) changes.givenName = p.given_name;
+  if (p.family_name !== undefined) changes.familyName = p.family_name;
+  if (p.picture !== undefined) changes.picture = p.picture;
+  if (p.blocked !== undefined) changes.blocked = p.blocked;
+  const errors: UserError[] = [];
+  if (p.user_metadata) {
+    changes.userMetadata = mergeMetadata(current.userMetadata, p.user_metadata);
+    errors.push(...checkMetadata('user_metadata', changes.userMetadata));
+  }
+  if (p.app_metadata) {
+    changes.appMetadata = mergeMetadata(current.appMetadata, p.app_metadata);
+    errors.push(...checkMetadata('app_metadata', changes.appMetadata));
+  }
+  // The same hash again is no change: a re-run with upsert changes nothing.
+  if (record.passwordHash) changes.importedPasswordHash = record.passwordHash;
+  return errors.length > 0 ? { errors } : { changes };
+}
