@@ -161,6 +161,25 @@ describe("the help desk and its organization's members", () => {
   });
 });
 
+describe('organizations', () => {
+  it('a tenant administrator renames an organization and replaces its enabled connections; the help desk cannot', async () => {
+    await createConnection(gw, admin, { name: 'hd-google', kind: 'SOCIAL', strategy: 'google-oauth2' });
+    const UPDATE_ORG = 'mutation($id: ID!, $input: UpdateOrganizationInput!) { updateOrganization(id: $id, input: $input) { organization { name displayName connections { name } } userErrors { field code } } }';
+    const res = await gw.gql<{ updateOrganization: { organization: unknown; userErrors: unknown[] } }>(
+      UPDATE_ORG,
+      { id: orgB, input: { displayName: 'Beta GmbH', connections: ['hd-db', 'hd-google'] } },
+      admin,
+    );
+    expect(res.data?.updateOrganization).toEqual({
+      organization: { name: 'beta', displayName: 'Beta GmbH', connections: [{ name: 'hd-db' }, { name: 'hd-google' }] },
+      userErrors: [],
+    });
+    const taken = await gw.gql<{ updateOrganization: { userErrors: unknown[] } }>(UPDATE_ORG, { id: orgB, input: { name: 'alpha' } }, admin);
+    expect(taken.data?.updateOrganization.userErrors).toEqual([{ field: ['name'], code: 'NAME_TAKEN' }]);
+    expect(errorCode(await gw.gql(UPDATE_ORG, { id: orgA, input: { displayName: 'Mine now' } }, desk))).toBe('FORBIDDEN');
+  });
+});
+
 describe('invitations', () => {
   const ACCEPT = 'mutation($ticket: String!) { acceptInvitation(input: { ticket: $ticket }) { membership { roles invitedEmail organization { name } } userErrors { code } } }';
 
