@@ -59,7 +59,12 @@ async function proxy(req, res, gatewayUrl) {
 }
 
 function serveFile(req, res, root) {
-  const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+  let path;
+  try {
+    path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+  } catch {
+    return send(res, 400, 'Malformed path.');
+  }
   const file = resolve(join(root, path.endsWith('/') ? `${path}index.html` : path));
   // Never outside the build folder.
   if (file !== root && !file.startsWith(root + sep)) return send(res, 404, 'Not found.');

@@ -211,7 +211,10 @@ async function save(): Promise<void> {
       return;
     }
     const payload = result.data?.updateUser;
-    if (!payload) return;
+    if (!payload) {
+      ui.status.textContent = 'Not saved.';
+      return;
+    }
     const { byField, general } = placeUserErrors(payload.userErrors);
     if (payload.userErrors.length > 0 || !payload.user) {
       ui.status.textContent = 'Not saved.';
