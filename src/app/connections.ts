@@ -106,19 +106,26 @@ export function optionsFrom(input: Omit<ConnectionInput, 'name' | 'kind' | 'stra
   return options;
 }
 
+async function checkConnectionName(ctx: AppContext, name: string): Promise<UserError[]> {
+  if (!NAME.test(name)) {
+    return [
+      {
+        field: ['name'],
+        code: 'INVALID_NAME',
+        message: 'A connection name is 1–128 letters, digits, - and _, starting with a letter or digit.',
+      },
+    ];
+  }
+  if (await ctx.store.connections.byName(name)) {
+    return [{ field: ['name'], code: 'NAME_TAKEN', message: `A connection named ${name} exists.` }];
+  }
+  return [];
+}
+
 export async function createConnection(ctx: AppContext, input: ConnectionInput): Promise<ConnectionResult> {
   const caller = ctx.caller;
   if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
-  const errors: UserError[] = [];
-  if (!NAME.test(input.name)) {
-    errors.push({
-      field: ['name'],
-      code: 'INVALID_NAME',
-      message: 'A connection name is 1–128 letters, digits, - and _, starting with a letter or digit.',
-    });
-  } else if (await ctx.store.connections.byName(input.name)) {
-    errors.push({ field: ['name'], code: 'NAME_TAKEN', message: `A connection named ${input.name} exists.` });
-  }
+  const errors = await checkConnectionName(ctx, input.name);
   const strategy = input.strategy ?? (input.kind === 'DATABASE' ? 'auth0' : null);
   if (!strategy) {
     errors.push({
@@ -168,13 +175,7 @@ export async function updateConnection(ctx: AppContext, id: string, input: Conne
   if (input.kind != null && input.kind !== current.kind) {
     errors.push({ field: ['kind'], code: 'IMMUTABLE', message: "A connection's kind cannot change; create another connection." });
   }
-  if (input.name != null && input.name !== current.name) {
-    if (!NAME.test(input.name)) {
-      errors.push({ field: ['name'], code: 'INVALID_NAME', message: 'A connection name is 1–128 letters, digits, - and _.' });
-    } else if (await ctx.store.connections.byName(input.name)) {
-      errors.push({ field: ['name'], code: 'NAME_TAKEN', message: `A connection named ${input.name} exists.` });
-    }
-  }
+  if (input.name != null && input.name !== current.name) errors.push(...(await checkConnectionName(ctx, input.name)));
   const base = input.replaceOptions ? {} : current.options;
   const options = optionsFrom({ ...input, options: mergeOptions(base, input.options ?? {}) });
   const strategy = input.strategy ?? current.strategy;

@@ -11,44 +11,49 @@ import { findConnection } from './lookup.js';
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,49}$/;
 
+/** Name (format, uniqueness) and displayName of a new or changed organization. */
+async function checkOrganizationFields(
+  ctx: AppContext,
+  input: { name?: string | null; displayName?: string | null },
+  current: OrganizationRow | null,
+): Promise<UserError[]> {
+  const errors: UserError[] = [];
+  if (input.name != null && input.name !== current?.name) {
+    if (!NAME.test(input.name)) {
+      errors.push({ field: ['name'], code: 'INVALID_NAME', message: 'An organization name is 1–50 lower-case letters, digits, - and _.' });
+    } else if (await ctx.store.organizations.byName(input.name)) {
+      errors.push({ field: ['name'], code: 'NAME_TAKEN', message: `An organization named ${input.name} exists.` });
+    }
+  }
+  if (input.displayName != null && (input.displayName.trim() === '' || input.displayName.length > 255)) {
+    errors.push({ field: ['displayName'], code: 'INVALID_LENGTH', message: 'displayName is 1–255 characters.' });
+  }
+  return errors;
+}
+
+/** Connection ids or names to ids; an unknown one is a NOT_FOUND user error at its index. */
+async function resolveConnections(ctx: AppContext, refs: readonly string[], errors: UserError[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const [i, ref] of refs.entries()) {
+    const connection = await findConnection(ctx, ref);
+    if (connection) ids.push(connection.id);
+    else errors.push({ field: ['connections', String(i)], code: 'NOT_FOUND', message: `No connection ${ref}.` });
+  }
+  return [...new Set(ids)];
+}
+
 export async function createOrganization(
   ctx: AppContext,
   input: { name: string; displayName?: string | null; connections?: readonly string[] | null },
 ): Promise<{ organization: OrganizationRow | null; userErrors: UserError[] }> {
   const caller = ctx.caller;
   if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
-  const errors: UserError[] = [];
-  if (!NAME.test(input.name)) {
-    errors.push({
-      field: ['name'],
-      code: 'INVALID_NAME',
-      message: 'An organization name is 1–50 lower-case letters, digits, - and _.',
-    });
-  } else if (await ctx.store.organizations.byName(input.name)) {
-    errors.push({
-      field: ['name'],
-      code: 'NAME_TAKEN',
-      message: `An organization named ${input.name} exists.`,
-    });
-  }
-  if (input.displayName != null && (input.displayName.trim() === '' || input.displayName.length > 255)) {
-    errors.push({
-      field: ['displayName'],
-      code: 'INVALID_LENGTH',
-      message: 'displayName is 1–255 characters.',
-    });
-  }
-  const connectionIds: string[] = [];
-  for (const [i, ref] of (input.connections ?? []).entries()) {
-    const connection = await findConnection(ctx, ref);
-    if (connection) connectionIds.push(connection.id);
-    else
-      errors.push({ field: ['connections', String(i)], code: 'NOT_FOUND', message: `No connection ${ref}.` });
-  }
+  const errors = await checkOrganizationFields(ctx, input, null);
+  const connectionIds = await resolveConnections(ctx, input.connections ?? [], errors);
   if (errors.length > 0) return { organization: null, userErrors: errors };
   const row = await ctx.store.organizations.create(
     { id: newOrganizationId(), name: input.name, displayName: input.displayName ?? null },
-    [...new Set(connectionIds)],
+    connectionIds,
     { actorId: caller.sub, operation: 'createOrganization' },
   );
   ctx.loaders.organization.prime(row.id, row);
@@ -85,33 +90,15 @@ export async function updateOrganization(
   if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
   const current = await ctx.loaders.organization.load(id);
   if (!current) throw notFound('organization', id);
-  const errors: UserError[] = [];
-  if (input.name != null && input.name !== current.name) {
-    if (!NAME.test(input.name)) {
-      errors.push({ field: ['name'], code: 'INVALID_NAME', message: 'An organization name is 1–50 lower-case letters, digits, - and _.' });
-    } else if (await ctx.store.organizations.byName(input.name)) {
-      errors.push({ field: ['name'], code: 'NAME_TAKEN', message: `An organization named ${input.name} exists.` });
-    }
-  }
-  if (input.displayName != null && (input.displayName.trim() === '' || input.displayName.length > 255)) {
-    errors.push({ field: ['displayName'], code: 'INVALID_LENGTH', message: 'displayName is 1–255 characters.' });
-  }
-  let connectionIds: string[] | undefined;
-  if (input.connections != null) {
-    connectionIds = [];
-    for (const [i, ref] of input.connections.entries()) {
-      const connection = await findConnection(ctx, ref);
-      if (connection) connectionIds.push(connection.id);
-      else errors.push({ field: ['connections', String(i)], code: 'NOT_FOUND', message: `No connection ${ref}.` });
-    }
-  }
+  const errors = await checkOrganizationFields(ctx, input, current);
+  const connectionIds = input.connections != null ? await resolveConnections(ctx, input.connections, errors) : undefined;
   if (errors.length > 0) return { organization: null, userErrors: errors };
   const row = await ctx.store.organizations.update(
     id,
     {
       ...(input.name != null ? { name: input.name } : {}),
       ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
-      ...(connectionIds ? { connectionIds: [...new Set(connectionIds)] } : {}),
+      ...(connectionIds ? { connectionIds } : {}),
     },
     { actorId: caller.sub, operation: 'updateOrganization' },
   );
