@@ -896,6 +896,59 @@ export type UserError = {
   message: Scalars['String']['output'];
 };
 
+/**
+ * The codes a `UserError.code` takes, for clients that want a closed type to switch on (the field
+ * itself stays a String, so a code added later does not break an older client).
+ */
+export type UserErrorCode =
+  | 'ALREADY_MEMBER'
+  | 'CONFLICT'
+  | 'CONNECTION_HAS_USERS'
+  | 'CONNECTION_UNAVAILABLE'
+  | 'DUPLICATE_IN_FILE'
+  | 'EMAIL_MISMATCH'
+  | 'EMAIL_TAKEN'
+  | 'FIELD_NOT_EDITABLE'
+  | 'IMMUTABLE'
+  | 'INVALID_EMAIL'
+  | 'INVALID_JSON'
+  | 'INVALID_LENGTH'
+  | 'INVALID_METADATA_KEY'
+  | 'INVALID_METADATA_VALUE'
+  | 'INVALID_NAME'
+  | 'INVALID_PASSWORD_HASH'
+  | 'INVALID_PHONE_NUMBER'
+  | 'INVALID_PICTURE'
+  | 'INVALID_PROFILE'
+  | 'INVALID_RECORD'
+  | 'INVALID_SCRIPT'
+  | 'INVALID_STRATEGY'
+  | 'INVALID_SYNC_SETTING'
+  | 'INVALID_TTL'
+  | 'INVALID_USERNAME'
+  | 'INVALID_USER_ID'
+  | 'MANAGED_IN_CUSTOM_DATABASE'
+  | 'METADATA_TOO_LARGE'
+  | 'NAME_TAKEN'
+  | 'NOT_FOUND'
+  | 'NOT_SUPPORTED_BY_CONNECTION'
+  | 'NO_EMAIL'
+  | 'PASSWORD_TOO_LONG'
+  | 'PASSWORD_TOO_WEAK'
+  | 'REQUIRED'
+  | 'RESERVED_METADATA_KEY'
+  | 'SCRIPT_REQUIRED'
+  | 'TICKET_EXPIRED'
+  | 'TICKET_INVALID'
+  | 'TICKET_USED'
+  | 'UNKNOWN_FIELD'
+  | 'UPDATE_SEPARATELY'
+  | 'USERNAME_TAKEN'
+  | 'USER_BLOCKED'
+  | 'USER_ID_TAKEN'
+  | 'VERSION_CONFLICT'
+  | 'WRONG_CREDENTIALS';
+
 export type UserFilter = {
   blocked?: InputMaybe<Scalars['Boolean']['input']>;
   /** A connection id or name. */
@@ -1076,6 +1129,7 @@ export type ResolversTypes = ResolversObject<{
   UserConnection: ResolverTypeWrapper<UserPage>;
   UserEdge: ResolverTypeWrapper<Omit<UserEdge, 'node'> & { node: ResolversTypes['User'] }>;
   UserError: ResolverTypeWrapper<UserError>;
+  UserErrorCode: UserErrorCode;
   UserFilter: UserFilter;
   VerifyEmailInput: VerifyEmailInput;
   VerifyEmailPayload: ResolverTypeWrapper<Omit<VerifyEmailPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
