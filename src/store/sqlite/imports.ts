@@ -3,7 +3,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { conflictErrors, normalizeEmail, normalizeUsername } from '../../domain/validation.js';
 import type { AuditEntry, ImportItem, ImportItemResult, UserRow } from '../types.js';
-import { applyUserChanges, type Db, hashDeletedId, isUniqueViolation, recordAudit, userColumns } from './shared.js';
+import { type RawUser, type Statements, USER_COLUMNS, userFromRaw } from './raw.js';
+import { applyUserChanges, type Db, hashDeletedId, isUniqueViolation, recordAudit } from './shared.js';
 import * as t from './tables.js';
 
 class ItemFailure extends Error {
@@ -16,20 +17,63 @@ class ItemFailure extends Error {
 }
 
 /** Users of the connection with the same id, email or username: three indexed lookups (an OR would scan). */
-function matches(tx: Db, user: ImportItem['user']): UserRow[] {
-  const lookups = [eq(t.users.id, user.id)];
-  if (user.email) lookups.push(eq(t.users.emailLower, normalizeEmail(user.email)));
-  if (user.username) lookups.push(eq(t.users.usernameLower, normalizeUsername(user.username)));
+function matches(sql: Statements, user: ImportItem['user']): UserRow[] {
   const found = new Map<string, UserRow>();
-  for (const lookup of lookups) {
-    const row = tx
-      .select(userColumns)
-      .from(t.users)
-      .where(and(eq(t.users.connectionId, user.connectionId), lookup))
-      .get();
-    if (row) found.set(row.id, row);
+  const lookups: [string, string | null | undefined][] = [
+    ['id', user.id],
+    ['email_lower', user.email ? normalizeEmail(user.email) : null],
+    ['username_lower', user.username ? normalizeUsername(user.username) : null],
+  ];
+  for (const [column, value] of lookups) {
+    if (!value) continue;
+    const row = sql.get(`SELECT ${USER_COLUMNS} FROM users WHERE connection_id = ? AND ${column} = ?`).get(user.connectionId, value) as
+      | RawUser
+      | undefined;
+    if (row) found.set(row.id, userFromRaw(row));
   }
   return [...found.values()];
+}
+
+const INSERT_USER = `INSERT INTO users (id, connection_id, email, email_lower, email_verified, username, username_lower, phone_number,
+  phone_verified, name, nickname, given_name, family_name, picture, user_metadata, app_metadata, blocked, migrated, password_hash,
+  version, created_at, updated_at, logins_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 0)`;
+const INSERT_IDENTITY =
+  'INSERT INTO identities (user_id, connection_id, provider, upstream_user_id, is_social, profile_data) VALUES (?, ?, ?, ?, ?, ?)';
+const FORGET_DELETED = 'DELETE FROM deleted_users WHERE id_hash = ?';
+const INSERT_AUDIT =
+  'INSERT INTO audit_events (at, actor_id, operation, target_user_id, organization_id, fields) VALUES (?, ?, ?, ?, ?, ?)';
+
+function insert(sql: Statements, user: ImportItem['user'], audit: AuditEntry, now: number): void {
+  const bool = (b: boolean | undefined) => (b ? 1 : 0);
+  sql.get(INSERT_USER).run(
+    user.id,
+    user.connectionId,
+    user.email ?? null,
+    user.email ? normalizeEmail(user.email) : null,
+    bool(user.emailVerified),
+    user.username ?? null,
+    user.username ? normalizeUsername(user.username) : null,
+    user.phoneNumber ?? null,
+    bool(user.phoneVerified),
+    user.name ?? null,
+    user.nickname ?? null,
+    user.givenName ?? null,
+    user.familyName ?? null,
+    user.picture ?? null,
+    JSON.stringify(user.userMetadata ?? {}),
+    JSON.stringify(user.appMetadata ?? {}),
+    bool(user.blocked),
+    bool(user.migrated),
+    user.passwordHash ?? null,
+    now,
+    now,
+  );
+  const { identity } = user;
+  sql
+    .get(INSERT_IDENTITY)
+    .run(user.id, user.connectionId, identity.provider, identity.upstreamUserId, bool(identity.isSocial), identity.profileData ? JSON.stringify(identity.profileData) : null);
+  sql.get(FORGET_DELETED).run(hashDeletedId(user.id));
+  sql.get(INSERT_AUDIT).run(now, audit.actorId, audit.operation, user.id, audit.organizationId ?? null, JSON.stringify(['user']));
 }
 
 function clashWithOthers(tx: Db, current: UserRow, changes: { email?: string | null; username?: string | null }): void {
@@ -47,8 +91,8 @@ function clashWithOthers(tx: Db, current: UserRow, changes: { email?: string | n
   if (first) throw new ItemFailure('CONFLICT', first.message);
 }
 
-function processItem(tx: Db, item: ImportItem, audit: AuditEntry, now: Date): ImportItemResult {
-  const found = matches(tx, item.user);
+function processItem(tx: Db, sql: Statements, item: ImportItem, audit: AuditEntry, now: Date): ImportItemResult {
+  const found = matches(sql, item.user);
   if (found.length > 1) throw new ItemFailure('CONFLICT', 'The record matches several existing users (by user_id, email or username).');
   const current = found[0];
   if (current) {
@@ -64,28 +108,16 @@ function processItem(tx: Db, item: ImportItem, audit: AuditEntry, now: Date): Im
     recordAudit(tx, { ...audit, targetUserId: current.id, fields: changed }, now);
     return { outcome: 'updated', userId: current.id };
   }
-  const { identity, ...profile } = item.user;
-  tx.insert(t.users)
-    .values({
-      ...profile,
-      emailLower: profile.email ? normalizeEmail(profile.email) : null,
-      usernameLower: profile.username ? normalizeUsername(profile.username) : null,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .run();
-  tx.insert(t.identities).values({ ...identity, userId: profile.id, connectionId: profile.connectionId }).run();
-  tx.delete(t.deletedUsers).where(eq(t.deletedUsers.idHash, hashDeletedId(profile.id))).run();
-  recordAudit(tx, { ...audit, targetUserId: profile.id, fields: ['user'] }, now);
-  return { outcome: 'inserted', userId: profile.id };
+  insert(sql, item.user, audit, now.getTime());
+  return { outcome: 'inserted', userId: item.user.id };
 }
 
-export function importBatch(db: Db, items: ImportItem[], audit: AuditEntry, dryRun: boolean): ImportItemResult[] {
+export function importBatch(db: Db, sql: Statements, items: ImportItem[], audit: AuditEntry, dryRun: boolean): ImportItemResult[] {
   const now = new Date();
   const run = (tx: Db) =>
     items.map((item): ImportItemResult => {
       try {
-        return tx.transaction((savepoint) => processItem(savepoint, item, audit, now));
+        return tx.transaction((savepoint) => processItem(savepoint, sql, item, audit, now));
       } catch (err) {
         if (err instanceof ItemFailure) return { outcome: 'failed', code: err.code, message: err.message };
         if (isUniqueViolation(err, 'users.id')) {

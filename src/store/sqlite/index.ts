@@ -27,6 +27,7 @@ import type {
 import { sqliteAudit, sqliteOutbox } from './audit.js';
 import { eraseUser, exportUser } from './erasure.js';
 import { importBatch } from './imports.js';
+import { Statements } from './raw.js';
 import * as t from './tables.js';
 import { sqliteInvitations, sqliteTickets } from './tickets.js';
 import {
@@ -62,6 +63,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   const logger = opts.onStatement ? { logQuery: (q: string) => opts.onStatement?.(q) } : false;
   const db: Db = drizzle(sqlite, { schema: t, logger });
   migrate(db, { migrationsFolder: opts.migrationsFolder });
+  const statements = new Statements(sqlite);
 
   const isDatabaseConnection = (tx: Db, connectionId: string): boolean =>
     tx
@@ -368,7 +370,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       return db.select({ h: t.users.passwordHash }).from(t.users).where(eq(t.users.id, userId)).get()?.h ?? null;
     },
     async importBatch(items, audit, opts) {
-      return importBatch(db, items, audit, opts.dryRun);
+      return importBatch(db, statements, items, audit, opts.dryRun);
     },
     async erase(id, audit) {
       return eraseUser(db, id, audit);
