@@ -1,0 +1,73 @@
+// The benchmark's operations: the same documents over HTTP (autocannon) and in-process (execute()).
+
+/** Scenario 1: one profile, every field, with its identities, organizations and fieldPolicies. */
+export const PROFILE = `query Profile($id: ID!) {
+  user(id: $id) {
+    id version email emailVerified username phoneNumber phoneVerified
+    name nickname givenName familyName picture userMetadata appMetadata
+    blocked migrated createdAt updatedAt lastLogin lastIp loginsCount profileSyncedAt
+    connection { id name kind strategy customDatabase importMode syncUserRootAttributes }
+    identities { connection provider userId isSocial profileData }
+    organizations { roles invitedEmail joinedAt organization { id name displayName } }
+    fieldPolicies { field editable reason message }
+  }
+}`;
+
+/** Scenario 2: a page of 100 users with their connection, organizations and fieldPolicies. */
+export const PAGE = `query Page($after: String) {
+  users(first: 100, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      cursor
+      node {
+        id email name blocked
+        connection { name kind }
+        organizations { roles organization { id name } }
+        fieldPolicies { field editable reason message }
+      }
+    }
+  }
+}`;
+
+/** Scenario 3: one user_metadata key of one user. */
+export const UPDATE = `mutation Update($id: ID!, $metadata: JSONObject!) {
+  updateUser(id: $id, input: { userMetadata: $metadata }) {
+    user { id version userMetadata }
+    userErrors { code message }
+  }
+}`;
+
+/** Scenario 4: a Google login reported by the login server. */
+export const LOGIN = `mutation Login($input: RecordLoginInput!) {
+  recordLogin(input: $input) {
+    user { id loginsCount lastLogin }
+    userErrors { code message }
+  }
+}`;
+
+export const encodeCursor = (id: string) => Buffer.from(`c:${id}`, 'utf8').toString('base64url');
+
+export const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
+
+export function loginInput(g: { upstreamId: string; email: string; given: string; family: string }) {
+  return {
+    connection: 'google-oauth2',
+    ip: '198.51.100.23',
+    profile: {
+      user_id: g.upstreamId,
+      name: `${g.given} ${g.family}`,
+      given_name: g.given,
+      family_name: g.family,
+      nickname: g.given.toLowerCase(),
+      email: g.email,
+      email_verified: true,
+      picture: `https://avatars.example.com/${g.upstreamId}.png`,
+      locale: 'en',
+    },
+  };
+}
+
+/** A 200 answer without GraphQL errors (and, for mutations, with no userErrors). */
+export const noErrors = (body: string) => !body.includes('"errors"') && body.startsWith('{"data":{');
+export const noUserErrors = (body: string) => noErrors(body) && body.includes('"userErrors":[]');

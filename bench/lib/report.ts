@@ -1,0 +1,156 @@
+// The results file's shape and its markdown rendering.
+import type { InProcessResult } from '../inprocess.js';
+import type { WhatIfResult } from '../whatif.js';
+import type { ImportFigures } from './bulk.js';
+import type { LoadResult } from './load.js';
+import type { ProfileSummary } from './profile.js';
+
+export interface Target {
+  name: string;
+  goal: string;
+  measured: string;
+  met: boolean;
+}
+
+export interface BenchResults {
+  version: 1;
+  at: string;
+  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; platform: string };
+  /** The commit measured and the source files that differed from it. */
+  source: { commit: string | null; modified: string[] };
+  options: Record<string, unknown>;
+  tenant: { users: number; organizations: number; memberships: number; buildSeconds: number; dbMb: number };
+  gateway: { idleRssMb: number; peakRssMb: number; peakHwmMb: number };
+  http: LoadResult[];
+  floors: { f0: LoadResult[]; inProcess: InProcessResult };
+  ratios: {
+    scenario1OverF0AtC50: number;
+    scenario1OverF0AtC1: number;
+    shieldExecuteRatio: number;
+    shieldTotalRatio: number;
+    shieldPageExecuteRatio: number;
+    p99Ms: Record<string, number>;
+  };
+  whatIf?: WhatIfResult;
+  /** `note`: why the stream has fewer records than asked, if it has. */
+  bulk: { import?: ImportFigures; stream?: ImportFigures & { note: string | null } };
+  targets: Target[];
+  profiles?: ProfileSummary[];
+  seconds: number;
+}
+
+const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+
+export function toMarkdown(r: BenchResults): string {
+  const out: string[] = [];
+  out.push(`# Benchmark results`);
+  out.push('');
+  out.push(
+    `${r.at} · ${r.machine.cpus} × ${r.machine.cpuModel} · ${f(r.machine.memoryGb, 0)} GB · Node ${r.machine.node} · ` +
+      `${int(r.tenant.users)} users, ${r.tenant.organizations} organizations, ${int(r.tenant.memberships)} memberships ` +
+      `(built in ${f(r.tenant.buildSeconds)} s, ${f(r.tenant.dbMb, 0)} MB) · total ${f(r.seconds / 60)} min. ` +
+      `Gateway and load generator share the machine.`,
+  );
+  out.push('');
+  out.push(
+    `Source: commit ${r.source.commit?.slice(0, 12) ?? 'unknown'}${r.source.modified.length ? `, with uncommitted changes to ${r.source.modified.join(', ')}` : ' (clean)'}.`,
+  );
+  out.push('');
+  out.push('## Targets');
+  out.push('');
+  out.push('| target | goal | measured | met |');
+  out.push('|---|---|---|---|');
+  for (const t of r.targets) out.push(`| ${t.name} | ${t.goal} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`);
+  out.push('');
+  out.push('## HTTP (autocannon)');
+  out.push('');
+  out.push('| run | conn. | req/s | p50 ms | p90 ms | p99 ms | errors | non-2xx | failed bodies | server CPU ms/req | server max RSS MB |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const l of [...r.http, ...r.floors.f0]) {
+    out.push(
+      `| ${l.name} | ${l.connections} | ${int(l.rps)} | ${f(l.latencyMs.p50, 2)} | ${f(l.latencyMs.p90, 2)} | ${f(l.latencyMs.p99, 2)} | ${l.errors + l.timeouts} | ${l.non2xx} | ${l.failedBodies} | ${f(l.serverCpuMsPerRequest, 3)} | ${f(l.serverMaxRssMb, 0)} |`,
+    );
+  }
+  out.push('');
+  out.push(
+    `Gateway RSS: ${f(r.gateway.idleRssMb, 0)} MB idle after start, ${f(r.gateway.peakRssMb, 0)} MB at most while serving (VmHWM ${f(r.gateway.peakHwmMb, 0)} MB).`,
+  );
+  out.push('');
+  const ip = r.floors.inProcess;
+  out.push('## Floors and ratios');
+  out.push('');
+  out.push('| measure | value |');
+  out.push('|---|---|');
+  out.push(`| scenario 1 ÷ F0, 50 connections | ${f(r.ratios.scenario1OverF0AtC50 * 100)} % |`);
+  out.push(`| scenario 1 ÷ F0, 1 connection | ${f(r.ratios.scenario1OverF0AtC1 * 100)} % |`);
+  const p = ip.f1.profile;
+  out.push(`| F1 scenario 1 execute(), bare schema | ${f(p.bare.executeUs)} µs (+ ${f(p.bare.contextUs)} µs buildContext) |`);
+  out.push(`| F1 scenario 1 execute(), shield | ${f(p.shield.executeUs)} µs (+ ${f(p.shield.contextUs)} µs buildContext) |`);
+  out.push(`| shield ÷ bare, execute() | ${f(p.executeRatio, 2)}× (with buildContext: ${f(p.totalRatio, 2)}×) |`);
+  const g = ip.f1.page;
+  out.push(`| F1 scenario 2 (page of 100) execute(), bare → shield | ${f(g.bare.executeUs / 1000, 2)} ms → ${f(g.shield.executeUs / 1000, 2)} ms (${f(g.executeRatio, 2)}×) |`);
+  out.push(`| F2 raw prepared statement, one user by id | ${f(ip.f2.rawUserByIdUs, 2)} µs (${int(ip.f2.rawUserByIdOpsPerSec)}/s) |`);
+  out.push(`| the same read through the store (drizzle) | ${f(ip.f2.storeUserByIdUs, 2)} µs |`);
+  out.push(`| raw \`SELECT count(*) FROM users\` (totalCount) | ${f(ip.f2.rawCountUsersUs, 0)} µs |`);
+  out.push(`| raw page of 100 users / through the store (count + page) | ${f(ip.f2.rawPageOf100Us, 0)} µs / ${f(ip.f2.storeListPageOf100Us, 0)} µs |`);
+  out.push(
+    `| SQL statements per request (profile / page / updateUser / recordLogin) | ${ip.statements.profile.count} / ${ip.statements.page.count} / ${ip.statements.update.count} / ${ip.statements.login.count} |`,
+  );
+  out.push('');
+  if (r.whatIf) {
+    out.push('## What-if: the proposed fixes, measured in-process (Apollo pipeline, no socket)');
+    out.push('');
+    out.push('| variant (each adds to the one above) | scenario 1 µs/req | allocated KB/req | page of 100 ms/req | allocated MB/req |');
+    out.push('|---|---|---|---|---|');
+    for (const v of r.whatIf.variants) {
+      out.push(`| ${v.name} | ${f(v.profileUs, 0)} | ${f(v.profileAllocatedKb, 0)} | ${f(v.pageUs / 1000, 1)} | ${f(v.pageAllocatedMb, 1)} |`);
+    }
+    out.push('');
+  }
+  out.push('## Bulk import (CLI)');
+  out.push('');
+  out.push('| run | records | file MB | records/s | CLI s | wall s | failed | peak RSS MB |');
+  out.push('|---|---|---|---|---|---|---|---|');
+  for (const [name, b] of [
+    ['import into a fresh connection of the tenant', r.bulk.import],
+    ['stream into a new database', r.bulk.stream],
+  ] as const) {
+    if (!b) continue;
+    out.push(
+      `| ${name} | ${int(b.records)} | ${f(b.fileMb, 0)} | ${int(b.recordsPerSecond)} | ${f(b.cliSeconds)} | ${f(b.wallSeconds)} | ${b.failed} | ${f(b.maxRssMb, 0)} |`,
+    );
+  }
+  if (r.bulk.stream?.note) {
+    out.push('');
+    out.push(`Stream size: ${r.bulk.stream.note}.`);
+  }
+  if (r.bulk.stream?.rssSamples.length) {
+    out.push('');
+    out.push(
+      `RSS of the streaming import as it goes (records → MB): ${r.bulk.stream.rssSamples.map((s) => `${int(s.records)} → ${f(s.rssMb, 0)}`).join(', ')}.`,
+    );
+  }
+  if (r.profiles?.length) {
+    out.push('');
+    out.push('## CPU profiles of the gateway (node --cpu-prof)');
+    for (const prof of r.profiles) {
+      out.push('');
+      out.push(`### ${prof.file} (${f(prof.totalMs / 1000)} s sampled, ${f(prof.idlePercent)} % idle)`);
+      out.push('');
+      out.push('| self % | function |');
+      out.push('|---|---|');
+      for (const h of prof.topSelf.slice(0, 15)) out.push(`| ${f(h.percent)} | \`${h.frame}\` |`);
+      out.push('');
+      out.push('| self % by package / file | |');
+      out.push('|---|---|');
+      for (const h of prof.byModule.slice(0, 10)) out.push(`| ${f(h.percent)} | \`${h.frame}\` |`);
+      out.push('');
+      out.push('| inclusive % (project code) | function |');
+      out.push('|---|---|');
+      for (const h of prof.projectInclusive.slice(0, 15)) out.push(`| ${f(h.percent)} | \`${h.frame}\` |`);
+    }
+  }
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,476 @@
+// `npm run bench`: builds a tenant of N users on a temporary SQLite file, starts the gateway as its
+// own process (NODE_ENV=production, as deployed), measures four scenarios over HTTP with autocannon,
+// then the floors on the same data (F0 bare node:http with scenario 1's exact bytes; F1 execute()
+// with and without shield; F2 the raw prepared statement), then the bulk import CLI. Writes
+// bench/results/latest.json and latest.md and prints the ratios and whether the targets are met.
+//
+//   npm run bench -- [--users N] [--import-users N] [--stream-users N] [--duration S] [--warmup S]
+//                    [--quick] [--profile] [--skip-bulk] [--keep] [--out DIR]
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { signToken } from '../src/auth/tokens.js';
+import { PROJECT_ROOT } from '../src/config.js';
+import type { InProcessConfig, InProcessResult } from './inprocess.js';
+import type { WhatIfConfig, WhatIfResult } from './whatif.js';
+import { createImportConnection, runImportCli, writeNdjson } from './lib/bulk.js';
+import { type LoadResult, runLoad } from './lib/load.js';
+import { memoryOf, runMeasured, startProcess, stopProcess } from './lib/proc.js';
+import { type ProfileSummary, summarizeProfile } from './lib/profile.js';
+import {
+  encodeCursor,
+  LOGIN,
+  loginInput,
+  noErrors,
+  noUserErrors,
+  PAGE,
+  PROFILE,
+  pick,
+  UPDATE,
+} from './lib/queries.js';
+import { type BenchResults, type Target, toMarkdown } from './lib/report.js';
+import { buildTenant, newSecret, type Tenant } from './lib/tenant.js';
+
+const USAGE = `npm run bench -- [options]
+  --users N          users in the tenant (default 100000)
+  --import-users N   records imported through the CLI into a fresh connection (default 100000)
+  --stream-users N   records streamed from one NDJSON file into a new database (default 1000000,
+                     fewer when the import rate just measured says that many would not finish
+                     within the time budget; npm run bench:full always streams 1000000)
+  --budget-minutes M the time budget the default stream size must fit in (default 10)
+  --duration S       seconds per measured run (default 10)
+  --warmup S         seconds of warm-up before each run (default 3)
+  --quick            a small, fast run (5000 users, 3 s runs, small imports): checks the harness
+  --profile          also profile the gateway (node --cpu-prof) during scenarios 1 and 2
+  --skip-bulk        no import figures
+  --skip-whatif      no what-if measurements of the proposed fixes
+  --keep             keep the temporary directory (database, profiles)
+  --out DIR          where latest.json and latest.md go (default bench/results)`;
+
+const { values: args } = parseArgs({
+  options: {
+    users: { type: 'string' },
+    'import-users': { type: 'string' },
+    'stream-users': { type: 'string' },
+    'budget-minutes': { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    'skip-bulk': { type: 'boolean', default: false },
+    'skip-whatif': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const num = (value: string | undefined, fallback: number, name: string): number => {
+  if (value === undefined) return fallback;
+  const n = Number(value.replace(/_/g, ''));
+  if (!Number.isFinite(n) || n < 0) {
+    console.error(`--${name} must be a number.\n\n${USAGE}`);
+    process.exit(2);
+  }
+  return n;
+};
+const quick = args.quick;
+const opts = {
+  users: num(args.users, quick ? 5000 : 100_000, 'users'),
+  importUsers: num(args['import-users'], quick ? 5000 : 100_000, 'import-users'),
+  streamUsers: num(args['stream-users'], quick ? 20_000 : 1_000_000, 'stream-users'),
+  /** False when --stream-users was given: then it is never scaled down. */
+  streamUsersAdaptive: args['stream-users'] === undefined && !quick,
+  budgetSeconds: num(args['budget-minutes'], 10, 'budget-minutes') * 60,
+  duration: num(args.duration, quick ? 3 : 10, 'duration'),
+  warmup: num(args.warmup, quick ? 1 : 3, 'warmup'),
+  f1Iterations: quick ? 1000 : 4000,
+  whatIfIterations: quick ? 300 : 2000,
+  whatIf: !args['skip-whatif'],
+  profile: args.profile,
+  bulk: !args['skip-bulk'],
+  quick,
+};
+const root = PROJECT_ROOT.replace(/\/$/, '');
+const outDir = resolve(args.out ?? join(root, 'bench/results'));
+
+const log = (line: string) => console.log(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+const t0 = performance.now();
+
+/** The environment of a gateway process: production, a fresh secret, nothing inherited that would change it. */
+function gatewayEnv(dir: string, dbPath: string, secret: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (/^(AUTH_|SMTP_|MAIL_|PLAYGROUND|SEED_|CUSTOM_DB_|OUTBOX_|LEGACY_|DATABASE_URL|PORT$)/.test(key)) delete env[key];
+  }
+  return {
+    ...env,
+    NODE_ENV: 'production',
+    DATABASE_URL: `file:${dbPath}`,
+    SEED_DEMO: '0',
+    PORT: '0',
+    AUTH_JWT_SECRET: secret,
+    OUTBOX_FILE: join(dir, 'outbox.log'),
+    LEGACY_DB_PATH: join(dir, 'legacy.db'),
+  };
+}
+
+async function startGateway(dir: string, dbPath: string, secret: string, extraNodeArgs: string[] = []) {
+  const started = await startProcess(process.execPath, [...extraNodeArgs, '--import', 'tsx', 'src/cli/start.ts'], {
+    cwd: root,
+    env: gatewayEnv(dir, dbPath, secret),
+    ready: /listening on http:\/\/localhost:(\d+)\/graphql/,
+  });
+  return { ...started, url: `http://127.0.0.1:${started.match[1]}/graphql` };
+}
+
+async function post(url: string, token: string, body: string): Promise<string> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body,
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`HTTP ${res.status} from the gateway: ${text.slice(0, 500)}`);
+  return text;
+}
+
+interface Scenario {
+  name: string;
+  connections: number;
+  token: string;
+  body: string | (() => string);
+  verify: (body: string) => boolean;
+}
+
+function scenarios(tenant: Tenant, tokens: { admin: string; helpDesk: string; login: string }): Scenario[] {
+  const profileBody = JSON.stringify({ query: PROFILE, variables: { id: tenant.profileId } });
+  const pageBody = () => JSON.stringify({ query: PAGE, variables: { after: encodeCursor(pick(tenant.allIds)) } });
+  const updateBody = () =>
+    JSON.stringify({
+      query: UPDATE,
+      variables: { id: pick(tenant.ownIds), metadata: { theme: `t${Math.floor(Math.random() * 1e9)}` } },
+    });
+  const loginBody = () => JSON.stringify({ query: LOGIN, variables: { input: loginInput(pick(tenant.google)) } });
+  return [
+    { name: '1. profile by id (tenant admin)', connections: 1, token: tokens.admin, body: profileBody, verify: noErrors },
+    { name: '1. profile by id (tenant admin)', connections: 50, token: tokens.admin, body: profileBody, verify: noErrors },
+    { name: '1h. profile by id (help desk)', connections: 50, token: tokens.helpDesk, body: profileBody, verify: noErrors },
+    { name: '2. page of 100 users', connections: 1, token: tokens.admin, body: pageBody, verify: noErrors },
+    { name: '2. page of 100 users', connections: 10, token: tokens.admin, body: pageBody, verify: noErrors },
+    { name: '3. updateUser user_metadata', connections: 10, token: tokens.admin, body: updateBody, verify: noUserErrors },
+    { name: '4. recordLogin google-oauth2', connections: 10, token: tokens.login, body: loginBody, verify: noUserErrors },
+  ];
+}
+
+/** The commit measured, and the source files that differ from it (others edit the tree concurrently). */
+function sourceState(): { commit: string | null; modified: string[] } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'src', 'schema', 'drizzle', 'package.json'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return { commit, modified: status.split('\n').filter(Boolean).map((l) => l.slice(3)) };
+  } catch {
+    return { commit: null, modified: [] };
+  }
+}
+
+const headersFor = (token: string) => ({ 'content-type': 'application/json', authorization: `Bearer ${token}` });
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'gateway-bench-'));
+  const dbPath = join(dir, 'gateway.db');
+  log(`temporary directory ${dir}`);
+  try {
+    // The tenant.
+    log(`building a tenant of ${opts.users.toLocaleString('en-US')} users…`);
+    const tenant = await buildTenant(dbPath, opts.users);
+    const dbMb = statSync(dbPath).size / (1024 * 1024);
+    log(`tenant built in ${tenant.seconds.toFixed(1)} s: ${tenant.organizations} organizations, ${tenant.memberships} memberships, ${dbMb.toFixed(0)} MB`);
+
+    const secret = newSecret();
+    const sign = (sub: string, scope: string) => signToken(secret, { sub, scope, ttlSeconds: 4 * 3600 });
+    const tokens = {
+      admin: await sign('bench-admin@clients', 'read:users update:users read:organizations read:connections'),
+      helpDesk: await sign(tenant.helpDeskId, ''),
+      login: await sign('login-server@clients', 'login:users'),
+    };
+
+    // The gateway, and one checked request of each scenario.
+    const gw = await startGateway(dir, dbPath, secret);
+    const idle = memoryOf(gw.pid);
+    log(`gateway pid ${gw.pid} on ${gw.url}, ${idle?.rssMb.toFixed(0)} MB RSS after start`);
+    const list = scenarios(tenant, tokens);
+    const profileResponse = await post(gw.url, tokens.admin, list[0]?.body as string);
+    if (!noErrors(profileResponse) || !profileResponse.includes('"fieldPolicies"')) {
+      throw new Error(`scenario 1 answered with errors: ${profileResponse.slice(0, 500)}`);
+    }
+    const responseFile = join(dir, 'profile-response.json');
+    writeFileSync(responseFile, profileResponse);
+    for (const s of list) {
+      const text = await post(gw.url, s.token, typeof s.body === 'string' ? s.body : s.body());
+      if (!s.verify(text)) throw new Error(`${s.name}: the check request failed: ${text.slice(0, 500)}`);
+    }
+
+    const http: LoadResult[] = [];
+    for (const s of list) {
+      log(`${s.name}, ${s.connections} connection(s): ${opts.warmup} s warm-up + ${opts.duration} s…`);
+      const r = await runLoad({
+        name: s.name,
+        url: gw.url,
+        connections: s.connections,
+        seconds: opts.duration,
+        warmupSeconds: opts.warmup,
+        headers: headersFor(s.token),
+        body: s.body,
+        verify: s.verify,
+        serverPid: gw.pid,
+      });
+      log(`  ${Math.round(r.rps)} req/s, p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, errors ${r.errors + r.timeouts}, non-2xx ${r.non2xx}, failed bodies ${r.failedBodies}, gateway ${r.serverCpuMsPerRequest.toFixed(3)} CPU ms/req, ${r.serverMaxRssMb.toFixed(0)} MB`);
+      http.push(r);
+    }
+    const end = memoryOf(gw.pid);
+    await stopProcess(gw.child);
+    const gateway = {
+      idleRssMb: idle?.rssMb ?? Number.NaN,
+      peakRssMb: Math.max(...http.map((h) => h.serverMaxRssMb)),
+      peakHwmMb: end?.hwmMb ?? Math.max(...http.map((h) => h.serverHwmMb)),
+    };
+
+    // F0: the same bytes from a bare node:http server.
+    const floor = await startProcess(process.execPath, ['--import', 'tsx', 'bench/floor-server.ts', responseFile], {
+      cwd: root,
+      env: process.env,
+      ready: /floor listening on (\d+)/,
+    });
+    const floorUrl = `http://127.0.0.1:${floor.match[1]}/graphql`;
+    const f0: LoadResult[] = [];
+    for (const connections of [1, 50]) {
+      log(`F0 bare node:http, ${connections} connection(s)…`);
+      const r = await runLoad({
+        name: 'F0. bare node:http, same bytes',
+        url: floorUrl,
+        connections,
+        seconds: opts.duration,
+        warmupSeconds: opts.warmup,
+        headers: headersFor(tokens.admin),
+        body: list[0]?.body as string,
+        verify: (b) => b.length === profileResponse.length,
+        serverPid: floor.pid,
+      });
+      log(`  ${Math.round(r.rps)} req/s, p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms`);
+      f0.push(r);
+    }
+    await stopProcess(floor.child);
+
+    // F1, F2 and statement counts, in their own process on the same file.
+    log(`F1/F2 in-process (${opts.f1Iterations} executions per schema)…`);
+    const inConfig: InProcessConfig = {
+      dbPath,
+      secret,
+      adminToken: tokens.admin,
+      loginToken: tokens.login,
+      profileId: tenant.profileId,
+      ownIds: tenant.ownIds.slice(0, 20_000),
+      pageAfterIds: tenant.allIds.filter((_, i) => i % 7 === 0).slice(0, 10_000),
+      google: tenant.google.slice(0, 1000),
+      iterations: opts.f1Iterations,
+    };
+    const configFile = join(dir, 'inprocess.json');
+    writeFileSync(configFile, JSON.stringify(inConfig));
+    const inRun = await runMeasured(process.execPath, ['--import', 'tsx', 'bench/inprocess.ts', configFile], { cwd: root, env: process.env });
+    if (inRun.code !== 0) throw new Error(`bench/inprocess.ts failed:\n${inRun.stderr.slice(-4000)}`);
+    const inProcess = JSON.parse(inRun.stdout.trim().split('\n').pop() as string) as InProcessResult;
+    const pr = inProcess.f1.profile;
+    log(`  F1 execute(): bare ${pr.bare.executeUs.toFixed(0)} µs, shield ${pr.shield.executeUs.toFixed(0)} µs (${pr.executeRatio.toFixed(2)}×); buildContext ${pr.bare.contextUs.toFixed(0)} µs`);
+    log(`  F2 raw statement ${inProcess.f2.rawUserByIdUs.toFixed(2)} µs/op; through the store ${inProcess.f2.storeUserByIdUs.toFixed(1)} µs/op`);
+
+    // What-if: the proposed fixes, measured in-process without changing src/.
+    let whatIf: WhatIfResult | undefined;
+    if (opts.whatIf) {
+      log(`what-if: scenario 1 and 2 through Apollo in-process, with each proposed fix in turn…`);
+      const wiConfig: WhatIfConfig = {
+        dbPath,
+        secret,
+        adminToken: tokens.admin,
+        profileId: tenant.profileId,
+        pageAfterIds: inConfig.pageAfterIds,
+        iterations: opts.whatIfIterations,
+      };
+      const wiFile = join(dir, 'whatif.json');
+      writeFileSync(wiFile, JSON.stringify(wiConfig));
+      const wiRun = await runMeasured(process.execPath, ['--import', 'tsx', 'bench/whatif.ts', wiFile], { cwd: root, env: process.env });
+      if (wiRun.code !== 0) throw new Error(`bench/whatif.ts failed:\n${wiRun.stderr.slice(-4000)}`);
+      whatIf = JSON.parse(wiRun.stdout.trim().split('\n').pop() as string) as WhatIfResult;
+      for (const v of whatIf.variants) {
+        log(`  ${v.name}: profile ${v.profileUs.toFixed(0)} µs, page ${(v.pageUs / 1000).toFixed(1)} ms, ${v.pageAllocatedMb.toFixed(1)} MB allocated per page`);
+      }
+    }
+
+    // Profiles (optional): a gateway of its own under --cpu-prof, one per scenario.
+    const profiles: ProfileSummary[] = [];
+    if (opts.profile) {
+      for (const which of [1, 4] as const) {
+        const s = list[which] as Scenario;
+        const profDir = join(dir, `profile-${which}`);
+        mkdirSync(profDir, { recursive: true });
+        log(`profiling the gateway during ${s.name} (${s.connections} connections)…`);
+        const pg = await startGateway(dir, dbPath, secret, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+        await runLoad({
+          name: s.name,
+          url: pg.url,
+          connections: s.connections,
+          seconds: opts.duration,
+          warmupSeconds: opts.warmup,
+          headers: headersFor(s.token),
+          body: s.body,
+          verify: s.verify,
+          serverPid: pg.pid,
+        });
+        await stopProcess(pg.child);
+        const file = readdirSync(profDir)
+          .filter((f) => f.endsWith('.cpuprofile'))
+          .map((f) => join(profDir, f))
+          .sort((a, b) => statSync(b).size - statSync(a).size)[0];
+        if (!file) throw new Error('the gateway wrote no CPU profile');
+        const kept = join(outDir, `scenario-${which === 1 ? 1 : 2}.cpuprofile`);
+        mkdirSync(outDir, { recursive: true });
+        copyFileSync(file, kept);
+        profiles.push(summarizeProfile(kept, root));
+        log(`  profile: ${kept}`);
+      }
+    }
+
+    // Bulk import through the CLI.
+    const bulk: BenchResults['bulk'] = {};
+    if (opts.bulk && opts.importUsers > 0) {
+      log(`import: writing ${opts.importUsers.toLocaleString('en-US')} records, importing them into a fresh connection…`);
+      const file = join(dir, 'import.ndjson');
+      const fileMb = await writeNdjson(file, opts.importUsers, 'imp');
+      await createImportConnection(dbPath, 'bench-import');
+      bulk.import = await runImportCli({ cwd: root, dbPath, connection: 'bench-import', file, records: opts.importUsers, fileMb });
+      rmSync(file, { force: true });
+      log(`  ${Math.round(bulk.import.recordsPerSecond)} records/s, peak RSS ${bulk.import.maxRssMb.toFixed(0)} MB, ${bulk.import.failed} failed`);
+    }
+    let streamUsers = opts.streamUsers;
+    let streamNote: string | null = null;
+    if (opts.bulk && streamUsers > 0 && opts.streamUsersAdaptive && bulk.import) {
+      // What is left of the budget (a minute kept for writing the file and the rest), at the rate just measured.
+      const left = opts.budgetSeconds - (performance.now() - t0) / 1000 - 60;
+      const fits = Math.floor((bulk.import.recordsPerSecond * left * 0.9) / 50_000) * 50_000;
+      if (fits < streamUsers) {
+        streamUsers = Math.max(50_000, fits);
+        streamNote = `${streamUsers.toLocaleString('en-US')} records instead of ${opts.streamUsers.toLocaleString('en-US')}: at ${Math.round(bulk.import.recordsPerSecond)} records/s the default would not fit the ${opts.budgetSeconds / 60}-minute budget (--stream-users 1000000 or npm run bench:full streams them all)`;
+        log(`stream: ${streamNote}`);
+      }
+    }
+    if (opts.bulk && streamUsers > 0) {
+      log(`stream: writing ${streamUsers.toLocaleString('en-US')} records, streaming them into a new database…`);
+      const file = join(dir, 'stream.ndjson');
+      const streamDb = join(dir, 'stream.db');
+      const fileMb = await writeNdjson(file, streamUsers, 'str');
+      await createImportConnection(streamDb, 'bench-stream');
+      bulk.stream = { ...(await runImportCli({ cwd: root, dbPath: streamDb, connection: 'bench-stream', file, records: streamUsers, fileMb })), note: streamNote };
+      rmSync(file, { force: true });
+      rmSync(streamDb, { force: true });
+      log(`  ${Math.round(bulk.stream.recordsPerSecond)} records/s, peak RSS ${bulk.stream.maxRssMb.toFixed(0)} MB, ${bulk.stream.failed} failed`);
+    }
+
+    // Ratios and targets.
+    const byName = (name: string, c: number) => http.find((h) => h.name.startsWith(name) && h.connections === c) as LoadResult;
+    const s1c1 = byName('1.', 1);
+    const s1c50 = byName('1.', 50);
+    const s2c1 = byName('2.', 1);
+    const f0c1 = f0[0] as LoadResult;
+    const f0c50 = f0[1] as LoadResult;
+    const failures = (l: LoadResult) => l.errors + l.timeouts + l.non2xx + l.failedBodies;
+    const ratios: BenchResults['ratios'] = {
+      scenario1OverF0AtC50: s1c50.rps / f0c50.rps,
+      scenario1OverF0AtC1: s1c1.rps / f0c1.rps,
+      shieldExecuteRatio: pr.executeRatio,
+      shieldTotalRatio: pr.totalRatio,
+      shieldPageExecuteRatio: inProcess.f1.page.executeRatio,
+      p99Ms: Object.fromEntries([...http, ...f0].map((l) => [`${l.name} c${l.connections}`, Math.round(l.latencyMs.p99 * 100) / 100])),
+    };
+    const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+    const targets: Target[] = [
+      {
+        name: 'scenario 1 at 50 connections vs F0',
+        goal: '≥ 30 % of F0 req/s, no errors, p99 < 25 ms',
+        measured: `${pct(ratios.scenario1OverF0AtC50)} (${Math.round(s1c50.rps)} vs ${Math.round(f0c50.rps)} req/s), ${failures(s1c50)} errors, p99 ${s1c50.latencyMs.p99.toFixed(1)} ms`,
+        met: ratios.scenario1OverF0AtC50 >= 0.3 && failures(s1c50) === 0 && s1c50.latencyMs.p99 < 25,
+      },
+      {
+        name: 'shield overhead (F1, scenario 1)',
+        goal: '≤ 1.3× unshielded execute()',
+        measured: `${pr.executeRatio.toFixed(2)}× (${pr.bare.executeUs.toFixed(0)} → ${pr.shield.executeUs.toFixed(0)} µs); with buildContext ${pr.totalRatio.toFixed(2)}×`,
+        met: pr.executeRatio <= 1.3,
+      },
+      {
+        name: 'page of 100 users',
+        goal: 'p50 < 15 ms',
+        measured: `p50 ${s2c1.latencyMs.p50.toFixed(1)} ms at 1 connection (p99 ${s2c1.latencyMs.p99.toFixed(1)} ms)`,
+        met: s2c1.latencyMs.p50 < 15,
+      },
+      {
+        name: `gateway memory with ${opts.users.toLocaleString('en-US')} users`,
+        goal: '< 300 MB RSS while serving',
+        measured: `peak ${gateway.peakHwmMb.toFixed(0)} MB (VmHWM)`,
+        met: gateway.peakHwmMb < 300,
+      },
+    ];
+
+    const cpu = cpus();
+    const results: BenchResults = {
+      version: 1,
+      at: new Date().toISOString(),
+      machine: {
+        cpus: cpu.length,
+        cpuModel: cpu[0]?.model.trim() ?? 'unknown',
+        memoryGb: totalmem() / 1024 ** 3,
+        node: process.versions.node,
+        platform: `${process.platform} ${process.arch}`,
+      },
+      source: sourceState(),
+      options: { ...opts, freeMemoryGbAtStart: Math.round((freemem() / 1024 ** 3) * 10) / 10 },
+      tenant: { users: tenant.users, organizations: tenant.organizations, memberships: tenant.memberships, buildSeconds: tenant.seconds, dbMb },
+      gateway,
+      http,
+      floors: { f0, inProcess },
+      ...(whatIf ? { whatIf } : {}),
+      ratios,
+      bulk,
+      targets,
+      ...(profiles.length ? { profiles } : {}),
+      seconds: (performance.now() - t0) / 1000,
+    };
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(outDir, 'latest.md'), toMarkdown(results));
+
+    console.log('');
+    console.log(`scenario 1 ÷ F0 (50 connections): ${pct(ratios.scenario1OverF0AtC50)}   (1 connection: ${pct(ratios.scenario1OverF0AtC1)})`);
+    console.log(`shield ÷ bare execute(): ${pr.executeRatio.toFixed(2)}× (scenario 1), ${inProcess.f1.page.executeRatio.toFixed(2)}× (page of 100)`);
+    console.log(`p99 (ms): ${Object.entries(ratios.p99Ms).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+    for (const t of targets) console.log(`${t.met ? 'MET    ' : 'NOT MET'}  ${t.name}: ${t.goal} — ${t.measured}`);
+    if (bulk.import) console.log(`import: ${Math.round(bulk.import.recordsPerSecond)} records/s (${bulk.import.records} records), peak RSS ${bulk.import.maxRssMb.toFixed(0)} MB`);
+    if (bulk.stream) console.log(`stream: ${bulk.stream.records} records at ${Math.round(bulk.stream.recordsPerSecond)} records/s, peak RSS ${bulk.stream.maxRssMb.toFixed(0)} MB`);
+    log(`wrote ${join(outDir, 'latest.json')} and latest.md`);
+  } finally {
+    if (args.keep) log(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
