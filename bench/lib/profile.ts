@@ -136,6 +136,9 @@ function originalLine(root: string, path: string, line: number, column: number):
 function pathOf(url: string, root: string): string {
   if (!url) return '';
   const p = url.startsWith('file://') ? fileURLToPath(url) : url;
+  // Packages by their path inside node_modules (wherever that folder really is).
+  const nm = p.lastIndexOf('/node_modules/');
+  if (nm >= 0) return p.slice(nm + 1);
   return p.startsWith(root) ? relative(root, p) : p;
 }
 
