@@ -13,7 +13,9 @@ export const organizationResolvers: Resolvers = {
     connections: async (org, _, ctx) => {
       const ids = await ctx.loaders.organizationConnectionIds.load(org.id);
       const rows = await ctx.loaders.connection.loadMany(ids);
-      return rows.filter((r): r is ConnectionRow => r !== null && !(r instanceof Error));
+      return rows
+        .filter((r): r is ConnectionRow => r !== null && !(r instanceof Error))
+        .sort((a, b) => a.name.localeCompare(b.name));
     },
     members: async (org, { first, after }, ctx) =>
       ctx.loaders.members.load({

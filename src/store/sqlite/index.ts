@@ -12,7 +12,6 @@ import { conflictErrors, normalizeEmail, normalizeUsername, versionConflict } fr
 import type {
   ConnectionRow,
   ConnectionStore,
-  IdentityRow,
   MembershipRow,
   OrganizationRow,
   OrganizationStore,
@@ -27,11 +26,24 @@ import type {
 import { sqliteAudit, sqliteOutbox } from './audit.js';
 import { eraseUser, exportUser } from './erasure.js';
 import { importBatch } from './imports.js';
-import { Statements } from './raw.js';
+import {
+  connectionFromRaw,
+  IN_JSON,
+  identityFromRaw,
+  membershipFromRaw,
+  organizationFromRaw,
+  type RawConnection,
+  type RawIdentity,
+  type RawMembership,
+  type RawOrganization,
+  type RawUser,
+  Statements,
+  USER_COLUMNS,
+  userFromRaw,
+} from './raw.js';
 import * as t from './tables.js';
 import { sqliteInvitations, sqliteTickets } from './tickets.js';
 import {
-  chunks,
   type Db,
   grouped,
   hashDeletedId,
@@ -63,7 +75,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   const logger = opts.onStatement ? { logQuery: (q: string) => opts.onStatement?.(q) } : false;
   const db: Db = drizzle(sqlite, { schema: t, logger });
   migrate(db, { migrationsFolder: opts.migrationsFolder });
-  const statements = new Statements(sqlite);
+  const statements = new Statements(sqlite, opts.onStatement);
 
   const isDatabaseConnection = (tx: Db, connectionId: string): boolean =>
     tx
@@ -113,10 +125,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
   const connections: ConnectionStore = {
     async byIds(ids) {
-      const rows: ConnectionRow[] = [];
-      for (const part of chunks(ids)) {
-        rows.push(...db.select().from(t.connections).where(inArray(t.connections.id, part)).all());
-      }
+      const rows = (statements.get(`SELECT * FROM connections WHERE id ${IN_JSON}`).all(JSON.stringify(ids)) as RawConnection[]).map(
+        connectionFromRaw,
+      );
       return inOrder(ids, rows, (r) => r.id);
     },
     async byName(name) {
@@ -217,10 +228,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
   const users: UserStore = {
     async byIds(ids) {
-      const rows: UserRow[] = [];
-      for (const part of chunks(ids)) {
-        rows.push(...db.select(userColumns).from(t.users).where(inArray(t.users.id, part)).all());
-      }
+      const rows = (statements.get(`SELECT ${USER_COLUMNS} FROM users WHERE id ${IN_JSON}`).all(JSON.stringify(ids)) as RawUser[]).map(
+        userFromRaw,
+      );
       return inOrder(ids, rows, (r) => r.id);
     },
     async list({ first, after, filter, visibleTo }) {
@@ -244,10 +254,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       return conflictsIn(db, connectionId, values, exceptUserId);
     },
     async identitiesByUserIds(ids) {
-      const rows: IdentityRow[] = [];
-      for (const part of chunks(ids)) {
-        rows.push(...db.select().from(t.identities).where(inArray(t.identities.userId, part)).all());
-      }
+      const rows = (
+        statements.get(`SELECT * FROM identities WHERE user_id ${IN_JSON}`).all(JSON.stringify(ids)) as RawIdentity[]
+      ).map(identityFromRaw);
       return grouped(ids, rows, (r) => r.userId);
     },
     async create(user, audit, opts) {
@@ -379,22 +388,15 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       return exportUser(db, id);
     },
     async isDeletedId(id) {
-      return (
-        db
-          .select({ h: t.deletedUsers.idHash })
-          .from(t.deletedUsers)
-          .where(eq(t.deletedUsers.idHash, hashDeletedId(id)))
-          .get() !== undefined
-      );
+      return statements.get('SELECT 1 FROM deleted_users WHERE id_hash = ?').get(hashDeletedId(id)) !== undefined;
     },
   };
 
   const organizations: OrganizationStore = {
     async byIds(ids) {
-      const rows: OrganizationRow[] = [];
-      for (const part of chunks(ids)) {
-        rows.push(...db.select().from(t.organizations).where(inArray(t.organizations.id, part)).all());
-      }
+      const rows = (
+        statements.get(`SELECT * FROM organizations WHERE id ${IN_JSON}`).all(JSON.stringify(ids)) as RawOrganization[]
+      ).map(organizationFromRaw);
       return inOrder(ids, rows, (r) => r.id);
     },
     async byName(name) {
@@ -431,17 +433,11 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       return full;
     },
     async membershipsByUserIds(userIds) {
-      const rows: MembershipRow[] = [];
-      for (const part of chunks(userIds)) {
-        rows.push(
-          ...db
-            .select()
-            .from(t.memberships)
-            .where(inArray(t.memberships.userId, part))
-            .orderBy(asc(t.memberships.organizationId))
-            .all(),
-        );
-      }
+      const rows = (
+        statements
+          .get(`SELECT * FROM memberships WHERE user_id ${IN_JSON} ORDER BY organization_id`)
+          .all(JSON.stringify(userIds)) as RawMembership[]
+      ).map(membershipFromRaw);
       return grouped(userIds, rows, (r) => r.userId);
     },
     async members(organizationId, { first, after }): Promise<Page<MembershipRow>> {

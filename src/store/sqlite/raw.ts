@@ -1,8 +1,8 @@
 // Hot paths on prepared better-sqlite3 statements, prepared once per database. drizzle builds and
 // prepares its SQL on every call, which the import's profile showed as most of its time.
 import type Database from 'better-sqlite3';
-import type { Metadata } from '../../domain/types.js';
-import type { UserRow } from '../types.js';
+import type { ConnectionKind, Metadata, OrgRole } from '../../domain/types.js';
+import type { ConnectionOptions, IdentityRow, MembershipRow, OrganizationRow, UserRow } from '../types.js';
 
 /** The columns of a UserRow, never the password hash. */
 export const USER_COLUMNS =
@@ -68,9 +68,15 @@ export function userFromRaw(r: RawUser): UserRow {
 export class Statements {
   private readonly cache = new Map<string, Database.Statement>();
 
-  constructor(private readonly sqlite: Database.Database) {}
+  constructor(
+    private readonly sqlite: Database.Database,
+    /** Told of every statement about to run (the statement-count tests listen). */
+    private readonly onStatement?: (sql: string) => void,
+  ) {}
 
+  /** The prepared statement for `sql`; each call stands for one execution. */
   get(sql: string): Database.Statement {
+    this.onStatement?.(sql);
     let statement = this.cache.get(sql);
     if (!statement) {
       statement = this.sqlite.prepare(sql);
@@ -79,3 +85,76 @@ export class Statements {
     return statement;
   }
 }
+
+/** `IN (SELECT value FROM json_each(?))`: one prepared statement serves every batch size. */
+export const IN_JSON = 'IN (SELECT value FROM json_each(?))';
+
+export interface RawConnection {
+  id: string;
+  name: string;
+  kind: string;
+  strategy: string;
+  options: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export const connectionFromRaw = (r: RawConnection) => ({
+  id: r.id,
+  name: r.name,
+  kind: r.kind as ConnectionKind,
+  strategy: r.strategy,
+  options: JSON.parse(r.options) as ConnectionOptions,
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+});
+
+export interface RawOrganization {
+  id: string;
+  name: string;
+  display_name: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export const organizationFromRaw = (r: RawOrganization): OrganizationRow => ({
+  id: r.id,
+  name: r.name,
+  displayName: r.display_name,
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+});
+
+export interface RawMembership {
+  organization_id: string;
+  user_id: string;
+  roles: string;
+  invited_email: string | null;
+  joined_at: number;
+}
+
+export const membershipFromRaw = (r: RawMembership): MembershipRow => ({
+  organizationId: r.organization_id,
+  userId: r.user_id,
+  roles: JSON.parse(r.roles) as OrgRole[],
+  invitedEmail: r.invited_email,
+  joinedAt: new Date(r.joined_at),
+});
+
+export interface RawIdentity {
+  user_id: string;
+  connection_id: string;
+  provider: string;
+  upstream_user_id: string;
+  is_social: number;
+  profile_data: string | null;
+}
+
+export const identityFromRaw = (r: RawIdentity): IdentityRow => ({
+  userId: r.user_id,
+  connectionId: r.connection_id,
+  provider: r.provider,
+  upstreamUserId: r.upstream_user_id,
+  isSocial: r.is_social === 1,
+  profileData: r.profile_data === null ? null : (JSON.parse(r.profile_data) as Metadata),
+});

@@ -35,15 +35,6 @@ export const userColumns = {
   profileSyncedAt: t.users.profileSyncedAt,
 } as const;
 
-/** SQLite's bound-variable limit is 32,766; stay well below it. */
-export const MAX_IN = 5000;
-
-export function chunks<T>(items: readonly T[], size = MAX_IN): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 export function inOrder<T>(ids: readonly string[], rows: T[], key: (row: T) => string): (T | null)[] {
   const byId = new Map(rows.map((r) => [key(r), r]));
   return ids.map((id) => byId.get(id) ?? null);
