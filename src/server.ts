@@ -4,8 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphQLFormattedError } from 'graphql';
 import { AppError } from './app/errors.js';
 import type { TokenVerifier } from './auth/tokens.js';
@@ -160,12 +160,17 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     introspection: deps.playground,
     includeStacktraceInErrorResponses: false,
     formatError: formatError(deps.logError),
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    // No cache hints: answers depend on the caller. Apollo's default cache-control plugin would
+    // instrument every field resolved for nothing.
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled()],
   });
   await apollo.start();
   // GraphiQL fully inlined in one page (no CDN): it works with no internet access. Introspection
   // follows the same switch (`config.playground`), so production has neither unless PLAYGROUND=1.
-  const playgroundHtml = deps.playground ? renderGraphiQL(PLAYGROUND_OPTIONS) : null;
+  // GraphiQL is a large inlined bundle: loaded only when the playground is on.
+  const playgroundHtml = deps.playground
+    ? (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(PLAYGROUND_OPTIONS)
+    : null;
 
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (req.method === 'GET' && playgroundHtml && (req.headers.accept ?? '').includes('text/html')) {

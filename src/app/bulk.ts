@@ -81,7 +81,7 @@ export async function importTarget(ctx: AppContext, ref: string): Promise<Connec
 
 /**
  * importUsers. Records come one by one (an array, or a stream from the CLI); memory stays bounded
- * by the batch size, plus one short key per distinct email/username/user_id to find duplicates.
+ * by the batch size (the keys that find duplicates within the file are kept in the database).
  */
 export async function importUsers(
   ctx: AppContext,
@@ -97,7 +97,7 @@ export async function importUsers(
   const batchSize = opts.batchSize ?? 500;
   const keepErrors = opts.keepErrors ?? Number.POSITIVE_INFINITY;
   const summary: ImportSummary = { inserted: 0, updated: 0, unchanged: 0, failed: 0, errors: [] };
-  const seen = new Set<string>();
+  const seen = await ctx.store.users.importKeys();
   const audit = { actorId: caller.sub, operation: 'importUsers' };
   // An upsert is judged as updateUser would judge a tenant administrator's update of that user.
   const facts = await ctx.access.connectionFacts(connection.id);
@@ -126,23 +126,25 @@ export async function importUsers(
     opts.onProgress?.(index + 1, summary);
   };
 
-  for await (const raw of records) {
-    index += 1;
-    const parsed = parseImportRecord(raw, { requiresUsername, acceptsHash: (h) => hashFormat(h) !== null });
-    if (!parsed.ok) {
-      reportError(index, parsed.code, parsed.message);
-      continue;
+  try {
+    for await (const raw of records) {
+      index += 1;
+      const parsed = parseImportRecord(raw, { requiresUsername, acceptsHash: (h) => hashFormat(h) !== null });
+      if (!parsed.ok) {
+        reportError(index, parsed.code, parsed.message);
+        continue;
+      }
+      if (!(await seen.claim(recordKeys(parsed.record)))) {
+        reportError(index, 'DUPLICATE_IN_FILE', 'An earlier record of this file has the same email, username or user_id.');
+        continue;
+      }
+      batch.push({ index, item: importItem(connection, parsed.record, migrated, Boolean(opts.upsert), facts) });
+      if (batch.length >= batchSize) await flush();
     }
-    const keys = recordKeys(parsed.record);
-    if (keys.some((k) => seen.has(k))) {
-      reportError(index, 'DUPLICATE_IN_FILE', 'An earlier record of this file has the same email, username or user_id.');
-      continue;
-    }
-    for (const k of keys) seen.add(k);
-    batch.push({ index, item: importItem(connection, parsed.record, migrated, Boolean(opts.upsert), facts) });
-    if (batch.length >= batchSize) await flush();
+    await flush();
+  } finally {
+    await seen.close();
   }
-  await flush();
   return summary;
 }
 

@@ -1,6 +1,6 @@
 // Bearer-token verification with jose: signature, expiry, issuer, audience and an algorithm
 // allow-list are all checked; anything else is refused.
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -35,6 +35,7 @@ export interface TokenVerifier {
 export class InvalidTokenError extends Error {}
 
 const HMAC_ALGORITHMS = ['HS256'];
+const VERIFIED_CACHE_SIZE = 10_000;
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'ES256'];
 const KNOWN_SCOPES = new Set<string>(SCOPES);
 
@@ -51,7 +52,8 @@ export function claimsFrom(payload: JWTPayload): TokenClaims {
 }
 
 export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
-  const secret = settings.jwtSecret ? new TextEncoder().encode(settings.jwtSecret) : null;
+  // A KeyObject made once: jose would otherwise import the raw secret on every verification.
+  const secret = settings.jwtSecret ? createSecretKey(Buffer.from(settings.jwtSecret, 'utf8')) : null;
   const jwks = settings.jwksUrl ? createRemoteJWKSet(new URL(settings.jwksUrl)) : null;
   if (!secret && !jwks) throw new Error('No token key configured (AUTH_JWT_SECRET or AUTH_JWKS_URL).');
   const algorithms = [...(secret ? HMAC_ALGORITHMS : []), ...(jwks ? ASYMMETRIC_ALGORITHMS : [])];
@@ -63,11 +65,20 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
   const options: JWTVerifyOptions = { algorithms, requiredClaims: ['exp', 'sub'] };
   if (settings.issuer) options.issuer = settings.issuer;
   if (settings.audience) options.audience = settings.audience;
+  // A token verified once is not verified again until it expires (a frontend sends the same one
+  // with every request). Bounded: the oldest entries go first.
+  const verified = new Map<string, { claims: TokenClaims; expiresAt: number }>();
   return {
     async verify(token) {
+      const hit = verified.get(token);
+      if (hit && hit.expiresAt > Date.now()) return hit.claims;
+      if (hit) verified.delete(token);
       try {
         const { payload } = await jwtVerify(token, getKey, options);
-        return claimsFrom(payload);
+        const claims = claimsFrom(payload);
+        if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
+        verified.set(token, { claims, expiresAt: (payload.exp as number) * 1000 });
+        return claims;
       } catch (err) {
         if (err instanceof InvalidTokenError) throw err;
         // jose's message says what was wrong (expired, bad signature…) and holds no secret.

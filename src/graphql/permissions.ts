@@ -1,6 +1,6 @@
 // graphql-shield: deny by default, an explicit rule for every type and field (a test walks the
 // schema to prove it). Rules only check; the decisions come from src/domain through ctx.access.
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLSchema, isObjectType } from 'graphql';
 import type { IRules } from 'graphql-shield';
 import { allow, chain, deny, rule, shield } from 'graphql-shield';
 import { AppError, forbidden, unauthenticated } from '../app/errors.js';
@@ -187,6 +187,29 @@ export const permissionRules = {
   ImportError: allow,
   ImportUsersPayload: allow,
 } satisfies IRules;
+
+/** The rule that applies to one field: its own, else its type's ('*' or the type's single rule). */
+export function ruleFor(type: string, field: string): unknown {
+  const typeRules = (permissionRules as Record<string, unknown>)[type];
+  if (typeRules === undefined) return undefined;
+  if (typeof typeRules === 'object' && typeRules !== null && typeRules.constructor === Object) {
+    const map = typeRules as Record<string, unknown>;
+    return map[field] ?? map['*'];
+  }
+  return typeRules;
+}
+
+/** Deny by default, checked at start: a type or field without an explicit rule stops the gateway. */
+export function assertRulesCover(schema: GraphQLSchema): void {
+  const missing: string[] = [];
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.keys(type.getFields())) {
+      if (ruleFor(type.name, field) === undefined) missing.push(`${type.name}.${field}`);
+    }
+  }
+  if (missing.length > 0) throw new Error(`No permission rule for ${missing.join(', ')} (src/graphql/permissions.ts).`);
+}
 
 export const permissions = shield(permissionRules, {
   fallbackRule: deny,

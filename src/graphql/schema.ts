@@ -3,9 +3,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
-import { applyMiddleware } from 'graphql-middleware';
+import { applyMiddleware, type IMiddlewareFieldMap } from 'graphql-middleware';
+import { allow } from 'graphql-shield';
 import { PROJECT_ROOT } from '../config.js';
-import { permissions } from './permissions.js';
+import { assertRulesCover, permissions, ruleFor } from './permissions.js';
 import { resolvers } from './resolvers/index.js';
 
 export const SCHEMA_DIR = join(PROJECT_ROOT, 'schema');
@@ -22,6 +23,23 @@ export function buildBareSchema(): GraphQLSchema {
   return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers });
 }
 
+/**
+ * The schema with its permissions. Deny by default: every type and field must have a rule, or
+ * the gateway does not start (assertRulesCover). Fields whose rule is `allow` are then left
+ * unwrapped: shield would otherwise put an async middleware around each of them (thousands on a
+ * page of users), for a check that always passes.
+ */
 export function buildSchema(): GraphQLSchema {
-  return applyMiddleware(buildBareSchema(), permissions);
+  const schema = buildBareSchema();
+  assertRulesCover(schema);
+  const generated = permissions.generate(schema) as Record<string, Record<string, unknown>>;
+  const enforced: Record<string, Record<string, unknown>> = {};
+  for (const [type, fields] of Object.entries(generated)) {
+    for (const [field, middleware] of Object.entries(fields)) {
+      if (ruleFor(type, field) === allow) continue;
+      enforced[type] ??= {};
+      enforced[type][field] = middleware;
+    }
+  }
+  return applyMiddleware(schema, enforced as IMiddlewareFieldMap);
 }

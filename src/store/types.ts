@@ -170,6 +170,12 @@ export interface ImportItem {
   upsert: UserUpdatePlanner | null;
 }
 
+export interface ImportKeySet {
+  /** Records the keys unless one was seen before: false then (a duplicate), true otherwise. */
+  claim(keys: string[]): Promise<boolean>;
+  close(): Promise<void>;
+}
+
 export type ImportItemResult =
   | { outcome: 'inserted' | 'updated' | 'unchanged'; userId: string }
   | { outcome: 'failed'; code: string; message: string };
@@ -239,6 +245,11 @@ export interface UserStore {
    * work and rolls it back.
    */
   importBatch(items: ImportItem[], audit: AuditEntry, opts: { dryRun: boolean }): Promise<ImportItemResult[]>;
+  /**
+   * The keys an import has seen (emails, usernames, user_ids), kept in the database rather than
+   * in memory, so a file of millions of users is checked for duplicates in bounded memory.
+   */
+  importKeys(): Promise<ImportKeySet>;
   /** Every row the gateway holds about a user (never a password or ticket hash), for the user's export. */
   exportData(id: string): Promise<Record<string, unknown> | null>;
 }

@@ -80,6 +80,13 @@ describe('tokens', () => {
     });
   }
 
+  it('refuses a token once it expires, even after it was accepted (verified tokens are cached)', async () => {
+    const token = await sign({ ...base(), exp: now() + 2 });
+    expect((await gw.gql(ME, {}, token)).errors).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 2600));
+    expect(errorCode(await gw.gql(ME, {}, token))).toBe('UNAUTHENTICATED');
+  });
+
   it('refuses mutations without a valid token too', async () => {
     const res = await gw.gql(
       'mutation { createConnection(input: { name: "x", kind: DATABASE }) { connection { id } } }',

@@ -1,7 +1,7 @@
 // Deny by default: every object type and every field has an explicit shield rule.
-import { isObjectType } from 'graphql';
+import { buildSchema as buildSchemaFromSDL, isObjectType, printSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { permissionRules } from '../../src/graphql/permissions.js';
+import { assertRulesCover, permissionRules } from '../../src/graphql/permissions.js';
 import { buildBareSchema } from '../../src/graphql/schema.js';
 
 describe('permissions cover the schema', () => {
@@ -27,6 +27,12 @@ describe('permissions cover the schema', () => {
       }
     });
   }
+
+  it('the gateway refuses to start with a type or field that has no rule', () => {
+    const extended = buildSchemaFromSDL(`${printSchema(schema)}\ntype Unwired { secret: String }\nextend type Query { unwired: Unwired }`);
+    expect(() => assertRulesCover(extended)).toThrow(/Unwired\.secret, .*Query\.unwired|Query\.unwired.*Unwired\.secret/);
+    expect(() => assertRulesCover(schema)).not.toThrow();
+  });
 
   it('names no type or field that the schema does not have', () => {
     for (const [typeName, rule] of Object.entries(rules)) {

@@ -76,6 +76,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   const db: Db = drizzle(sqlite, { schema: t, logger });
   migrate(db, { migrationsFolder: opts.migrationsFolder });
   const statements = new Statements(sqlite, opts.onStatement);
+  let importKeySets = 0;
 
   const isDatabaseConnection = (tx: Db, connectionId: string): boolean =>
     tx
@@ -377,6 +378,23 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     },
     async passwordHashOf(userId) {
       return db.select({ h: t.users.passwordHash }).from(t.users).where(eq(t.users.id, userId)).get()?.h ?? null;
+    },
+    async importKeys() {
+      // A TEMP table belongs to this connection alone and vanishes with it.
+      const table = `import_keys_${(importKeySets += 1)}`;
+      sqlite.exec(`CREATE TEMP TABLE ${table} (key TEXT PRIMARY KEY) WITHOUT ROWID`);
+      const seen = sqlite.prepare(`SELECT 1 FROM ${table} WHERE key = ?`).pluck();
+      const add = sqlite.prepare(`INSERT INTO ${table} (key) VALUES (?)`);
+      return {
+        async claim(keys) {
+          if (keys.some((k) => seen.get(k) !== undefined)) return false;
+          for (const k of keys) add.run(k);
+          return true;
+        },
+        async close() {
+          sqlite.exec(`DROP TABLE IF EXISTS temp.${table}`);
+        },
+      };
     },
     async importBatch(items, audit, opts) {
       return importBatch(db, statements, items, audit, opts.dryRun);
