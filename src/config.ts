@@ -21,7 +21,8 @@ export interface Config {
   /** The playground and introspection: on by default outside production. */
   playground: boolean;
   tickets: TicketSettings;
-  mail: { smtpUrl: string | null; from: string; file: string };
+  /** `fileChosen`: OUTBOX_FILE was set on purpose (production needs SMTP_URL or that). */
+  mail: { smtpUrl: string | null; from: string; file: string; fileChosen: boolean };
 }
 
 /** Default lifetimes of tickets, in seconds; a request may ask for a shorter or longer one up to `maxTtl`. */
@@ -106,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       smtpUrl: env.SMTP_URL || null,
       from: env.MAIL_FROM || 'Profile gateway <no-reply@profile-gateway.local>',
       file: resolve(env.OUTBOX_FILE || resolve(databasePath === ':memory:' ? resolve('data') : resolve(databasePath, '..'), 'outbox.log')),
+      fileChosen: Boolean(env.OUTBOX_FILE),
     },
   };
 }

@@ -42,6 +42,10 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     }
     jwtSecret = loadOrCreateDevSecret(config.dataDir);
   }
+  if (config.production && !config.mail.smtpUrl && !config.mail.fileChosen) {
+    // The file transport keeps addresses and tickets on disk: not a silent default in production.
+    throw new ConfigError('In production set SMTP_URL for the outbox (or OUTBOX_FILE to keep its messages in a file on purpose).');
+  }
   // The demo's legacy database lives beside the gateway's own file unless told otherwise.
   process.env.LEGACY_DB_PATH ??= join(config.dataDir, 'legacy.db');
 

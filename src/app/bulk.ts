@@ -180,12 +180,14 @@ function importItem(connection: ConnectionRow, record: ImportRecord, migrated: b
 function upsertChanges(current: UserRow, record: ImportRecord, facts: ConnectionFacts): { changes: UserChanges } | { errors: UserError[] } {
   const p = record.profile;
   const named = namedFields(p).filter((f) => f !== 'password');
-  const refused = refusedFields(fieldPolicies(TENANT_ADMIN, facts, { migrated: current.migrated, invitationBound: false }), named);
+  // Importing into a connection with import mode migrates the user: judged, and stored, as migrated.
+  const migrated = current.migrated || facts.importMode;
+  const refused = refusedFields(fieldPolicies(TENANT_ADMIN, facts, { migrated, invitationBound: false }), named);
   if (refused.length > 0) {
     const r = refused[0] as (typeof refused)[number];
     return { errors: [{ field: [FIELD_LABELS[r.field]], code: 'FIELD_NOT_EDITABLE', message: `${FIELD_LABELS[r.field]}: ${r.message}` }] };
   }
-  const changes: UserChanges = {};
+  const changes: UserChanges = migrated && !current.migrated ? { migrated: true } : {};
   if (p.email !== current.email) changes.email = p.email;
   if (p.email_verified !== undefined) changes.emailVerified = p.email_verified;
   else if (p.email !== current.email) changes.emailVerified = false;

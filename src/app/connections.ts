@@ -227,7 +227,15 @@ export async function deleteConnection(
       }
     }
   }
-  await ctx.store.connections.delete(connection.id, { actorId: caller.sub, operation: 'deleteConnection' });
+  if (!(await ctx.store.connections.delete(connection.id, { actorId: caller.sub, operation: 'deleteConnection' }))) {
+    return {
+      deletedConnectionId: null,
+      deletedUsers: deleted,
+      userErrors: [
+        { field: ['deleteUsers'], code: 'CONNECTION_HAS_USERS', message: 'A user was created meanwhile (a login); try again.' },
+      ],
+    };
+  }
   ctx.loaders.connection.clear(connection.id);
   return { deletedConnectionId: connection.id, deletedUsers: deleted, userErrors: [] };
 }

@@ -160,6 +160,11 @@ export async function queueEmailVerification(ctx: AppContext, user: UserRow): Pr
 }
 
 /** Redeems a ticket: checks it, runs the legacy script first where there is one, then one transaction. */
+/**
+ * Redeems a ticket. The ticket is claimed first, in its own transaction (so two redemptions of one
+ * ticket cannot both go on to call a legacy script); then the effect is prepared (a hash, or the
+ * legacy database's script); a failure there gives the ticket back; then the user is written.
+ */
 async function redeem(
   ctx: AppContext,
   kind: TicketKind,
@@ -167,28 +172,22 @@ async function redeem(
   prepare: (user: UserRow, data: Record<string, unknown> | null) => Promise<{ changes: UserChanges } | { errors: UserError[] }>,
   operation: string,
 ): Promise<UserResult> {
-  const hash = hashTicket(ticket);
-  const now = new Date();
-  const found = await ctx.store.tickets.byHash(kind, hash);
-  const problem: TicketProblem | null = !found
-    ? 'TICKET_INVALID'
-    : found.usedAt
-      ? 'TICKET_USED'
-      : found.expiresAt.getTime() <= now.getTime()
-        ? 'TICKET_EXPIRED'
-        : null;
-  if (problem || !found) return { user: null, userErrors: [ticketError(problem ?? 'TICKET_INVALID')] };
-  const user = await ctx.loaders.user.load(found.userId);
+  const claimed = await ctx.store.tickets.claim(kind, hashTicket(ticket), new Date());
+  if (!claimed.ok) return { user: null, userErrors: [ticketError(claimed.problem)] };
+  const user = await ctx.loaders.user.load(claimed.ticket.userId);
   if (!user) return { user: null, userErrors: [ticketError('TICKET_INVALID')] };
-  const prepared = await prepare(user, found.data);
-  if ('errors' in prepared) return { user: null, userErrors: prepared.errors };
-  const result = await ctx.store.tickets.redeem(kind, hash, now, () => prepared, {
+  const prepared = await prepare(user, claimed.ticket.data);
+  if ('errors' in prepared) {
+    await ctx.store.tickets.release(claimed.ticket.id);
+    return { user: null, userErrors: prepared.errors };
+  }
+  const result = await ctx.store.users.update(user.id, () => prepared, {
     // The ticket holder proved to be the user.
     actorId: ctx.caller?.sub ?? user.id,
     operation,
   });
   forgetUser(ctx.loaders, user.id);
-  if (!result.ok) return { user: null, userErrors: 'problem' in result ? [ticketError(result.problem)] : result.errors };
+  if (!result.ok) return { user: null, userErrors: 'notFound' in result ? [ticketError('TICKET_INVALID')] : result.errors };
   // The ticket is the credential: its holder sees the profile as the help desk would (no app_metadata).
   ctx.access.grantRead(user.id, ctx.caller?.sub === user.id || (ctx.caller && hasScope(ctx.caller, 'read:users')) ? 'full' : 'member');
   return { user: result.user, userErrors: [] };
@@ -209,7 +208,8 @@ export async function resetPassword(ctx: AppContext, input: { ticket: string; pa
           if (!s.changePassword) throw new ScriptUnavailableError('no changePassword script');
           return s.changePassword(legacyIdentifier(user), input.password);
         });
-        return error ? { errors: [error] } : { changes: {} };
+        // Nothing to store, but a password write all the same: versioned and audited.
+        return error ? { errors: [error] } : { changes: { passwordSetInCustomDatabase: true } };
       }
       return { changes: { passwordHash: await hashPassword(input.password) } };
     },

@@ -191,7 +191,7 @@ export interface ConnectionStore {
     changes: { name?: string; strategy?: string; options?: ConnectionOptions },
     audit: AuditEntry,
   ): Promise<ConnectionRow | null>;
-  /** Deletes a connection that has no users left. */
+  /** Deletes a connection that has no users left; false when it has some (or does not exist). */
   delete(id: string, audit: AuditEntry): Promise<boolean>;
   /** A page of a connection's users, by id (for exports). */
   usersPage(connectionId: string, args: PageArgs): Promise<UserRow[]>;
@@ -334,17 +334,10 @@ export interface TicketStore {
     audit: AuditEntry,
   ): Promise<TicketRow>;
   byHash(kind: TicketKind, ticketHash: string): Promise<TicketRow | null>;
-  /**
-   * One transaction: the ticket is checked again (unused, unexpired), the user updated as `plan`
-   * says, the ticket marked used, the write audited.
-   */
-  redeem(
-    kind: TicketKind,
-    ticketHash: string,
-    now: Date,
-    plan: UserUpdatePlanner,
-    audit: Omit<AuditEntry, 'targetUserId'>,
-  ): Promise<{ ok: true; user: UserRow; changed: string[] } | { ok: false; problem: TicketProblem } | { ok: false; errors: UserError[] }>;
+  /** Marks the ticket used if it is valid (one transaction): the one redemption that may go on. */
+  claim(kind: TicketKind, ticketHash: string, now: Date): Promise<{ ok: true; ticket: TicketRow } | { ok: false; problem: TicketProblem }>;
+  /** Gives a claimed ticket back (its effect failed). */
+  release(id: string): Promise<void>;
 }
 
 export interface InvitationStore {

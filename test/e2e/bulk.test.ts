@@ -224,6 +224,28 @@ describe('importUsers', () => {
     expect((await auth('imp-mig', 'mig@i.example', 'mig-password-1')).data?.authenticate.user?.migrated).toBe(true);
   });
 
+  it('upserting a cached legacy user into an import-mode connection migrates them', async () => {
+    const login = await gw.token('login', 'login:users');
+    await createConnection(gw, admin, { name: 'imp-conv', kind: 'DATABASE', customDatabase: true, customScripts: 'legacy-import' });
+    const { seedLegacyAccounts } = await import('../../scripts/lib/legacy-database.mjs');
+    await seedLegacyAccounts(process.env.LEGACY_DB_PATH as string, 'legacy-import', [{ email: 'conv@i.example', password: 'legacy-pass-1' }], { bcryptCost: 4 });
+    const cached = await gw.gql<{ authenticate: { user: { id: string; migrated: boolean } } }>(
+      'mutation { authenticate(input: { connection: "imp-conv", identifier: "conv@i.example", password: "legacy-pass-1" }) { user { id migrated } } }',
+      {},
+      login,
+    );
+    expect(cached.data?.authenticate.user.migrated).toBe(false);
+    await gw.gql('mutation { updateConnection(id: "imp-conv", input: { importMode: true }) { connection { id } } }', {}, admin);
+    const res = await importApi({ connection: 'imp-conv', users: [{ email: 'conv@i.example', password_hash: await hashPassword('gateway-pass-1') }], upsert: true });
+    expect(res).toMatchObject({ updated: 1, failed: 0 });
+    const after = await gw.gql<{ authenticate: { user: { migrated: boolean } | null } }>(
+      'mutation { authenticate(input: { connection: "imp-conv", identifier: "conv@i.example", password: "gateway-pass-1" }) { user { migrated } } }',
+      {},
+      login,
+    );
+    expect(after.data?.authenticate.user?.migrated).toBe(true);
+  });
+
   it('upsert follows the same policy as updateUser', async () => {
     await createConnection(gw, admin, { name: 'imp-plain', kind: 'DATABASE' });
     await importApi({ connection: 'imp-plain', users: [{ email: 'p@i.example', user_metadata: { a: 1, b: 2 } }] });

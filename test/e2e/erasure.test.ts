@@ -2,6 +2,8 @@
 // "Audit"), through real HTTP: deleteMe leaves no trace of the user in any table but one
 // pseudonymous deletion record; exportUserData answers the user and read:users only; deleteUser
 // follows the help-desk rule; every write is audited without values, and refused writes are not.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -319,6 +321,20 @@ function dumpDatabase(): { table: string; row: Record<string, unknown>; json: st
   }
 }
 
+describe('erasure and addresses', () => {
+  it("erasing a user does not erase another user's messages sent to the same address (an address is not an identity)", async () => {
+    await createConnection(gw, admin, { name: 'twin-a', kind: 'DATABASE' });
+    await createConnection(gw, admin, { name: 'twin-b', kind: 'DATABASE' });
+    const a = await createUser(gw, admin, { connection: 'twin-a', email: 'twin@shared.example', password: 'password-123' });
+    const b = await createUser(gw, admin, { connection: 'twin-b', email: 'twin@shared.example', password: 'password-123' });
+    await gw.gql('mutation($u: ID!) { createPasswordResetTicket(input: { user: $u }) { ticket } }', { u: a }, await gw.token(a));
+    const before = await gw.runtime.store.outbox.byUser(a);
+    expect(before.length).toBe(1);
+    await gw.gql('mutation { deleteMe { deletedUserId } }', {}, await gw.token(b));
+    expect(await gw.runtime.store.outbox.byUser(a)).toHaveLength(1);
+  });
+});
+
 describe('exportUserData', () => {
   let u: RichUser;
   const EXPORT = 'query($id: ID!) { exportUserData(id: $id) }';
@@ -351,15 +367,18 @@ describe('exportUserData', () => {
     // Tickets: the pending reset and the verification ticket, without their secrets.
     const kinds = (doc.tickets as { kind: string }[]).map((k) => k.kind).sort();
     expect(kinds).toEqual(expect.arrayContaining(['email_verification', 'password_reset']));
-    // Invitations to their address: the accepted one, and the pending one from the help desk.
+    // The invitation they accepted (one merely sent to their address is not theirs: an address is not an identity).
     const invitations = doc.invitations as { email: string; accepted_at: string | null }[];
-    expect(invitations).toHaveLength(2);
-    for (const i of invitations) expect(i.email.toLowerCase()).toBe(u.email.toLowerCase());
-    expect(invitations.filter((i) => i.accepted_at !== null)).toHaveLength(1);
-    // Messages sent to them (the reset ticket's: by design, with the ticket in its body).
+    expect(invitations).toHaveLength(1);
+    expect(invitations[0]?.email.toLowerCase()).toBe(u.email.toLowerCase());
+    expect(invitations[0]?.accepted_at).not.toBeNull();
+    // Messages sent to them, without their bodies (a body may hold a live ticket).
     const subjects = (doc.messages as { to: string; subject: string }[]).map((m) => m.subject);
     expect(subjects).toContain('Reset your password');
-    for (const m of doc.messages as { to: string }[]) expect(m.to.toLowerCase()).toBe(u.email.toLowerCase());
+    for (const m of doc.messages as { to: string }[]) {
+      expect(m.to.toLowerCase()).toBe(u.email.toLowerCase());
+      expect(m).not.toHaveProperty('body');
+    }
     // Audit events about them.
     const operations = (doc.audit_events as { operation: string }[]).map((e) => e.operation);
     expect(operations).toEqual(
@@ -377,13 +396,24 @@ describe('exportUserData', () => {
     for (const ticket of u.adminTickets) expect(text).not.toContain(ticket);
   });
 
-  it('includes every message addressed to them, as erasure counts them theirs (the pending invitation too)', async () => {
-    // Erasure deletes the outbox rows linked to the user *or* addressed to their email; the
-    // export must show the user the same set ("everything the gateway holds about them").
-    const res = await gw.gql<{ exportUserData: { messages: { to: string; subject: string }[] } | null }>(EXPORT, { id: u.id }, u.token);
-    expect(res.errors).toBeUndefined();
-    const messages = res.data?.exportUserData?.messages ?? [];
-    expect(messages.map((m) => m.subject)).toEqual(expect.arrayContaining(['Reset your password', 'You are invited to join Erasure A']));
+  it('never holds a live ticket: not the ones mailed to the user, not the ones handed to an administrator', async () => {
+    await gw.runtime.outbox.drain();
+    const mailed = readFileSync(join(gw.dir, 'outbox.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { to: string; body: string })
+      .filter((m) => m.to.toLowerCase() === u.email.toLowerCase())
+      .map((m) => /ticket: ([\w-]+)/.exec(m.body)?.[1])
+      .filter((t): t is string => Boolean(t));
+    expect(mailed.length).toBeGreaterThan(0);
+    const res = await gw.gql<{ exportUserData: Record<string, unknown> | null }>(EXPORT, { id: u.id }, u.token);
+    const text = JSON.stringify(res.data?.exportUserData);
+    for (const ticket of [...mailed, ...u.adminTickets]) expect(text).not.toContain(ticket);
+    // Delivered messages keep no body in the database either.
+    const db = new Database(gw.dbPath, { readonly: true });
+    const bodies = db.prepare("SELECT body FROM outbox WHERE sent_at IS NOT NULL AND body <> ''").all();
+    db.close();
+    expect(bodies).toEqual([]);
   });
 
   it('gives a tenant administrator with read:users the same document', async () => {

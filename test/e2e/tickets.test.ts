@@ -129,10 +129,25 @@ describe('password reset tickets', () => {
     expect(await canLogIn('t-legacy', 'leo@t.example', 'legacy-pass-1')).toBe(true);
     const id = (await gw.gql<{ users: { edges: { node: { id: string } }[] } }>('{ users(filter: { email: "leo@t.example" }) { edges { node { id } } } }', {}, admin)).data
       ?.users.edges[0]?.node.id as string;
+    const version = async () =>
+      (await gw.gql<{ user: { version: number } }>('query($id: ID!) { user(id: $id) { version } }', { id }, admin)).data?.user.version as number;
+    const before = await version();
     const { ticket } = await resetTicket(id);
     expect((await reset(ticket as string, 'legacy-pass-2')).userErrors).toEqual([]);
+    // A password write, though the legacy database stores it: versioned (and audited).
+    expect(await version()).toBe(before + 1);
     expect(await canLogIn('t-legacy', 'leo@t.example', 'legacy-pass-2')).toBe(true);
     expect(await canLogIn('t-legacy', 'leo@t.example', 'legacy-pass-1')).toBe(false);
+  });
+
+  it('two redemptions of one ticket at once: one succeeds, the other is told it was used', async () => {
+    const id = await createUser(gw, admin, { connection: 't-db', email: 'race@t.example', password: 'old-password-1' });
+    const { ticket } = await resetTicket(id);
+    const results = await Promise.all([reset(ticket as string, 'first-password-1'), reset(ticket as string, 'second-password-1')]);
+    const codes = results.map((r) => r.userErrors[0]?.code ?? 'OK').sort();
+    expect(codes).toEqual(['OK', 'TICKET_USED']);
+    const winner = results[0]?.userErrors.length === 0 ? 'first-password-1' : 'second-password-1';
+    expect(await canLogIn('t-db', 'race@t.example', winner)).toBe(true);
   });
 
   it('is not given to anyone else', async () => {

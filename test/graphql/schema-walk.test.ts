@@ -1,8 +1,9 @@
 // Deny by default: every object type and every field has an explicit shield rule.
 import { buildSchema as buildSchemaFromSDL, isObjectType, printSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { assertRulesCover, permissionRules } from '../../src/graphql/permissions.js';
-import { buildBareSchema } from '../../src/graphql/schema.js';
+import { allow } from 'graphql-shield';
+import { assertRulesCover, permissionRules, ruleFor } from '../../src/graphql/permissions.js';
+import { buildBareSchema, buildSchema } from '../../src/graphql/schema.js';
 
 describe('permissions cover the schema', () => {
   const schema = buildBareSchema();
@@ -32,6 +33,22 @@ describe('permissions cover the schema', () => {
     const extended = buildSchemaFromSDL(`${printSchema(schema)}\ntype Unwired { secret: String }\nextend type Query { unwired: Unwired }`);
     expect(() => assertRulesCover(extended)).toThrow(/Unwired\.secret, .*Query\.unwired|Query\.unwired.*Unwired\.secret/);
     expect(() => assertRulesCover(schema)).not.toThrow();
+  });
+
+  it('wraps every field whose rule is not allow (and only those) in the served schema', () => {
+    const served = buildSchema(schema);
+    let checked = 0;
+    for (const type of types) {
+      if (!isObjectType(type)) continue;
+      const servedType = served.getType(type.name);
+      if (!isObjectType(servedType)) throw new Error(`${type.name} missing from the served schema`);
+      for (const [name, field] of Object.entries(type.getFields())) {
+        const wrapped = servedType.getFields()[name]?.resolve !== field.resolve;
+        expect(wrapped, `${type.name}.${name}`).toBe(ruleFor(type.name, name) !== allow);
+        if (wrapped) checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
   });
 
   it('names no type or field that the schema does not have', () => {

@@ -47,6 +47,7 @@ export async function startTestGateway(
     AUTH_JWT_SECRET: secret,
     AUTH_ISSUER: 'https://issuer.test/',
     AUTH_AUDIENCE: 'profile-gateway',
+    OUTBOX_FILE: join(dir, 'outbox.log'),
     ...opts.env,
   });
   process.env.LEGACY_DB_PATH = join(dir, 'legacy.db');

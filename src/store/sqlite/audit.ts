@@ -52,7 +52,8 @@ export function sqliteOutbox(db: Db): OutboxStore {
         .all();
     },
     async markSent(id, at) {
-      db.update(t.outbox).set({ sentAt: at, lastError: null }).where(eq(t.outbox.id, id)).run();
+      // Delivered: the body (which may hold a ticket) is not kept.
+      db.update(t.outbox).set({ sentAt: at, lastError: null, body: '' }).where(eq(t.outbox.id, id)).run();
     },
     async markFailed(id, error, retryAt) {
       db.update(t.outbox)

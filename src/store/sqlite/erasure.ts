@@ -1,5 +1,5 @@
 // Erasure and export of one user's data: everything the gateway holds about them.
-import { eq, or, sql } from 'drizzle-orm';
+import { and, eq, or, sql } from 'drizzle-orm';
 import type { AuditEntry } from '../types.js';
 import { type Db, hashDeletedId, recordAudit, userColumns } from './shared.js';
 import * as t from './tables.js';
@@ -13,12 +13,22 @@ export function eraseUser(db: Db, id: string, audit: Omit<AuditEntry, 'targetUse
     if (!user) return false;
     const now = new Date();
     const pseudonym = pseudonymOf(id);
-    tx.delete(t.outbox)
-      .where(user.emailLower ? or(eq(t.outbox.userId, id), sql`lower(${t.outbox.toAddress}) = ${user.emailLower}`) : eq(t.outbox.userId, id))
-      .run();
-    tx.delete(t.invitations)
-      .where(user.emailLower ? or(eq(t.invitations.acceptedBy, id), sql`lower(${t.invitations.email}) = ${user.emailLower}`) : eq(t.invitations.acceptedBy, id))
-      .run();
+    // An address is not an identity (the same email can belong to users of other connections):
+    // what is linked to this user goes, and what was sent to the address only when no one else has it.
+    tx.delete(t.outbox).where(eq(t.outbox.userId, id)).run();
+    tx.delete(t.invitations).where(eq(t.invitations.acceptedBy, id)).run();
+    const addressShared =
+      user.emailLower !== null &&
+      tx
+        .select({ id: t.users.id })
+        .from(t.users)
+        .where(and(eq(t.users.emailLower, user.emailLower), sql`${t.users.id} <> ${id}`))
+        .limit(1)
+        .get() !== undefined;
+    if (user.emailLower && !addressShared) {
+      tx.delete(t.outbox).where(sql`${t.outbox.userId} IS NULL AND lower(${t.outbox.toAddress}) = ${user.emailLower}`).run();
+      tx.delete(t.invitations).where(sql`${t.invitations.acceptedAt} IS NULL AND lower(${t.invitations.email}) = ${user.emailLower}`).run();
+    }
     tx.update(t.invitations).set({ inviterId: pseudonym }).where(eq(t.invitations.inviterId, id)).run();
     // Identities, memberships and tickets go with the user (ON DELETE CASCADE).
     tx.delete(t.users).where(eq(t.users.id, id)).run();
@@ -51,13 +61,14 @@ export function exportUser(db: Db, id: string): Record<string, unknown> | null {
   const invitations = db
     .select({ id: t.invitations.id, organizationId: t.invitations.organizationId, email: t.invitations.email, roles: t.invitations.roles, createdAt: t.invitations.createdAt, expiresAt: t.invitations.expiresAt, acceptedAt: t.invitations.acceptedAt })
     .from(t.invitations)
-    .where(user.email ? or(eq(t.invitations.acceptedBy, id), sql`lower(${t.invitations.email}) = ${user.email.toLowerCase()}`) : eq(t.invitations.acceptedBy, id))
+    .where(eq(t.invitations.acceptedBy, id))
     .all();
-  // The same messages erasure deletes: linked to the user, or sent to their address.
+  // Messages to the user, without their bodies: a body may hold a live ticket, and an export
+  // must not be a way to read one (nor a read:users token a way to reset a password).
   const messages = db
-    .select()
+    .select({ id: t.outbox.id, toAddress: t.outbox.toAddress, subject: t.outbox.subject, createdAt: t.outbox.createdAt, sentAt: t.outbox.sentAt })
     .from(t.outbox)
-    .where(user.email ? or(eq(t.outbox.userId, id), sql`lower(${t.outbox.toAddress}) = ${user.email.toLowerCase()}`) : eq(t.outbox.userId, id))
+    .where(eq(t.outbox.userId, id))
     .all();
   const audit = db
     .select()
@@ -111,7 +122,7 @@ export function exportUser(db: Db, id: string): Record<string, unknown> | null {
       accepted_at: iso(i.acceptedAt),
     })),
     tickets: tickets.map((k) => ({ id: k.id, kind: k.kind, created_at: iso(k.createdAt), expires_at: iso(k.expiresAt), used_at: iso(k.usedAt) })),
-    messages: messages.map((m) => ({ id: m.id, to: m.toAddress, subject: m.subject, body: m.body, created_at: iso(m.createdAt), sent_at: iso(m.sentAt) })),
+    messages: messages.map((m) => ({ id: m.id, to: m.toAddress, subject: m.subject, created_at: iso(m.createdAt), sent_at: iso(m.sentAt) })),
     audit_events: audit.map((e) => ({ id: e.id, at: iso(e.at), actor_id: e.actorId, operation: e.operation, target_user_id: e.targetUserId, organization_id: e.organizationId, fields: e.fields })),
   };
 }

@@ -160,6 +160,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     },
     async delete(id, audit) {
       return db.transaction((tx) => {
+        // Checked in the same transaction: a login may have created a user meanwhile.
+        if (tx.select({ id: t.users.id }).from(t.users).where(eq(t.users.connectionId, id)).limit(1).get()) return false;
         const removed = tx.delete(t.connections).where(eq(t.connections.id, id)).run().changes > 0;
         if (removed) recordAudit(tx, { ...audit, fields: ['connection'] }, new Date());
         return removed;

@@ -70,7 +70,7 @@ export function sqliteTickets(db: Db): TicketStore {
           .get() ?? null
       );
     },
-    async redeem(kind, ticketHash, now, plan, audit) {
+    async claim(kind, ticketHash, now) {
       return db.transaction((tx) => {
         const ticket = tx
           .select(ticketColumns)
@@ -79,15 +79,12 @@ export function sqliteTickets(db: Db): TicketStore {
           .get();
         const problem = problemOf(ticket, now);
         if (problem || !ticket) return { ok: false as const, problem: problem ?? 'TICKET_INVALID' };
-        const current = tx.select(userColumns).from(t.users).where(eq(t.users.id, ticket.userId)).get();
-        if (!current) return { ok: false as const, problem: 'TICKET_INVALID' as const };
-        const planned = plan(current);
-        if ('errors' in planned) return { ok: false as const, errors: planned.errors };
-        const { user, changed } = applyUserChanges(tx, current, planned.changes, now);
         tx.update(t.tickets).set({ usedAt: now }).where(eq(t.tickets.id, ticket.id)).run();
-        recordAudit(tx, { ...audit, targetUserId: current.id, fields: changed }, now);
-        return { ok: true as const, user, changed };
+        return { ok: true as const, ticket: { ...ticket, usedAt: now } };
       });
+    },
+    async release(id) {
+      db.update(t.tickets).set({ usedAt: null }).where(eq(t.tickets.id, id)).run();
     },
   };
 }
