@@ -207,7 +207,7 @@ describe('importUsers', () => {
     expect(again).toMatchObject({ inserted: 0, updated: 1, unchanged: 10_000 - bad.size, failed: bad.size - 1 });
     const third = await importApi({ connection: 'imp', users: records, upsert: true });
     expect(third).toMatchObject({ inserted: 0, updated: 0, unchanged: 10_000 - bad.size + 1 });
-  }, 120_000);
+  }, 150_000);
 
   it('verifies imported bcrypt and scrypt hashes at login; users imported with import mode are migrated', async () => {
     const login = await gw.token('login', 'login:users');
@@ -301,7 +301,7 @@ describe('the import and export commands', () => {
   it('a process killed mid-import leaves a consistent database, and a re-run with --upsert completes it', async () => {
     await createConnection(gw, admin, { name: 'kill', kind: 'DATABASE' });
     const file = join(tmp, 'kill.ndjson');
-    writeFileSync(file, Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ email: `k${i}@kill.example`, name: `K ${i}` })).join('\n'));
+    writeFileSync(file, Array.from({ length: 50_000 }, (_, i) => JSON.stringify({ email: `k${i}@kill.example`, name: `K ${i}` })).join('\n'));
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/import.ts', '--connection', 'kill', '--batch', '200', file], {
       env: { ...process.env, DATABASE_URL: `file:${gw.dbPath}` },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -315,7 +315,7 @@ describe('the import and export commands', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const landed = countUsers('kill');
-    expect(landed).toBeLessThan(20_000);
+    expect(landed).toBeLessThan(50_000);
     // Whole batches only, each user with its identity and its audit event.
     expect(landed % 200).toBe(0);
     const db = new Database(gw.dbPath, { readonly: true });
@@ -324,9 +324,9 @@ describe('the import and export commands', () => {
     db.close();
     const rerun = await cli('import', ['--connection', 'kill', '--upsert', file]);
     expect(rerun.status).toBe(0);
-    expect(rerun.stdout).toMatch(new RegExp(`Inserted ${20_000 - landed}, updated 0, unchanged ${landed}, failed 0`));
-    expect(countUsers('kill')).toBe(20_000);
-  }, 120_000);
+    expect(rerun.stdout).toMatch(new RegExp(`Inserted ${50_000 - landed}, updated 0, unchanged ${landed}, failed 0`));
+    expect(countUsers('kill')).toBe(50_000);
+  }, 150_000);
 });
 
 describe('updateUsers', () => {
