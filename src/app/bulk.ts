@@ -10,6 +10,7 @@ import type { CallerRoles, ConnectionFacts, ProfilePatch, UserError } from '../d
 import type { ConnectionRow, ImportItem, UserChanges, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { AppError, forbidden, notFound, unauthenticated } from './errors.js';
+import { newDatabaseUser } from './columns.js';
 import { newDatabaseUserKey } from './ids.js';
 import { findConnection } from './lookup.js';
 import { namedFields, type UserResult, updateUser } from './users.js';
@@ -150,28 +151,8 @@ export async function importUsers(
 
 function importItem(connection: ConnectionRow, record: ImportRecord, migrated: boolean, upsert: boolean, facts: ConnectionFacts): ImportItem {
   const key = record.userId ?? newDatabaseUserKey();
-  const p = record.profile;
   return {
-    user: {
-      id: `auth0|${key}`,
-      connectionId: connection.id,
-      email: p.email,
-      emailVerified: p.email_verified ?? false,
-      username: p.username ?? null,
-      phoneNumber: p.phone_number ?? null,
-      phoneVerified: p.phone_verified ?? false,
-      name: p.name ?? null,
-      nickname: p.nickname ?? null,
-      givenName: p.given_name ?? null,
-      familyName: p.family_name ?? null,
-      picture: p.picture ?? null,
-      userMetadata: p.user_metadata ?? {},
-      appMetadata: p.app_metadata ?? {},
-      blocked: p.blocked ?? false,
-      migrated,
-      passwordHash: record.passwordHash,
-      identity: { provider: 'auth0', upstreamUserId: key, isSocial: false, profileData: null },
-    },
+    user: newDatabaseUser(connection.id, key, record.profile, { migrated, passwordHash: record.passwordHash }),
     upsert: upsert ? (current) => upsertChanges(current, record, facts) : null,
   };
 }

@@ -5,7 +5,6 @@ import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { ScriptUnavailableError } from '../connectors/custom-db.js';
 import { customScriptsName, isCustomDatabase, isImportMode, rootAttributeSync } from '../domain/connection.js';
 import {
-  type LoginProfileChanges,
   type LoginSource,
   loginProfileChanges,
   type UpstreamProfile,
@@ -13,6 +12,7 @@ import {
   userIdFor,
 } from '../domain/login-sync.js';
 import type { ConnectionRow, UserChanges, UserRow } from '../store/types.js';
+import { profileColumns } from './columns.js';
 import type { AppContext } from './context.js';
 import { notFound, unauthenticated } from './errors.js';
 import { forgetUser } from './loaders.js';
@@ -34,23 +34,6 @@ const unavailable = (connection: ConnectionRow) =>
 
 /** Verifying against this when no user matches keeps a miss as slow as a wrong password. */
 let dummyHash: Promise<string> | null = null;
-
-function columns(changes: LoginProfileChanges): UserChanges {
-  const c: UserChanges = {};
-  if (changes.email !== undefined) c.email = changes.email;
-  if (changes.email_verified !== undefined) c.emailVerified = changes.email_verified;
-  if (changes.username !== undefined) c.username = changes.username;
-  if (changes.phone_number !== undefined) c.phoneNumber = changes.phone_number;
-  if (changes.phone_verified !== undefined) c.phoneVerified = changes.phone_verified;
-  if (changes.name !== undefined) c.name = changes.name;
-  if (changes.nickname !== undefined) c.nickname = changes.nickname;
-  if (changes.given_name !== undefined) c.givenName = changes.given_name;
-  if (changes.family_name !== undefined) c.familyName = changes.family_name;
-  if (changes.picture !== undefined) c.picture = changes.picture;
-  if (changes.user_metadata !== undefined) c.userMetadata = changes.user_metadata;
-  if (changes.app_metadata !== undefined) c.appMetadata = changes.app_metadata;
-  return c;
-}
 
 function bookkeeping(current: { loginsCount: number } | null, ip: string | null | undefined): UserChanges {
   const now = new Date();
@@ -85,7 +68,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
   const provider = w.connection.kind === 'DATABASE' ? 'auth0' : w.connection.strategy;
 
   if (!w.existing) {
-    const changes = columns(loginProfileChanges(w.source, sync, true, w.profile));
+    const changes = profileColumns(loginProfileChanges(w.source, sync, true, w.profile));
     const id = userIdFor(w.connection, w.upstreamId);
     const result = await ctx.store.users.create(
       {
@@ -116,7 +99,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
       if (current.blocked) return { errors: USER_BLOCKED().userErrors };
       return {
         changes: {
-          ...columns(loginProfileChanges(w.source, sync, false, w.profile)),
+          ...profileColumns(loginProfileChanges(w.source, sync, false, w.profile)),
           ...bookkeeping(current, w.ip),
           ...w.extra,
         },

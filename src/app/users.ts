@@ -12,6 +12,7 @@ import type { ConnectionRow, UserChanges, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { fieldNotEditable, notFound, unauthenticated } from './errors.js';
 import { findConnection, findUserForWrite } from './lookup.js';
+import { newDatabaseUser, profileColumns } from './columns.js';
 import { newDatabaseUserKey } from './ids.js';
 import { callLegacyScript, legacyIdentifier } from './legacy.js';
 import { queueEmailVerification } from './tickets.js';
@@ -56,23 +57,6 @@ function camel(field: string): string {
   return field.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** The store's column names for a profile patch (metadata is merged later, against the current row). */
-function columnChanges(patch: ProfilePatch): UserChanges {
-  const c: UserChanges = {};
-  if (patch.email !== undefined) c.email = patch.email;
-  if (patch.email_verified !== undefined) c.emailVerified = patch.email_verified;
-  if (patch.username !== undefined) c.username = patch.username;
-  if (patch.phone_number !== undefined) c.phoneNumber = patch.phone_number;
-  if (patch.phone_verified !== undefined) c.phoneVerified = patch.phone_verified;
-  if (patch.name !== undefined) c.name = patch.name;
-  if (patch.nickname !== undefined) c.nickname = patch.nickname;
-  if (patch.given_name !== undefined) c.givenName = patch.given_name;
-  if (patch.family_name !== undefined) c.familyName = patch.family_name;
-  if (patch.picture !== undefined) c.picture = patch.picture;
-  if (patch.blocked !== undefined) c.blocked = patch.blocked;
-  return c;
-}
-
 export interface UpdateOptions {
   expectedVersion?: number | null;
   /** The operation's name in the audit log. */
@@ -100,7 +84,7 @@ export async function updateUser(
   const facts = await ctx.access.connectionFacts(user.connectionId);
   const legacy = isLegacyUser(facts, { migrated: user.migrated, invitationBound: false });
   const plan = (current: UserRow): { changes: UserChanges } | { errors: UserError[] } => {
-    const changes = columnChanges(patch);
+    const changes = profileColumns(patch);
     // A changed email is unverified unless the same update (a tenant admin's) says otherwise.
     if (patch.email !== undefined && patch.email !== current.email && patch.email_verified === undefined) {
       changes.emailVerified = false;
@@ -284,26 +268,7 @@ export async function createUser(ctx: AppContext, input: NewUserInput): Promise<
 
   const id = `auth0|${key}`;
   const result = await ctx.store.users.create(
-    {
-      id,
-      connectionId: connection.id,
-      email: profile.email ?? null,
-      emailVerified: profile.email_verified ?? false,
-      username: profile.username ?? null,
-      phoneNumber: profile.phone_number ?? null,
-      phoneVerified: profile.phone_verified ?? false,
-      name: profile.name ?? null,
-      nickname: profile.nickname ?? null,
-      givenName: profile.given_name ?? null,
-      familyName: profile.family_name ?? null,
-      picture: profile.picture ?? null,
-      userMetadata: profile.user_metadata ?? {},
-      appMetadata: profile.app_metadata ?? {},
-      blocked: profile.blocked ?? false,
-      migrated: isImportMode(connection),
-      passwordHash,
-      identity: { provider: 'auth0', upstreamUserId: key, isSocial: false, profileData: null },
-    },
+    newDatabaseUser(connection.id, key, profile, { migrated: isImportMode(connection), passwordHash }),
     { actorId: caller.sub, operation: 'createUser', fields: namedFields(patch) },
   );
   if (!result.ok) return fail(...result.errors);
