@@ -9,7 +9,7 @@ import { FIELD_LABELS, fieldPolicies, refusedFields } from '../domain/policy.js'
 import type { CallerRoles, ConnectionFacts, ProfilePatch, UserError } from '../domain/types.js';
 import type { ConnectionRow, ImportItem, UserChanges, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
-import { AppError, forbidden, notFound, unauthenticated } from './errors.js';
+import { AppError, FieldNotEditableError, forbidden, notFound, unauthenticated } from './errors.js';
 import { newDatabaseUser } from './columns.js';
 import { newDatabaseUserKey } from './ids.js';
 import { findConnection } from './lookup.js';
@@ -38,9 +38,13 @@ export async function updateUsers(
 }
 
 function itemErrors(err: AppError): UserError[] {
-  if (err.code === 'FIELD_NOT_EDITABLE') {
-    const fields = (err.extensions.fields ?? []) as { field: string; reason: string }[];
-    return fields.map((f) => ({ field: [f.field], code: 'FIELD_NOT_EDITABLE', message: `${f.field}: ${f.reason}` }));
+  if (err instanceof FieldNotEditableError) {
+    // Here `field` is the input key, as in every userErrors entry.
+    return err.refused.map((r) => ({
+      field: [FIELD_LABELS[r.field]],
+      code: 'FIELD_NOT_EDITABLE',
+      message: `${FIELD_LABELS[r.field]}: ${r.reason}: ${r.message}`,
+    }));
   }
   return [{ field: null, code: err.code, message: err.message }];
 }

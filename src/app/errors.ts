@@ -37,11 +37,17 @@ export interface RefusedField {
   message: string;
 }
 
-export const fieldNotEditable = (refused: RefusedField[]) =>
-  new AppError(
-    'FIELD_NOT_EDITABLE',
-    `You may not change ${refused.map((r) => FIELD_LABELS[r.field]).join(', ')} of this user (${refused
-      .map((r) => r.message)
-      .join('; ')}). Nothing was changed.`,
-    { fields: refused.map((r) => ({ field: FIELD_LABELS[r.field], reason: r.reason })) },
-  );
+/** FIELD_NOT_EDITABLE; `extensions.fields` names each field as `User.fieldPolicies` does (ProfileField). */
+export class FieldNotEditableError extends AppError {
+  constructor(readonly refused: RefusedField[]) {
+    super(
+      'FIELD_NOT_EDITABLE',
+      `You may not change ${refused.map((r) => FIELD_LABELS[r.field]).join(', ')} of this user (${refused
+        .map((r) => r.message)
+        .join('; ')}). Nothing was changed.`,
+      { fields: refused.map((r) => ({ field: r.field.toUpperCase(), reason: r.reason })) },
+    );
+  }
+}
+
+export const fieldNotEditable = (refused: RefusedField[]) => new FieldNotEditableError(refused);

@@ -208,7 +208,7 @@ describe('invitations', () => {
     for (const token of [self, desk]) {
       const res = await gw.gql(UPDATE, { id, input: { email: 'elsewhere@hd.example' } }, token);
       expect(errorCode(res)).toBe('FIELD_NOT_EDITABLE');
-      expect(res.errors?.[0]?.extensions?.fields).toEqual([{ field: 'email', reason: 'INVITATION_BOUND_EMAIL' }]);
+      expect(res.errors?.[0]?.extensions?.fields).toEqual([{ field: 'EMAIL', reason: 'INVITATION_BOUND_EMAIL' }]);
     }
     const policies = await gw.gql<{ me: { fieldPolicies: { field: string; reason: string | null }[] } }>('{ me { fieldPolicies { field reason } } }', {}, self);
     expect(policies.data?.me.fieldPolicies.find((p) => p.field === 'EMAIL')?.reason).toBe('INVITATION_BOUND_EMAIL');

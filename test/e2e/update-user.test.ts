@@ -216,8 +216,8 @@ describe('versions and changes', () => {
     const denied = await update(id, { userMetadata: { ok: 1 }, name: 'Edited', email: 'other@gmail.example' });
     expect(errorCode(denied)).toBe('FIELD_NOT_EDITABLE');
     expect(denied.errors?.[0]?.extensions?.fields).toEqual([
-      { field: 'email', reason: 'SYNCED_FROM_IDENTITY_PROVIDER' },
-      { field: 'name', reason: 'SYNCED_FROM_IDENTITY_PROVIDER' },
+      { field: 'EMAIL', reason: 'SYNCED_FROM_IDENTITY_PROVIDER' },
+      { field: 'NAME', reason: 'SYNCED_FROM_IDENTITY_PROVIDER' },
     ]);
     expect(denied.errors?.[0]?.message).toMatch(/ON_FIRST_LOGIN/);
     expect(await readBack(id)).toEqual(before);

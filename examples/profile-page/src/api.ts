@@ -10,7 +10,7 @@ export interface GraphQLError {
   message: string;
   extensions?: {
     code?: string;
-    /** FIELD_NOT_EDITABLE: each refused field and why. */
+    /** FIELD_NOT_EDITABLE: each refused field (a ProfileField, as in fieldPolicies) and why. */
     fields?: { field: string; reason: string }[];
   };
 }

@@ -8,7 +8,6 @@ import {
   type FieldSpec,
   type FormKey,
   initialValue,
-  isFormKey,
   placeUserErrors,
   policyFor,
   type Profile,
@@ -153,8 +152,10 @@ function renderProfile(profile: Profile): void {
 function topLevelErrors(errors: GraphQLError[]): string[] {
   const byField = new Map<FormKey, string[]>();
   const messages = errors.map((error) => {
+    // FIELD_NOT_EDITABLE names each refused field as fieldPolicies does (a ProfileField).
     for (const refused of error.extensions?.fields ?? []) {
-      if (isFormKey(refused.field)) byField.set(refused.field, ['You may not change this field.']);
+      const key = FIELDS.find((f) => f.field === refused.field)?.key;
+      if (key) byField.set(key, ['You may not change this field.']);
     }
     return error.message;
   });
