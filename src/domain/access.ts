@@ -67,3 +67,16 @@ export function canFindForWrite(
 ): boolean {
   return hasScope(caller, writeScope) || readAccess(caller, userId, userOrganizationIds) !== 'none';
 }
+
+/**
+ * The memberships of a user the caller may see: all of them with full access; the help desk sees
+ * only those of the organizations it administers (a member's other organizations stay hidden).
+ */
+export function visibleMemberships<T extends { organizationId: string }>(
+  caller: Caller | null,
+  access: ReadAccess,
+  memberships: T[],
+): T[] {
+  if (access === 'full') return memberships;
+  return memberships.filter((m) => caller?.adminOrganizationIds.has(m.organizationId));
+}

@@ -333,7 +333,6 @@ export interface TicketStore {
     message: NewOutboxMessage | null,
     audit: AuditEntry,
   ): Promise<TicketRow>;
-  byHash(kind: TicketKind, ticketHash: string): Promise<TicketRow | null>;
   /** Marks the ticket used if it is valid (one transaction): the one redemption that may go on. */
   claim(kind: TicketKind, ticketHash: string, now: Date): Promise<{ ok: true; ticket: TicketRow } | { ok: false; problem: TicketProblem }>;
   /** Gives a claimed ticket back (its effect failed). */

@@ -1,5 +1,6 @@
 import { createUser, updateUser } from '../../app/users.js';
 import { listUsers } from '../../app/queries.js';
+import { visibleMemberships } from '../../domain/access.js';
 import { PROFILE_FIELDS } from '../../domain/types.js';
 import { upper } from '../enums.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
@@ -40,9 +41,7 @@ export const userResolvers: Resolvers = {
     identities: (user, _, ctx) => ctx.loaders.identitiesByUser.load(user.id),
     organizations: async (user, _, ctx) => {
       const memberships = await ctx.loaders.membershipsByUser.load(user.id);
-      // The help desk sees a member's memberships of the organizations it administers, no others.
-      if ((await ctx.access.read(user)) === 'full') return memberships;
-      return memberships.filter((m) => ctx.caller?.adminOrganizationIds.has(m.organizationId));
+      return visibleMemberships(ctx.caller, await ctx.access.read(user), memberships);
     },
     fieldPolicies: async (user, _, ctx) => {
       const policies = await ctx.access.policies(user);

@@ -6,7 +6,6 @@ import type {
   InvitationStore,
   MembershipRow,
   NewOutboxMessage,
-  TicketKind,
   TicketProblem,
   TicketRow,
   TicketStore,
@@ -60,15 +59,6 @@ export function sqliteTickets(db: Db): TicketStore {
         recordAudit(tx, { ...audit, targetUserId: row.userId, fields: [row.kind] }, now);
       });
       return full;
-    },
-    async byHash(kind: TicketKind, ticketHash: string) {
-      return (
-        db
-          .select(ticketColumns)
-          .from(t.tickets)
-          .where(and(eq(t.tickets.ticketHash, ticketHash), eq(t.tickets.kind, kind)))
-          .get() ?? null
-      );
     },
     async claim(kind, ticketHash, now) {
       return db.transaction((tx) => {
