@@ -23,6 +23,20 @@ export interface Config {
   tickets: TicketSettings;
   /** `fileChosen`: OUTBOX_FILE was set on purpose (production needs SMTP_URL or that). */
   mail: { smtpUrl: string | null; from: string; file: string; fileChosen: boolean };
+  observability: ObservabilityConfig;
+}
+
+export interface ObservabilityConfig {
+  /** LOG_LEVEL: fatal, error, warn, info (default), debug, trace, silent. */
+  logLevel: string;
+  /** METRICS=1: `GET /metrics` on the main port. */
+  metrics: boolean;
+  /** METRICS_PORT: `/metrics`, `/healthz`, `/readyz` on their own port. */
+  metricsPort: number | null;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: spans exported by OTLP/HTTP there. */
+  otlpEndpoint: string | null;
+  /** SHUTDOWN_TIMEOUT_MS: how long in-flight requests get after SIGTERM. */
+  shutdownTimeoutMs: number;
 }
 
 /** Default lifetimes of tickets, in seconds; a request may ask for a shorter or longer one up to `maxTtl`. */
@@ -72,6 +86,20 @@ function int(name: string, value: string | undefined, fallback: number, min: num
   return n;
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function observabilityConfig(env: NodeJS.ProcessEnv): ObservabilityConfig {
+  const logLevel = (env.LOG_LEVEL || 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}.`);
+  return {
+    logLevel,
+    metrics: flag(env.METRICS) ?? false,
+    metricsPort: env.METRICS_PORT ? int('METRICS_PORT', env.METRICS_PORT, 0, 0, 65535) : null,
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || null,
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', env.SHUTDOWN_TIMEOUT_MS, 10_000, 0, 600_000),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const databasePath = databasePathFromUrl(env.DATABASE_URL);
@@ -109,5 +137,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       file: resolve(env.OUTBOX_FILE || resolve(databasePath === ':memory:' ? resolve('data') : resolve(databasePath, '..'), 'outbox.log')),
       fileChosen: Boolean(env.OUTBOX_FILE),
     },
+    observability: observabilityConfig(env),
   };
 }

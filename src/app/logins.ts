@@ -219,7 +219,7 @@ async function authenticateWithScript(
   if (!scriptName) return unavailable(connection);
   let profile: UpstreamProfile | null;
   try {
-    profile = (await ctx.scripts.call(scriptName, (s) => s.login(input.identifier, input.password))) as UpstreamProfile | null;
+    profile = (await ctx.scripts.call(scriptName, (s) => s.login(input.identifier, input.password), connection.name)) as UpstreamProfile | null;
   } catch (err) {
     if (err instanceof ScriptUnavailableError) return unavailable(connection);
     throw err;

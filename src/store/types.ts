@@ -388,6 +388,8 @@ export interface OutboxStore {
   markFailed(id: number, error: string, retryAt: Date | null): Promise<void>;
   /** For tests and the export: every message to a user. */
   byUser(userId: string): Promise<OutboxMessage[]>;
+  /** How many messages wait (or are being retried), were sent, and were given up. */
+  counts(): Promise<{ pending: number; sent: number; failed: number }>;
 }
 
 export interface Store {

@@ -64,5 +64,16 @@ export function sqliteOutbox(db: Db): OutboxStore {
     async byUser(userId) {
       return db.select(messageColumns).from(t.outbox).where(eq(t.outbox.userId, userId)).orderBy(asc(t.outbox.id)).all();
     },
+    async counts() {
+      const row = db
+        .select({
+          pending: sql<number>`coalesce(sum(case when ${t.outbox.sentAt} is null and ${t.outbox.nextAttemptAt} < ${GIVEN_UP.getTime()} then 1 else 0 end), 0)`,
+          sent: sql<number>`coalesce(sum(case when ${t.outbox.sentAt} is not null then 1 else 0 end), 0)`,
+          failed: sql<number>`coalesce(sum(case when ${t.outbox.sentAt} is null and ${t.outbox.nextAttemptAt} >= ${GIVEN_UP.getTime()} then 1 else 0 end), 0)`,
+        })
+        .from(t.outbox)
+        .get();
+      return { pending: Number(row?.pending ?? 0), sent: Number(row?.sent ?? 0), failed: Number(row?.failed ?? 0) };
+    },
   };
 }
