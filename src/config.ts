@@ -33,7 +33,7 @@ export interface ObservabilityConfig {
   metrics: boolean;
   /** METRICS_PORT: `/metrics`, `/healthz`, `/readyz` on their own port. */
   metricsPort: number | null;
-  /** OTEL_EXPORTER_OTLP_ENDPOINT: spans exported by OTLP/HTTP there. */
+  /** Where spans go by OTLP/HTTP: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
   otlpEndpoint: string | null;
   /** SHUTDOWN_TIMEOUT_MS: how long in-flight requests get after SIGTERM. */
   shutdownTimeoutMs: number;
@@ -95,7 +95,10 @@ function observabilityConfig(env: NodeJS.ProcessEnv): ObservabilityConfig {
     logLevel,
     metrics: flag(env.METRICS) ?? false,
     metricsPort: env.METRICS_PORT ? int('METRICS_PORT', env.METRICS_PORT, 0, 0, 65535) : null,
-    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || null,
+    // The OpenTelemetry convention: the traces endpoint as given, or the base endpoint + /v1/traces.
+    otlpEndpoint:
+      env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ||
+      (env.OTEL_EXPORTER_OTLP_ENDPOINT ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : null),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', env.SHUTDOWN_TIMEOUT_MS, 10_000, 0, 600_000),
   };
 }

@@ -1,6 +1,7 @@
 // A fresh set of DataLoaders per request, so every edge of a query is one batched read and no
 // resolver queries the store directly (graphql/dataloader's README: new loaders per request).
 import DataLoader from 'dataloader';
+import { traced } from '../observability/tracing.js';
 import type {
   ConnectionRow,
   IdentityRow,
@@ -20,31 +21,37 @@ export interface MembersKey {
   after: string | null;
 }
 
+/** A batch function with a span per batch (inside a recorded trace; otherwise just the call). */
+function batch<K, V>(name: string, load: (keys: readonly K[]) => Promise<V[]>): (keys: readonly K[]) => Promise<V[]> {
+  const spanName = `loader ${name}`;
+  return (keys) => traced(spanName, { 'loader.batch_size': keys.length }, () => load(keys));
+}
+
 export function createLoaders(store: Store) {
   return {
-    user: new DataLoader<string, UserRow | null>((ids) => store.users.byIds(ids), { maxBatchSize }),
-    connection: new DataLoader<string, ConnectionRow | null>((ids) => store.connections.byIds(ids), {
+    user: new DataLoader<string, UserRow | null>(batch('user', (ids) => store.users.byIds(ids)), { maxBatchSize }),
+    connection: new DataLoader<string, ConnectionRow | null>(batch('connection', (ids) => store.connections.byIds(ids)), {
       maxBatchSize,
     }),
-    connectionUserCount: new DataLoader<string, number>((ids) => store.connections.userCounts(ids), {
+    connectionUserCount: new DataLoader<string, number>(batch('connectionUserCount', (ids) => store.connections.userCounts(ids)), {
       maxBatchSize,
     }),
-    organization: new DataLoader<string, OrganizationRow | null>((ids) => store.organizations.byIds(ids), {
+    organization: new DataLoader<string, OrganizationRow | null>(batch('organization', (ids) => store.organizations.byIds(ids)), {
       maxBatchSize,
     }),
     organizationConnectionIds: new DataLoader<string, string[]>(
-      (ids) => store.organizations.connectionIds(ids),
+      batch('organizationConnectionIds', (ids) => store.organizations.connectionIds(ids)),
       { maxBatchSize },
     ),
     membershipsByUser: new DataLoader<string, MembershipRow[]>(
-      (ids) => store.organizations.membershipsByUserIds(ids),
+      batch('membershipsByUser', (ids) => store.organizations.membershipsByUserIds(ids)),
       { maxBatchSize },
     ),
-    identitiesByUser: new DataLoader<string, IdentityRow[]>((ids) => store.users.identitiesByUserIds(ids), {
+    identitiesByUser: new DataLoader<string, IdentityRow[]>(batch('identitiesByUser', (ids) => store.users.identitiesByUserIds(ids)), {
       maxBatchSize,
     }),
     members: new DataLoader<MembersKey, Page<MembershipRow>, string>(
-      (keys) => Promise.all(keys.map((k) => store.organizations.members(k.organizationId, k))),
+      batch('members', (keys: readonly MembersKey[]) => Promise.all(keys.map((k) => store.organizations.members(k.organizationId, k)))),
       { cacheKeyFn: (k) => `${k.organizationId}\u0000${k.first}\u0000${k.after ?? ''}`, maxBatchSize },
     ),
   };

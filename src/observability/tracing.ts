@@ -51,8 +51,9 @@ export interface TracingHandle {
 }
 
 /**
- * Sets up the SDK with an OTLP/HTTP exporter when `endpoint` is given; returns null otherwise.
- * The SDK modules are loaded only then. The exporter reads the other OTEL_EXPORTER_OTLP_* variables.
+ * Sets up the SDK with an OTLP/HTTP (JSON) exporter to `endpoint` (the traces URL) when given;
+ * returns null otherwise. The SDK modules are loaded only then. The exporter reads the other
+ * OTEL_EXPORTER_OTLP_* variables (headers, timeout) from the environment.
  */
 export async function startTracing(opts: { endpoint: string | null; serviceName: string; instance: string }): Promise<TracingHandle | null> {
   if (!opts.endpoint) return null;
@@ -63,7 +64,7 @@ export async function startTracing(opts: { endpoint: string | null; serviceName:
   ]);
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': opts.serviceName, 'service.instance.id': opts.instance }),
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: opts.endpoint }))],
   });
   // Registers the async-hooks context manager and the W3C trace-context propagator as well.
   provider.register();
