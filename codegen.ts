@@ -35,6 +35,7 @@ const config: CodegenConfig = {
           Invitation: '../mappers.js#InvitationParent',
           AuditEvent: '../../store/types.js#AuditEventRow',
           AuditEventConnection: '../mappers.js#AuditPage',
+          OutboxMessage: '../../store/types.js#OutboxMessageSummary',
         },
         enumsAsTypes: true,
         scalars: {

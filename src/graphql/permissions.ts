@@ -118,6 +118,8 @@ export const permissionRules = {
     // null, NOT_FOUND or FORBIDDEN as domain.md says.
     exportUserData: isAuthenticated,
     auditEvents: isAuthenticated,
+    // The outbox is the tenant's plumbing: its administrators read it and act on it.
+    outboxMessages: authenticatedWith('read:users'),
   },
   Mutation: {
     createConnection: authenticatedWith('create:connections'),
@@ -144,6 +146,8 @@ export const permissionRules = {
     // Each item is judged by updateUser's own checks.
     updateUsers: isAuthenticated,
     importUsers: authenticatedWith('import:users'),
+    retryOutboxMessage: authenticatedWith('update:users'),
+    discardOutboxMessage: authenticatedWith('update:users'),
   },
   User: canReadUser,
   // Reached only through a readable user or with read:connections; options and userCount
@@ -186,6 +190,10 @@ export const permissionRules = {
   UpdateUsersPayload: allow,
   ImportError: allow,
   ImportUsersPayload: allow,
+  // Reached only through the rules above; `user` goes through the reading rules (canReadUser).
+  OutboxMessage: allow,
+  RetryOutboxMessagePayload: allow,
+  DiscardOutboxMessagePayload: allow,
 } satisfies IRules;
 
 /** The rule that applies to one field: its own, else its type's ('*' or the type's single rule). */

@@ -390,7 +390,32 @@ export interface OutboxStore {
   byUser(userId: string): Promise<OutboxMessage[]>;
   /** How many messages wait (or are being retried), were sent, and were given up. */
   counts(): Promise<{ pending: number; sent: number; failed: number }>;
+  /** Messages in one status, oldest first, after the message `afterId`; never their bodies or addresses. */
+  list(args: { status: OutboxStatus; first: number; afterId?: number | null }): Promise<OutboxMessageSummary[]>;
+  byId(id: number): Promise<OutboxMessageSummary | null>;
+  /** An unsent message due now with a fresh count of tries; audited in the same transaction. */
+  retry(id: number, now: Date, audit: AuditEntry): Promise<OutboxChange>;
+  /** An unsent message deleted; audited in the same transaction. */
+  discard(id: number, audit: AuditEntry): Promise<OutboxChange>;
 }
+
+export type OutboxStatus = 'PENDING' | 'SENT' | 'FAILED';
+
+/** What an operator may see of a message: no body (it may hold a ticket), no address. */
+export interface OutboxMessageSummary {
+  id: number;
+  userId: string | null;
+  subject: string;
+  status: OutboxStatus;
+  attempts: number;
+  lastError: string | null;
+  createdAt: Date;
+  /** Null once sent or given up. */
+  nextAttemptAt: Date | null;
+  sentAt: Date | null;
+}
+
+export type OutboxChange = { ok: true; message: OutboxMessageSummary | null } | { ok: false; problem: 'missing' | 'sent' };
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';

@@ -33,6 +33,15 @@ export type OrgRole =
   | 'ADMIN'
   | 'MEMBER';
 
+/** Where an outbox message stands. */
+export type OutboxMessageStatus =
+  /** Given up after too many failed tries: waiting for an operator to retry or discard it. */
+  | 'FAILED'
+  /** Waiting for its first delivery, or for its next try after a failure. */
+  | 'PENDING'
+  /** Delivered (its body is no longer kept). */
+  | 'SENT';
+
 /** A profile field whose mutability the gateway decides (see `User.fieldPolicies`). */
 export type ProfileField =
   | 'APP_METADATA'
@@ -96,6 +105,7 @@ export type UserErrorCode =
   | 'NOT_FOUND'
   | 'NOT_SUPPORTED_BY_CONNECTION'
   | 'NO_EMAIL'
+  | 'OUTBOX_MESSAGE_SENT'
   | 'PASSWORD_TOO_LONG'
   | 'PASSWORD_TOO_WEAK'
   | 'REQUIRED'
