@@ -89,6 +89,10 @@ export async function updateUser(
     if (patch.email !== undefined && patch.email !== current.email && patch.email_verified === undefined) {
       changes.emailVerified = false;
     }
+    // Likewise a changed phone number (only a tenant admin may set phoneVerified at all).
+    if (patch.phone_number !== undefined && patch.phone_number !== current.phoneNumber && patch.phone_verified === undefined) {
+      changes.phoneVerified = false;
+    }
     const errors: UserError[] = [];
     if (patch.user_metadata !== undefined) {
       changes.userMetadata = mergeMetadata(current.userMetadata, patch.user_metadata);
