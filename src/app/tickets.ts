@@ -91,6 +91,15 @@ export async function createPasswordResetTicket(
   if (!tenantAdmin && !user.email) {
     return fail({ field: ['user'], code: 'NO_EMAIL', message: 'The user has no email address to send the ticket to.' });
   }
+  // Mailed only to an address the user proved to hold: otherwise whoever set the address (a help
+  // desk, or someone who took over the session) would receive the account.
+  if (!tenantAdmin && !user.emailVerified) {
+    return fail({
+      field: ['user'],
+      code: 'EMAIL_NOT_VERIFIED',
+      message: "The user's email address is not verified, so no password reset is mailed to it: verify it first (createEmailVerificationTicket).",
+    });
+  }
   return issue(ctx, user, 'password_reset', ttl.seconds, tenantAdmin, null, (ticket, expiresAt) => [
     'Someone asked to reset the password of your account.',
     `Your password reset ticket: ${ticket}`,
