@@ -116,6 +116,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       scripts,
       tickets: config.tickets,
       playground: config.playground,
+      corsOrigins: config.corsOrigins,
       // The message and the error's own (scrubbed) text only: no request, no token.
       logError: (message, err) => obs.error(message, err),
       obs,

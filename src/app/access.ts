@@ -79,9 +79,18 @@ export class Access {
       this.loaders.membershipsByUser.load(user.id),
       this.connectionFacts(user.connectionId),
     ]);
+    const administered = roles.helpDesk ? (this.caller?.adminOrganizationIds ?? new Set<string>()) : new Set<string>();
     return fieldPolicies(roles, facts, {
       migrated: user.migrated,
       invitationBound: memberships.some((m) => m.invitedEmail !== null),
+      memberOfAnotherOrganization: roles.helpDesk && memberships.some((m) => !administered.has(m.organizationId)),
+      blockedBy: !user.blocked
+        ? null
+        : user.blockedByOrganizationId === null
+          ? 'tenant_admin'
+          : administered.has(user.blockedByOrganizationId)
+            ? 'this_help_desk'
+            : 'another_help_desk',
     });
   }
 }

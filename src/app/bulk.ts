@@ -179,6 +179,7 @@ function upsertChanges(current: UserRow, record: ImportRecord, facts: Connection
   if (p.username !== undefined) changes.username = p.username;
   if (p.phone_number !== undefined) changes.phoneNumber = p.phone_number;
   if (p.phone_verified !== undefined) changes.phoneVerified = p.phone_verified;
+  else if (p.phone_number !== undefined && p.phone_number !== current.phoneNumber) changes.phoneVerified = false;
   if (p.name !== undefined) changes.name = p.name;
   if (p.nickname !== undefined) changes.nickname = p.nickname;
   if (p.given_name !== undefined) changes.givenName = p.given_name;

@@ -7,7 +7,7 @@ import { ScriptUnavailableError } from '../connectors/custom-db.js';
 import { hasScope } from '../domain/access.js';
 import { isLegacyUser } from '../domain/policy.js';
 import type { UserError } from '../domain/types.js';
-import { validateProfilePatch } from '../domain/validation.js';
+import { sameEmail, validateProfilePatch } from '../domain/validation.js';
 import type { NewOutboxMessage, TicketKind, TicketProblem, UserChanges, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { forbidden, unauthenticated } from './errors.js';
@@ -90,6 +90,15 @@ export async function createPasswordResetTicket(
   if ('error' in ttl) return fail(ttl.error);
   if (!tenantAdmin && !user.email) {
     return fail({ field: ['user'], code: 'NO_EMAIL', message: 'The user has no email address to send the ticket to.' });
+  }
+  // Mailed only to an address the user proved to hold: otherwise whoever set the address (a help
+  // desk, or someone who took over the session) would receive the account.
+  if (!tenantAdmin && !user.emailVerified) {
+    return fail({
+      field: ['user'],
+      code: 'EMAIL_NOT_VERIFIED',
+      message: "The user's email address is not verified, so no password reset is mailed to it: verify it first (createEmailVerificationTicket).",
+    });
   }
   return issue(ctx, user, 'password_reset', ttl.seconds, tenantAdmin, null, (ticket, expiresAt) => [
     'Someone asked to reset the password of your account.',
@@ -224,7 +233,7 @@ export async function verifyEmail(ctx: AppContext, input: { ticket: string }): P
     input.ticket,
     async (user, data) => {
       const email = typeof data?.email === 'string' ? data.email : null;
-      if (!email || !user.email || email.toLowerCase() !== user.email.toLowerCase()) {
+      if (!email || !sameEmail(email, user.email)) {
         return {
           errors: [{ field: ['ticket'], code: 'EMAIL_MISMATCH', message: 'The email address changed since this ticket was sent.' }],
         };

@@ -7,8 +7,8 @@ import { customScriptsName, isCustomDatabase, isImportMode } from '../domain/con
 import { checkMetadata, mergeMetadata } from '../domain/metadata.js';
 import { isLegacyUser, refusedFields } from '../domain/policy.js';
 import { PROFILE_FIELDS, type ProfileField, type ProfilePatch, type UserError } from '../domain/types.js';
-import { conflictErrors, validateProfilePatch, versionConflict } from '../domain/validation.js';
-import type { ConnectionRow, UserChanges, UserRow } from '../store/types.js';
+import { conflictErrors, sameEmail, validateProfilePatch, versionConflict } from '../domain/validation.js';
+import type { ConnectionRow, NewOutboxMessage, UserChanges, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { fieldNotEditable, notFound, unauthenticated } from './errors.js';
 import { findConnection, findUserForWrite } from './lookup.js';
@@ -83,11 +83,26 @@ export async function updateUser(
 
   const facts = await ctx.access.connectionFacts(user.connectionId);
   const legacy = isLegacyUser(facts, { migrated: user.migrated, invitationBound: false });
-  const plan = (current: UserRow): { changes: UserChanges } | { errors: UserError[] } => {
+  const tenantAdmin = hasScope(caller, 'update:users');
+  const actingOrganizationId = await actingOrganization(ctx, user.id);
+  const plan = (current: UserRow): { changes: UserChanges; messages: NewOutboxMessage[] } | { errors: UserError[] } => {
     const changes = profileColumns(patch);
+    const messages: NewOutboxMessage[] = [];
+    // A block records who set it: the help desk lifts only its own organization's blocks.
+    if (patch.blocked !== undefined && patch.blocked !== current.blocked) {
+      changes.blockedByOrganizationId = patch.blocked ? actingOrganizationId : null;
+    }
+    // Anyone but a tenant administrator changing an email: the old address hears of it (no ticket).
+    if (patch.email !== undefined && current.email && !sameEmail(patch.email, current.email) && !tenantAdmin) {
+      messages.push(emailChangedNotice(current, caller.sub === current.id ? 'you' : `your organization's help desk (${caller.sub})`));
+    }
     // A changed email is unverified unless the same update (a tenant admin's) says otherwise.
     if (patch.email !== undefined && patch.email !== current.email && patch.email_verified === undefined) {
       changes.emailVerified = false;
+    }
+    // Likewise a changed phone number (only a tenant admin may set phoneVerified at all).
+    if (patch.phone_number !== undefined && patch.phone_number !== current.phoneNumber && patch.phone_verified === undefined) {
+      changes.phoneVerified = false;
     }
     const errors: UserError[] = [];
     if (patch.user_metadata !== undefined) {
@@ -98,7 +113,7 @@ export async function updateUser(
       changes.appMetadata = mergeMetadata(current.appMetadata, patch.app_metadata);
       errors.push(...checkMetadata('app_metadata', changes.appMetadata));
     }
-    return errors.length > 0 ? { errors } : { changes };
+    return errors.length > 0 ? { errors } : { changes, messages };
   };
 
   let scriptCalls: LegacyCall[] = [];
@@ -142,7 +157,7 @@ export async function updateUser(
     {
       actorId: caller.sub,
       operation: opts.operation ?? 'updateUser',
-      organizationId: await actingOrganization(ctx, user.id),
+      organizationId: actingOrganizationId,
     },
     // After a script call the cache must follow the row the call was based on.
     { expectedVersion: legacy && scriptCalls.length > 0 ? user.version : opts.expectedVersion },
@@ -157,6 +172,19 @@ export async function updateUser(
   // A new, unverified address gets a verification ticket through the outbox.
   if (result.changed.includes('email')) await queueEmailVerification(ctx, result.user);
   return { user: result.user, userErrors: [] };
+}
+
+/** To the old address, when someone other than a tenant administrator changed it: who and when, never a ticket. */
+function emailChangedNotice(user: UserRow, who: string): NewOutboxMessage {
+  return {
+    userId: user.id,
+    to: user.email as string,
+    subject: 'The email address of your account was changed',
+    body: [
+      `The email address of your account was changed from this address by ${who} at ${new Date().toISOString()}.`,
+      'If you did not expect this, contact your organization or the service at once: this address no longer receives messages for the account.',
+    ].join('\n'),
+  };
 }
 
 /** For the audit log: the organization through which a help-desk caller acts, if that is how. */

@@ -40,6 +40,8 @@ export interface UserRow {
   userMetadata: Metadata;
   appMetadata: Metadata;
   blocked: boolean;
+  /** Who set the block: the organization whose help desk did; null for a tenant administrator (or no block). */
+  blockedByOrganizationId: string | null;
   migrated: boolean;
   version: number;
   createdAt: Date;
@@ -156,7 +158,9 @@ export type UserChanges = Partial<
  * errors. Runs synchronously inside the transaction, so read-merge-write cannot lose a
  * concurrent change.
  */
-export type UserUpdatePlanner = (current: UserRow) => { changes: UserChanges } | { errors: UserError[] };
+export type UserUpdatePlanner = (
+  current: UserRow,
+) => { changes: UserChanges; /** Written to the outbox in the same transaction, if anything changed. */ messages?: NewOutboxMessage[] } | { errors: UserError[] };
 
 export type UpdateResult =
   | { ok: true; user: UserRow; changed: string[] }

@@ -42,7 +42,7 @@ import {
   userFromRaw,
 } from './raw.js';
 import * as t from './tables.js';
-import { sqliteInvitations, sqliteTickets } from './tickets.js';
+import { enqueue, sqliteInvitations, sqliteTickets } from './tickets.js';
 import {
   type Db,
   grouped,
@@ -348,6 +348,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         }
         const now = new Date();
         const { user: row } = applyUserChanges(tx, current, changes, now);
+        for (const message of planned.messages ?? []) enqueue(tx, message, now);
         recordAudit(tx, { ...audit, targetUserId: id, fields: changed }, now);
         if (opts?.identityProfileData !== undefined) updateIdentityProfile(tx, current, opts.identityProfileData);
         return { ok: true, user: row, changed };

@@ -25,6 +25,7 @@ export const userColumns = {
   userMetadata: t.users.userMetadata,
   appMetadata: t.users.appMetadata,
   blocked: t.users.blocked,
+  blockedByOrganizationId: t.users.blockedByOrganizationId,
   migrated: t.users.migrated,
   version: t.users.version,
   createdAt: t.users.createdAt,
@@ -105,7 +106,7 @@ export function applyUserChanges(
 export function changedFields(current: UserRow, changes: UserChanges): string[] {
   const out: string[] = [];
   for (const [key, value] of Object.entries(changes) as [keyof UserChanges, unknown][]) {
-    if (value === undefined) continue;
+    if (value === undefined || key === 'blockedByOrganizationId') continue;
     if (key === 'passwordHash' || key === 'passwordSetInCustomDatabase') {
       out.push('password');
       continue;
