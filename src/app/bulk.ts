@@ -13,7 +13,8 @@ import { AppError, FieldNotEditableError, forbidden, notFound, unauthenticated }
 import { newDatabaseUser } from './columns.js';
 import { newDatabaseUserKey } from './ids.js';
 import { findConnection } from './lookup.js';
-import { namedFields, type UserResult, updateUser } from './users.js';
+import { importProblemError, type UserResult } from './results.js';
+import { namedFields, updateUser } from './users.js';
 
 export const MAX_BULK_UPDATES = 1000;
 
@@ -124,8 +125,10 @@ export async function importUsers(
     );
     results.forEach((r, i) => {
       const at = batch[i]?.index ?? -1;
-      if (r.outcome === 'failed') reportError(at, r.code, r.message);
-      else summary[r.outcome] += 1;
+      if (r.outcome === 'failed') {
+        const e = importProblemError(r.problem);
+        reportError(at, e.code, e.message);
+      } else summary[r.outcome] += 1;
     });
     batch = [];
     opts.onProgress?.(index + 1, summary);

@@ -17,10 +17,8 @@ import { newDatabaseUserKey } from './ids.js';
 import { callLegacyScript, legacyIdentifier } from './legacy.js';
 import { queueEmailVerification } from './tickets.js';
 import { forgetUser } from './loaders.js';
+import { fail, refusalErrors, type UserResult } from './results.js';
 
-export type UserResult = { user: UserRow | null; userErrors: UserError[] };
-
-const fail = (...userErrors: UserError[]): UserResult => ({ user: null, userErrors });
 
 export function namedFields(patch: ProfilePatch): ProfileField[] {
   return PROFILE_FIELDS.filter((f) => patch[f] !== undefined);
@@ -150,7 +148,7 @@ export async function updateUser(
   forgetUser(ctx.loaders, id);
   if (!result.ok) {
     if ('notFound' in result) throw notFound('user', id);
-    return fail(...result.errors);
+    return fail(...refusalErrors(result, id));
   }
   ctx.loaders.user.prime(id, result.user);
   if (hasScope(caller, 'update:users')) ctx.access.grantRead(id);
@@ -271,7 +269,7 @@ export async function createUser(ctx: AppContext, input: NewUserInput): Promise<
     newDatabaseUser(connection.id, key, profile, { migrated: isImportMode(connection), passwordHash }),
     { actorId: caller.sub, operation: 'createUser', fields: namedFields(patch) },
   );
-  if (!result.ok) return fail(...result.errors);
+  if (!result.ok) return fail(...refusalErrors(result, id));
   ctx.access.grantRead(id);
   ctx.loaders.user.prime(id, result.user);
   return { user: result.user, userErrors: [] };

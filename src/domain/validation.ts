@@ -41,16 +41,6 @@ export function toCamel(field: string): string {
   return field.replace(/_+([a-z0-9])/gi, (_, c: string) => c.toUpperCase());
 }
 
-/** Lower-case and trimmed: the form in which emails are compared for uniqueness. */
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
-
-/** Lower-case: the form in which usernames are compared for uniqueness. */
-export function normalizeUsername(username: string): string {
-  return username.toLowerCase();
-}
-
 /** Length in characters (Unicode code points, so an emoji counts once). */
 export function charLength(value: string): number {
   let n = 0;

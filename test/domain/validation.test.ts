@@ -6,8 +6,6 @@ import {
   EMAIL_MAX_LENGTH,
   NAME_MAX_LENGTH,
   NICKNAME_MAX_LENGTH,
-  normalizeEmail,
-  normalizeUsername,
   PASSWORD_MAX_BYTES,
   PASSWORD_MIN_BYTES,
   toCamel,
@@ -380,24 +378,5 @@ describe('helpers', () => {
     expect(toCamel('app_metadata')).toBe('appMetadata');
     expect(toCamel('email')).toBe('email');
     expect(toCamel('alreadyCamel')).toBe('alreadyCamel');
-  });
-
-  it('normalizeEmail lower-cases and trims', () => {
-    expect(normalizeEmail('  Jane.Doe@Example.COM \n')).toBe('jane.doe@example.com');
-    expect(normalizeEmail('jane@example.com')).toBe('jane@example.com');
-  });
-
-  it('normalizeUsername lower-cases', () => {
-    expect(normalizeUsername('Jane.DOE')).toBe('jane.doe');
-    expect(normalizeUsername('already')).toBe('already');
-  });
-
-  it('property: normalization is idempotent', () => {
-    fc.assert(
-      fc.property(fc.string(), (s) => {
-        expect(normalizeEmail(normalizeEmail(s))).toBe(normalizeEmail(s));
-        expect(normalizeUsername(normalizeUsername(s))).toBe(normalizeUsername(s));
-      }),
-    );
   });
 });
