@@ -6,9 +6,9 @@ import { parseArgs } from 'node:util';
 import { AppError } from '../app/errors.js';
 import { findConnection } from '../app/lookup.js';
 import { systemContext } from '../app/system.js';
-import { ConfigError, loadConfig, MIGRATIONS_FOLDER } from '../config.js';
+import { ConfigError, loadConfig } from '../config.js';
 import { ScriptRegistry } from '../connectors/custom-db.js';
-import { openSqliteStore } from '../store/sqlite/index.js';
+import { openStore } from '../store/index.js';
 import type { UserRow } from '../store/types.js';
 
 /** A stored user as an import record. */
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     process.exit(values.help ? 0 : 2);
   }
   const config = loadConfig();
-  const store = openSqliteStore({ path: config.databasePath, migrationsFolder: MIGRATIONS_FOLDER });
+  const store = openStore(config);
   const ctx = systemContext(store, new ScriptRegistry(config.customDbScriptsDir, config.customDbScriptTimeoutMs), 'cli:export', config.tickets);
   const out: NodeJS.WritableStream = values.out ? createWriteStream(values.out, { encoding: 'utf8', mode: 0o600 }) : process.stdout;
   let count = 0;
