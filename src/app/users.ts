@@ -5,6 +5,7 @@ import { type CustomDbScript, ScriptUnavailableError } from '../connectors/custo
 import { hasScope } from '../domain/access.js';
 import { customScriptsName, isCustomDatabase, isImportMode } from '../domain/connection.js';
 import { checkMetadata, mergeMetadata } from '../domain/metadata.js';
+import { toCamel } from '../domain/names.js';
 import { isLegacyUser, refusedFields } from '../domain/policy.js';
 import { PROFILE_FIELDS, type ProfileField, type ProfilePatch, type UserError } from '../domain/types.js';
 import { conflictErrors, validateProfilePatch, versionConflict } from '../domain/validation.js';
@@ -35,7 +36,7 @@ function requiredValues(patch: ProfilePatch, connection: ConnectionRow): UserErr
   const errors: UserError[] = [];
   for (const field of ['email_verified', 'phone_verified', 'blocked', 'password'] as const) {
     if (patch[field] === null) {
-      errors.push({ field: [camel(field)], code: 'REQUIRED', message: `${camel(field)} cannot be null.` });
+      errors.push({ field: [toCamel(field)], code: 'REQUIRED', message: `${toCamel(field)} cannot be null.` });
     }
   }
   if (patch.email === null && connection.kind === 'DATABASE') {
@@ -49,10 +50,6 @@ function requiredValues(patch: ProfilePatch, connection: ConnectionRow): UserErr
     });
   }
   return errors;
-}
-
-function camel(field: string): string {
-  return field.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 export interface UpdateOptions {

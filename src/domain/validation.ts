@@ -1,5 +1,6 @@
 // The limits on profile field values (shared/domain.md, "Limits"). Pure: no graphql, drizzle or IO.
 
+import { toCamel } from './names.js';
 import type { ProfilePatch, UserError } from './types.js';
 
 export const NAME_MIN_LENGTH = 1;
@@ -36,10 +37,6 @@ const EMAIL_TLD = /^(?:\p{L}{2,63}|xn--[a-z0-9-]{1,59})$/iu;
 
 const encoder = new TextEncoder();
 
-/** given_name → givenName. */
-export function toCamel(field: string): string {
-  return field.replace(/_+([a-z0-9])/gi, (_, c: string) => c.toUpperCase());
-}
 
 /** Length in characters (Unicode code points, so an emoji counts once). */
 export function charLength(value: string): number {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { toCamel } from '../../src/domain/names.js';
 import type { ProfilePatch } from '../../src/domain/types.js';
 import {
   E164_PATTERN,
@@ -8,7 +9,6 @@ import {
   NICKNAME_MAX_LENGTH,
   PASSWORD_MAX_BYTES,
   PASSWORD_MIN_BYTES,
-  toCamel,
   USERNAME_MAX_LENGTH,
   validateProfilePatch,
 } from '../../src/domain/validation.js';
