@@ -4,7 +4,7 @@
 import { hasScope } from '../domain/access.js';
 import type { OrgRole, UserError } from '../domain/types.js';
 import { isValidEmailShape } from '../domain/validation.js';
-import { normalizeEmail } from '../store/keys.js';
+import { normalizeEmail } from '../domain/keys.js';
 import type { InvitationRow, MembershipRow } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { forbidden, notFound, unauthenticated } from './errors.js';

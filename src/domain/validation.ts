@@ -1,6 +1,8 @@
 // The limits on profile field values (shared/domain.md, "Limits"). Pure: no graphql, drizzle or IO.
 
 import { toCamel } from './names.js';
+
+export { normalizeEmail, normalizeUsername, sameEmail } from './keys.js';
 import type { ProfilePatch, UserError } from './types.js';
 
 export const NAME_MIN_LENGTH = 1;

@@ -9,6 +9,8 @@ import {
   NICKNAME_MAX_LENGTH,
   PASSWORD_MAX_BYTES,
   PASSWORD_MIN_BYTES,
+  normalizeEmail,
+  normalizeUsername,
   USERNAME_MAX_LENGTH,
   validateProfilePatch,
 } from '../../src/domain/validation.js';
@@ -378,5 +380,30 @@ describe('helpers', () => {
     expect(toCamel('app_metadata')).toBe('appMetadata');
     expect(toCamel('email')).toBe('email');
     expect(toCamel('alreadyCamel')).toBe('alreadyCamel');
+  });
+
+  it('normalizeEmail: NFC, then ASCII letters only are lower-cased (a Kelvin sign is never a k)', () => {
+    expect(normalizeEmail('\u212Aate@corp.example')).not.toBe(normalizeEmail('kate@corp.example'));
+    expect(normalizeEmail('zoe\u0301@X.example')).toBe(normalizeEmail('zo\u00e9@x.example'));
+    expect(normalizeEmail('L\u00c9A@x.example')).toBe('l\u00c9a@x.example');
+  });
+
+  it('normalizeEmail lower-cases and trims', () => {
+    expect(normalizeEmail('  Jane.Doe@Example.COM \n')).toBe('jane.doe@example.com');
+    expect(normalizeEmail('jane@example.com')).toBe('jane@example.com');
+  });
+
+  it('normalizeUsername lower-cases', () => {
+    expect(normalizeUsername('Jane.DOE')).toBe('jane.doe');
+    expect(normalizeUsername('already')).toBe('already');
+  });
+
+  it('property: normalization is idempotent', () => {
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        expect(normalizeEmail(normalizeEmail(s))).toBe(normalizeEmail(s));
+        expect(normalizeUsername(normalizeUsername(s))).toBe(normalizeUsername(s));
+      }),
+    );
   });
 });

@@ -1,7 +1,7 @@
 // Bulk import: a batch of records is one transaction (so a crash loses at most the batch in
 // flight), and each record its own savepoint (so a bad record never stops the others).
 import { and, eq, sql } from 'drizzle-orm';
-import { normalizeEmail, normalizeUsername } from '../keys.js';
+import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { AuditEntry, ImportItem, ImportItemResult, ImportProblem, UserKey, UserRow } from '../types.js';
 import { type RawUser, type Statements, USER_COLUMNS, userFromRaw } from './raw.js';
 import { applyUserChanges, type Db, hashDeletedId, recordAudit, violatedUniqueColumns, violatedUserKey } from './shared.js';

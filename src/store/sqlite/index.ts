@@ -8,7 +8,7 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Metadata } from '../../domain/types.js';
-import { normalizeEmail, normalizeUsername } from '../keys.js';
+import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type {
   ConnectionRow,
   ConnectionStore,

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { eq } from 'drizzle-orm';
 import Database from 'better-sqlite3';
-import { normalizeEmail, normalizeUsername } from '../keys.js';
+import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { AuditEntry, UserChanges, UserKey, UserRow } from '../types.js';
 import * as t from './tables.js';
 
