@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTokenVerifier, loadOrCreateDevSecret } from './auth/tokens.js';
-import { type Config, ConfigError, MIGRATIONS_FOLDER } from './config.js';
+import { type Config, ConfigError } from './config.js';
 import { ScriptRegistry } from './connectors/custom-db.js';
 import { Observability } from './observability/index.js';
 import { instrumentStore } from './observability/store.js';
@@ -12,7 +12,7 @@ import { OutboxSender } from './outbox/sender.js';
 import { createTransport } from './outbox/transports.js';
 import { seedDemo } from './seed/demo.js';
 import { createGateway, type Gateway } from './server.js';
-import { openSqliteStore, type SqliteStoreOptions } from './store/sqlite/index.js';
+import { type OpenStoreOptions, openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 
 export interface Runtime {
@@ -41,7 +41,7 @@ export interface Runtime {
 
 export interface RuntimeOptions {
   log?: (line: string) => void;
-  onStatement?: SqliteStoreOptions['onStatement'];
+  onStatement?: OpenStoreOptions['onStatement'];
   host?: string;
   /** How often the outbox is polled (default 1 s). */
   outboxIntervalMs?: number;
@@ -87,11 +87,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   const migrationStarted = performance.now();
   let store: Store;
   try {
-    store = openSqliteStore({
-      path: config.databasePath,
-      migrationsFolder: MIGRATIONS_FOLDER,
-      onStatement: opts.onStatement,
-    });
+    store = openStore(config, { onStatement: opts.onStatement });
   } catch (err) {
     obs.error('database migration failed', err, { event: 'migration_failed' });
     throw err;

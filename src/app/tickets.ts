@@ -15,7 +15,7 @@ import { newTicketId } from './ids.js';
 import { callLegacyScript, legacyChangeEmail, legacyIdentifier } from './legacy.js';
 import { forgetUser } from './loaders.js';
 import { findUserForWrite } from './lookup.js';
-import type { UserResult } from './users.js';
+import { refusalErrors, type UserResult } from './results.js';
 
 export interface TicketResult {
   /** Only for a tenant administrator; null when the ticket went to the outbox. */
@@ -196,7 +196,7 @@ async function redeem(
     operation,
   });
   forgetUser(ctx.loaders, user.id);
-  if (!result.ok) return { user: null, userErrors: 'notFound' in result ? [ticketError('TICKET_INVALID')] : result.errors };
+  if (!result.ok) return { user: null, userErrors: 'notFound' in result ? [ticketError('TICKET_INVALID')] : refusalErrors(result, user.id) };
   // The ticket is the credential: its holder sees the profile as the help desk would (no app_metadata).
   ctx.access.grantRead(user.id, ctx.caller?.sub === user.id || (ctx.caller && hasScope(ctx.caller, 'read:users')) ? 'full' : 'member');
   return { user: result.user, userErrors: [] };

@@ -3,13 +3,14 @@ import { ALL_SCOPES, signToken } from '../auth/tokens.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { scrub } from '../observability/logger.js';
 import { startRuntime } from '../runtime.js';
+import { DIALECT_LABELS } from '../store/index.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const runtime = await startRuntime(config);
   const log = runtime.obs.log;
   const url = `http://localhost:${runtime.port}/graphql`;
-  log.info({ event: 'listening', url }, `Profile gateway listening on ${url} (SQLite: ${config.databasePath})`);
+  log.info({ event: 'listening', url }, `Profile gateway listening on ${url} (${DIALECT_LABELS[runtime.store.dialect]}: ${config.databasePath})`);
   if (runtime.signingSecret && !config.production) {
     const token = await signToken(runtime.signingSecret, {
       sub: 'admin@tenant',

@@ -334,10 +334,12 @@ export type DeleteUserPayload = {
   userErrors: Array<UserError>;
 };
 
+/** The result of discardOutboxMessage. */
 export type DiscardOutboxMessagePayload = {
   __typename?: 'DiscardOutboxMessagePayload';
   /** The id of the discarded message; null when nothing was written. */
   discardedMessageId: Maybe<Scalars['ID']['output']>;
+  /** Why nothing was written (OUTBOX_MESSAGE_SENT, NOT_FOUND); empty on success. */
   userErrors: Array<UserError>;
 };
 
@@ -824,7 +826,9 @@ export type OutboxMessage = {
   __typename?: 'OutboxMessage';
   /** Delivery attempts since it was written (or last retried by an operator). */
   attempts: Scalars['Int']['output'];
+  /** When the message was written. */
   createdAt: Scalars['DateTime']['output'];
+  /** The message's id; pass it to retryOutboxMessage or discardOutboxMessage. */
   id: Scalars['ID']['output'];
   /** The last delivery error, with the recipient's address masked; null when none. */
   lastError: Maybe<Scalars['String']['output']>;
@@ -832,6 +836,7 @@ export type OutboxMessage = {
   nextAttemptAt: Maybe<Scalars['DateTime']['output']>;
   /** When it was delivered; null until then. */
   sentAt: Maybe<Scalars['DateTime']['output']>;
+  /** Where the message stands: pending, sent or given up. */
   status: OutboxMessageStatus;
   /** What the message is about, e.g. "Reset your password". */
   subject: Scalars['String']['output'];
@@ -1052,10 +1057,12 @@ export type ResetPasswordPayload = {
   userErrors: Array<UserError>;
 };
 
+/** The result of retryOutboxMessage. */
 export type RetryOutboxMessagePayload = {
   __typename?: 'RetryOutboxMessagePayload';
   /** The message, due again now; null when nothing was written. */
   outboxMessage: Maybe<OutboxMessage>;
+  /** Why nothing was written (OUTBOX_MESSAGE_SENT, NOT_FOUND); empty on success. */
   userErrors: Array<UserError>;
 };
 
