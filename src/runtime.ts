@@ -87,7 +87,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   const migrationStarted = performance.now();
   let store: Store;
   try {
-    store = openStore(config, { onStatement: opts.onStatement });
+    store = openStore(config, { onStatement: opts.onStatement, onPool: (name, pool) => obs.metrics.registerDbPool(name, pool) });
   } catch (err) {
     obs.error('database migration failed', err, { event: 'migration_failed' });
     throw err;

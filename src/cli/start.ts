@@ -1,4 +1,5 @@
 // `npm start`: migrate, seed the demo tenant when the database is new, serve, shut down gracefully.
+import { constants } from 'node:os';
 import { ALL_SCOPES, signToken } from '../auth/tokens.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { scrub } from '../observability/logger.js';
@@ -32,7 +33,8 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) {
       log.warn({ event: 'forced_exit', signal }, `${signal} again: exiting now.`);
-      process.exit(130);
+      // 128 + the signal's number, as a shell reports a process killed by it (143 for SIGTERM).
+      process.exit(128 + (constants.signals[signal as NodeJS.Signals] ?? 2));
     }
     stopping = true;
     const deadline = config.observability.shutdownTimeoutMs;

@@ -39,6 +39,50 @@ export async function traced<T>(name: string, attributes: Attributes, fn: (span:
   });
 }
 
+/** What a webhook delivery's span says about it: ids, names and codes only, never a URL's query or a body. */
+export interface WebhookDeliveryAttributes {
+  /** The webhook (subscription) id. */
+  webhookId: string;
+  /** The event delivered, e.g. user.updated. */
+  event: string;
+  /** 1 for the first try. */
+  attempt: number;
+}
+
+/** What a delivery reports back to its span: the receiver's HTTP status, when it answered. */
+export interface WebhookDeliveryResult {
+  status?: number;
+}
+
+/**
+ * The hook for webhook deliveries (#18): runs `deliver` inside a `webhook.deliver` span (kind
+ * CLIENT). Deliveries run in the background, outside any request, so this starts a trace of its
+ * own when there is no active one (a delivery made inside a request is a child of its span). A
+ * thrown error, or an answered status of 400 or more, marks the span as failed. Without a tracer
+ * provider (no OTEL_EXPORTER_OTLP_ENDPOINT) it is the API's no-op and costs next to nothing.
+ */
+export async function traceWebhookDelivery<T extends WebhookDeliveryResult>(
+  attrs: WebhookDeliveryAttributes,
+  deliver: () => Promise<T>,
+): Promise<T> {
+  const attributes: Attributes = { 'webhook.id': attrs.webhookId, 'webhook.event': attrs.event, 'webhook.attempt': attrs.attempt };
+  return tracer().startActiveSpan('webhook.deliver', { kind: SpanKind.CLIENT, attributes }, async (span) => {
+    try {
+      const result = await deliver();
+      if (result.status !== undefined) {
+        span.setAttribute('http.response.status_code', result.status);
+        if (result.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR, message: String(result.status) });
+      }
+      return result;
+    } catch (err) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.name : 'error' });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
 /** The context a request continues: its W3C `traceparent` (and `tracestate`), when it sent one. */
 export function contextFromHeaders(headers: Record<string, string | string[] | undefined>) {
   return propagation.extract(ROOT_CONTEXT, headers);

@@ -14,6 +14,12 @@ export interface StoreConfig {
 export interface OpenStoreOptions {
   /** Called with every SQL statement run (the statement-count tests and the benchmark use it). */
   onStatement?: (sql: string) => void;
+  /**
+   * The hook for a connection pool (#15: PostgreSQL): a store with a pool passes it here once open,
+   * and the runtime exports its in-use, idle and waiting counts as `gateway_db_pool_connections`
+   * (observability/metrics.ts, Metrics.registerDbPool). SQLite has no pool and never calls it.
+   */
+  onPool?: (name: string, pool: { totalCount: number; idleCount: number; waitingCount: number }) => void;
 }
 
 /** Opens the configured store, migrated to the current schema. */

@@ -173,3 +173,36 @@ describe('METRICS_PORT', () => {
     }
   });
 });
+
+// The hooks other parts call (the operation guard's refusals and login blocks, a PostgreSQL
+// pool): called on the running gateway's Observability, seen in its log and on its /metrics.
+describe('hooks for the guard and the database pool', () => {
+  it('refused() and loginBlocked() write one warning line each and count by reason, with no identifier', async () => {
+    const obs = gw.runtime.obs;
+    const count = async (reason: string, limit: string) => sample(await metrics(), 'gateway_operations_refused_total', { reason, limit }) ?? 0;
+    const before = { depth: await count('limit', 'DEPTH'), rate: await count('rate_limit', ''), block: await count('login_block', '') };
+    obs.refused('limit', { limit: 'DEPTH', callerKind: 'user', requestId: 'hook-depth' });
+    obs.refused('rate_limit', { callerKind: 'login_server', organization: 'org_1', requestId: 'hook-rate', retryAfterSeconds: 12 });
+    obs.loginBlocked({ connection: 'Username-Password-Authentication', untilSeconds: 300, requestId: 'hook-block' });
+    expect(await count('limit', 'DEPTH')).toBe(before.depth + 1);
+    expect(await count('rate_limit', '')).toBe(before.rate + 1);
+    expect(await count('login_block', '')).toBe(before.block + 1);
+    const lines = logLines(gw.logFile);
+    const by = (id: string) => lines.find((l) => l.requestId === id);
+    expect(by('hook-depth')).toMatchObject({ level: 40, event: 'operation_refused', reason: 'limit', limit: 'DEPTH', callerKind: 'user' });
+    expect(by('hook-rate')).toMatchObject({ level: 40, event: 'rate_limited', reason: 'rate_limit', callerKind: 'login_server', organization: 'org_1', retryAfterSeconds: 12 });
+    expect(by('hook-block')).toMatchObject({ level: 40, event: 'login_blocked', connection: 'Username-Password-Authentication', untilSeconds: 300 });
+  });
+
+  it('a registered pool (registerDbPool, what the PostgreSQL store hands the runtime) is read at every scrape', async () => {
+    const pool = { totalCount: 5, idleCount: 2, waitingCount: 1 };
+    gw.runtime.obs.metrics.registerDbPool('hook-pool', pool);
+    let text = await metrics();
+    const state = (s: string) => sample(text, 'gateway_db_pool_connections', { pool: 'hook-pool', state: s });
+    expect([state('in_use'), state('idle'), state('waiting')]).toEqual([3, 2, 1]);
+    pool.idleCount = 5;
+    pool.waitingCount = 0;
+    text = await metrics();
+    expect([state('in_use'), state('idle'), state('waiting')]).toEqual([0, 5, 0]);
+  });
+});

@@ -195,7 +195,7 @@ describe('SIGTERM', () => {
     const second = Date.now();
     t.child.kill('SIGTERM');
     const closed = await t.closed;
-    expect(closed.code).toBe(130);
+    expect(closed.code).toBe(143);
     expect(closed.at - second).toBeLessThan(DEADLINE_MS);
     expect(await hanging).toBe('dropped');
   }, 120_000);

@@ -1,9 +1,11 @@
 // Traces through the real server, collected by the SDK's in-memory exporter: a request continues
 // the caller's W3C traceparent; one updateUser is one operation span with its loader batches,
 // store calls (the write is one transaction: one span) and, for a legacy user, the script call.
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { traceWebhookDelivery } from '../../src/observability/tracing.js';
 import { ADMIN_SCOPES, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 const exporter = new InMemorySpanExporter();
@@ -104,5 +106,25 @@ describe('traces', () => {
     await post('query Me { me { id } }', {}, traceId);
     const { logLines } = await import('../helpers/log-scan.js');
     expect(logLines(gw.logFile).some((l) => l.event === 'request' && l.traceId === traceId)).toBe(true);
+  });
+
+  it('a webhook delivery (the hook a sender wraps each try in) is a client span, its own trace in the background, failed on a 5xx or a throw', async () => {
+    exporter.reset();
+    const ok = await traceWebhookDelivery({ webhookId: 'wh_1', event: 'user.updated', attempt: 1 }, async () => ({ status: 204 }));
+    expect(ok.status).toBe(204);
+    await traceWebhookDelivery({ webhookId: 'wh_1', event: 'user.updated', attempt: 2 }, async () => ({ status: 503 }));
+    await expect(traceWebhookDelivery({ webhookId: 'wh_1', event: 'user.deleted', attempt: 1 }, async () => Promise.reject(new TypeError('fetch failed')))).rejects.toThrow('fetch failed');
+    const spans = exporter.getFinishedSpans().filter((s) => s.name === 'webhook.deliver');
+    expect(spans.map((s) => [s.attributes['webhook.event'], s.attributes['webhook.attempt'], s.attributes['http.response.status_code'] ?? null, s.status.code])).toEqual([
+      ['user.updated', 1, 204, SpanStatusCode.UNSET],
+      ['user.updated', 2, 503, SpanStatusCode.ERROR],
+      ['user.deleted', 1, null, SpanStatusCode.ERROR],
+    ]);
+    for (const s of spans) {
+      expect(s.kind).toBe(SpanKind.CLIENT);
+      expect(s.parentSpanContext).toBeUndefined();
+      expect(s.attributes['webhook.id']).toBe('wh_1');
+    }
+    expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(3);
   });
 });
