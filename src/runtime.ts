@@ -67,6 +67,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       scripts,
       tickets: config.tickets,
       playground: config.playground,
+      corsOrigins: config.corsOrigins,
       // The message and the error's own text only: no request, no token.
       logError: (message, err) =>
         console.error(`${message}:`, err instanceof Error ? err.message : String(err)),

@@ -11,9 +11,10 @@ import type { TokenVerifier } from './auth/tokens.js';
 import type { TicketSettings } from './config.js';
 import type { ScriptRegistry } from './connectors/custom-db.js';
 import { buildContext, type GraphQLContext } from './graphql/context.js';
+import { createCors } from './http/cors.js';
 import { isInvalidScalar } from './graphql/scalars.js';
 import { buildSchema } from './graphql/schema.js';
-import { createPlayground, PLAYGROUND_ASSETS_PATH } from './playground.js';
+import { createPlayground, PLAYGROUND_ASSETS_PATH } from './http/playground.js';
 import type { Store } from './store/types.js';
 
 export interface GatewayDeps {
@@ -23,6 +24,8 @@ export interface GatewayDeps {
   tickets: TicketSettings;
   /** Serve the GraphQL IDE and allow introspection. */
   playground: boolean;
+  /** Exact origins whose pages may call /graphql from a browser (CORS); none when absent. */
+  corsOrigins?: readonly string[];
   /** Where unexpected errors are reported (never with request bodies or tokens). */
   logError?: (message: string, err: unknown) => void;
 }
@@ -170,10 +173,15 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     res.end();
   }
 
+  const cors = createCors(deps.corsOrigins ?? []);
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     try {
-      if (url.pathname === '/graphql') return await graphql(req, res, url);
+      if (url.pathname === '/graphql') {
+        if (cors.handle(req, res)) return;
+        return await graphql(req, res, url);
+      }
       if (playground && url.pathname.startsWith(PLAYGROUND_ASSETS_PATH)) return await playground.serveAsset(req, res, url.pathname);
       if (url.pathname === '/healthz' && req.method === 'GET') return send(res, 200, '{"status":"ok"}');
       if (url.pathname === '/readyz' && req.method === 'GET') {
