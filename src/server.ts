@@ -14,7 +14,7 @@ import { buildContext, type GraphQLContext } from './graphql/context.js';
 import { createCors } from './http/cors.js';
 import { isInvalidScalar } from './graphql/scalars.js';
 import { buildSchema } from './graphql/schema.js';
-import { createPlayground, PLAYGROUND_ASSETS_PATH } from './playground.js';
+import { createPlayground, PLAYGROUND_ASSETS_PATH } from './http/playground.js';
 import type { Store } from './store/types.js';
 
 export interface GatewayDeps {
