@@ -16,7 +16,7 @@ import { isInvalidScalar } from './graphql/scalars.js';
 import { buildSchema } from './graphql/schema.js';
 import type { Observability, RequestRecord } from './observability/index.js';
 import { callerKind, newRequestRecord, observabilityPlugin, observeRequest, requestIdFrom } from './observability/requests.js';
-import { createPlayground, PLAYGROUND_ASSETS_PATH } from './playground.js';
+import { createPlayground, PLAYGROUND_ASSETS_PATH } from './http/playground.js';
 import type { Store } from './store/types.js';
 
 export interface GatewayDeps {
