@@ -1,6 +1,7 @@
 // Configuration from the environment (names fixed by shared/api-contract.md). Read once, at start.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type GuardConfig, GuardConfigError, loadGuardConfig } from './guard/config.js';
 
 export interface Config {
   port: number;
@@ -23,6 +24,8 @@ export interface Config {
   tickets: TicketSettings;
   /** `fileChosen`: OUTBOX_FILE was set on purpose (production needs SMTP_URL or that). */
   mail: { smtpUrl: string | null; from: string; file: string; fileChosen: boolean };
+  /** Operation limits, budget, rate limits, brute-force protection, trusted documents (src/guard). */
+  guard: GuardConfig;
 }
 
 /** Default lifetimes of tickets, in seconds; a request may ask for a shorter or longer one up to `maxTtl`. */
@@ -76,6 +79,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const databasePath = databasePathFromUrl(env.DATABASE_URL);
   const seed = flag(env.SEED_DEMO);
+  const playground = flag(env.PLAYGROUND) ?? !production;
+  let guard: GuardConfig;
+  try {
+    guard = loadGuardConfig(env, playground);
+  } catch (err) {
+    throw err instanceof GuardConfigError ? new ConfigError(err.message) : err;
+  }
   return {
     port: int('PORT', env.PORT, 4000, 0, 65535),
     databasePath,
@@ -96,7 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       1,
       10000,
     ),
-    playground: flag(env.PLAYGROUND) ?? !production,
+    playground,
     tickets: {
       passwordResetTtl: int('PASSWORD_RESET_TTL_SECONDS', env.PASSWORD_RESET_TTL_SECONDS, DEFAULT_TICKET_SETTINGS.passwordResetTtl, 60, DEFAULT_TICKET_SETTINGS.maxTtl),
       emailVerificationTtl: int('EMAIL_VERIFICATION_TTL_SECONDS', env.EMAIL_VERIFICATION_TTL_SECONDS, DEFAULT_TICKET_SETTINGS.emailVerificationTtl, 60, DEFAULT_TICKET_SETTINGS.maxTtl),
@@ -109,5 +119,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       file: resolve(env.OUTBOX_FILE || resolve(databasePath === ':memory:' ? resolve('data') : resolve(databasePath, '..'), 'outbox.log')),
       fileChosen: Boolean(env.OUTBOX_FILE),
     },
+    guard,
   };
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createTokenVerifier, loadOrCreateDevSecret } from './auth/tokens.js';
 import { type Config, ConfigError, MIGRATIONS_FOLDER } from './config.js';
 import { ScriptRegistry } from './connectors/custom-db.js';
+import { createGuard } from './guard/index.js';
 import { OutboxSender } from './outbox/sender.js';
 import { createTransport } from './outbox/transports.js';
 import { seedDemo } from './seed/demo.js';
@@ -61,12 +62,15 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     if (seeded) await seedDemo({ store, scripts, legacyDbPath: process.env.LEGACY_DB_PATH, log });
 
     const verifier = createTokenVerifier({ ...config.auth, jwtSecret });
+    const guard = createGuard(config.guard, { log: (line) => console.error(line) });
+    if (config.guard.redisUrl) await guard.ready();
     const gateway = await createGateway({
       store,
       verifier,
       scripts,
       tickets: config.tickets,
       playground: config.playground,
+      guard,
       // The message and the error's own text only: no request, no token.
       logError: (message, err) =>
         console.error(`${message}:`, err instanceof Error ? err.message : String(err)),

@@ -14,6 +14,8 @@ import type { ScriptRegistry } from './connectors/custom-db.js';
 import { buildContext, type GraphQLContext } from './graphql/context.js';
 import { isInvalidScalar } from './graphql/scalars.js';
 import { buildSchema } from './graphql/schema.js';
+import { createGuard, type Guard } from './guard/index.js';
+import { loadGuardConfig } from './guard/config.js';
 import type { Store } from './store/types.js';
 
 export interface GatewayDeps {
@@ -23,6 +25,8 @@ export interface GatewayDeps {
   tickets: TicketSettings;
   /** Serve the GraphQL IDE and allow introspection. */
   playground: boolean;
+  /** Limits, budget, rate limits, trusted documents (src/guard); the defaults when left out. */
+  guard?: Guard;
   /** Where unexpected errors are reported (never with request bodies or tokens). */
   logError?: (message: string, err: unknown) => void;
 }
@@ -52,7 +56,7 @@ const PUBLIC_CODES = new Set([
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 // The playground opens on one user and what the caller may change in that profile, and why not.
-const PLAYGROUND_QUERY = `# A user, and which profile fields the caller
+export const PLAYGROUND_QUERY = `# A user, and which profile fields the caller
 # may change, and why not.
 # 1. Paste a token after "Bearer " in Headers:
 #    npm start prints an administrator's token;
@@ -155,14 +159,18 @@ function send(
 }
 
 export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
+  const guard = deps.guard ?? createGuard(loadGuardConfig({}, deps.playground));
+  const contextDeps = { ...deps, loginAttempts: guard.loginAttempts };
   const apollo = new ApolloServer<GraphQLContext>({
     schema: buildSchema(),
     introspection: deps.playground,
     includeStacktraceInErrorResponses: false,
-    formatError: formatError(deps.logError),
+    formatError: guard.formatError(formatError(deps.logError)),
+    validationRules: guard.apollo.validationRules,
+    parseOptions: guard.apollo.parseOptions,
     // No cache hints: answers depend on the caller. Apollo's default cache-control plugin would
     // instrument every field resolved for nothing.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), ...guard.apollo.plugins],
   });
   await apollo.start();
   // GraphiQL fully inlined in one page (no CDN): it works with no internet access. Introspection
@@ -209,10 +217,14 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body },
-      context: () => buildContext(deps, req.headers.authorization),
-    });
+    const guarded = guard.begin(req);
+    const result = await guard.finish(
+      guarded,
+      await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body },
+        context: () => guard.context(guarded, () => buildContext(contextDeps, req.headers.authorization)),
+      }),
+    );
     for (const [key, value] of result.headers) res.setHeader(key, value);
     res.statusCode = result.status ?? 200;
     if (result.body.kind === 'complete') {
@@ -264,6 +276,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         server.closeIdleConnections();
       });
       await apollo.stop();
+      await guard.close();
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Caller } from '../domain/access.js';
 import type { Store } from '../store/types.js';
 import type { Access } from './access.js';
 import type { Loaders } from './loaders.js';
+import type { LoginAttempts } from './logins.js';
 
 export interface AppContext {
   store: Store;
@@ -16,4 +17,6 @@ export interface AppContext {
   loaders: Loaders;
   access: Access;
   tickets: TicketSettings;
+  /** Brute-force protection of authenticate; absent, logins are not counted. */
+  loginAttempts?: LoginAttempts;
 }

@@ -118,6 +118,7 @@ export const permissionRules = {
     // null, NOT_FOUND or FORBIDDEN as domain.md says.
     exportUserData: isAuthenticated,
     auditEvents: isAuthenticated,
+    loginBlocks: authenticatedWith('read:users'),
   },
   Mutation: {
     createConnection: authenticatedWith('create:connections'),
@@ -144,6 +145,7 @@ export const permissionRules = {
     // Each item is judged by updateUser's own checks.
     updateUsers: isAuthenticated,
     importUsers: authenticatedWith('import:users'),
+    removeLoginBlocks: authenticatedWith('update:users'),
   },
   User: canReadUser,
   // Reached only through a readable user or with read:connections; options and userCount
@@ -186,6 +188,8 @@ export const permissionRules = {
   UpdateUsersPayload: allow,
   ImportError: allow,
   ImportUsersPayload: allow,
+  LoginBlock: allow,
+  RemoveLoginBlocksPayload: allow,
 } satisfies IRules;
 
 /** The rule that applies to one field: its own, else its type's ('*' or the type's single rule). */

@@ -1,7 +1,7 @@
 // The audit log and the outbox.
 import { and, asc, count, desc, eq, inArray, isNull, lt, lte, type SQL, sql } from 'drizzle-orm';
 import type { AuditEventRow, AuditStore, OutboxStore } from '../types.js';
-import type { Db } from './shared.js';
+import { type Db, recordAudit } from './shared.js';
 import * as t from './tables.js';
 
 export function sqliteAudit(db: Db): AuditStore {
@@ -21,6 +21,9 @@ export function sqliteAudit(db: Db): AuditStore {
         .limit(first + 1)
         .all();
       return { rows: rows.slice(0, first), hasNextPage: rows.length > first, totalCount: total?.n ?? 0 };
+    },
+    async record(entry) {
+      recordAudit(db, entry, new Date());
     },
   };
 }
