@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { createTokenVerifier, loadOrCreateDevSecret } from './auth/tokens.js';
 import { type Config, ConfigError, MIGRATIONS_FOLDER } from './config.js';
 import { ScriptRegistry } from './connectors/custom-db.js';
-import { createGuard } from './guard/index.js';
+import { createGuard, type Guard } from './guard/index.js';
+import { TrustedDocumentsError } from './guard/trusted-documents.js';
 import { OutboxSender } from './outbox/sender.js';
 import { createTransport } from './outbox/transports.js';
 import { seedDemo } from './seed/demo.js';
@@ -62,7 +63,12 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     if (seeded) await seedDemo({ store, scripts, legacyDbPath: process.env.LEGACY_DB_PATH, log });
 
     const verifier = createTokenVerifier({ ...config.auth, jwtSecret });
-    const guard = createGuard(config.guard, { log: (line) => console.error(line) });
+    let guard: Guard;
+    try {
+      guard = createGuard(config.guard, { log: (line) => console.error(line) });
+    } catch (err) {
+      throw err instanceof TrustedDocumentsError ? new ConfigError(err.message) : err;
+    }
     if (config.guard.redisUrl) await guard.ready();
     const gateway = await createGateway({
       store,

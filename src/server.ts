@@ -217,12 +217,12 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    const guarded = guard.begin(req);
+    const guarded = guard.begin(req, body);
     const result = await guard.finish(
-      guarded,
+      guarded.request,
       await apollo.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body },
-        context: () => guard.context(guarded, () => buildContext(contextDeps, req.headers.authorization)),
+        httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body: guarded.body },
+        context: () => guard.context(guarded.request, () => buildContext(contextDeps, req.headers.authorization)),
       }),
     );
     for (const [key, value] of result.headers) res.setHeader(key, value);

@@ -25,6 +25,7 @@ import { isTokenLimitError, limitRules } from './limits.js';
 import { LoginAttemptGuard } from './login-attempts.js';
 import { callerKey, callerKind, type RateDecision, RateLimits } from './rate-limit.js';
 import { connectRedis, tryConnect } from './redis.js';
+import { documentHash, loadTrustedDocuments, mayRunAnyDocument } from './trusted-documents.js';
 
 export type { GuardConfig } from './config.js';
 
@@ -43,6 +44,10 @@ export class GuardedRequest {
   refusals: Refusal[] = [];
   caller: Caller | null = null;
   kind: CallerKind = 'END_USER';
+  /** Sent by documentId, found in the trusted documents. */
+  trusted = false;
+  /** Sent by a documentId the gateway does not know. */
+  unknownDocument = false;
   /** undefined: nothing drawn from the budget yet; null: the counters were unavailable (let through). */
   rate: RateDecision | null | undefined = undefined;
   constructor(readonly ip: string) {}
@@ -63,8 +68,8 @@ export interface Guard {
   apollo: { validationRules: ValidationRule[]; parseOptions: ParseOptions; plugins: ApolloServerPlugin[] };
   /** Wraps the gateway's formatError: the guard's codes pass as they are, limits become OPERATION_LIMIT_EXCEEDED. */
   formatError(inner: FormatError): FormatError;
-  /** Starts guarding one request. */
-  begin(req: IncomingMessage): GuardedRequest;
+  /** Starts guarding one request; a `documentId` becomes the trusted document's text. */
+  begin(req: IncomingMessage, body: unknown): { request: GuardedRequest; body: unknown };
   /** Builds the context through `build`, and ties it to the request. */
   context<T extends { caller: Caller | null }>(request: GuardedRequest, build: () => Promise<T>): Promise<T>;
   /** After Apollo answered: the response-size cap, the rate-limit headers (a refused request costs 1). */
@@ -96,6 +101,7 @@ export function createGuard(config: GuardConfig, opts: GuardOptions = {}): Guard
   const connected = redis ? tryConnect(redis) : Promise.resolve(true);
   const rates = new RateLimits(config.ratePerMinute, redis, config.redisPrefix, log);
   const loginAttempts = new LoginAttemptGuard(redis, config.redisPrefix, config.login, log);
+  const documents = config.trustedDocuments ? loadTrustedDocuments(config.trustedDocuments) : null;
   // Apollo runs each operation on a shallow copy of the context: a symbol key survives the copy.
   const requests = {
     get: (ctx: object): GuardedRequest | undefined => (ctx as { [GUARDED]?: GuardedRequest })[GUARDED],
@@ -224,14 +230,41 @@ export function createGuard(config: GuardConfig, opts: GuardOptions = {}): Guard
         return out;
       };
     },
-    begin(req) {
-      return new GuardedRequest(req.socket.remoteAddress ?? 'unknown');
+    begin(req, body) {
+      const request = new GuardedRequest(req.socket.remoteAddress ?? 'unknown');
+      if (!body || typeof body !== 'object' || Array.isArray(body) || !('documentId' in body)) return { request, body };
+      const { documentId, ...rest } = body as Record<string, unknown>;
+      const hash = typeof documentId === 'string' ? documentHash(documentId) : null;
+      const document = hash ? documents?.get(hash) : undefined;
+      if (document === undefined) {
+        // Refused once the caller is known (in context), so the answer carries the rate headers.
+        request.unknownDocument = true;
+        return { request, body: { ...rest, query: '{ __typename }' } };
+      }
+      request.trusted = true;
+      return { request, body: { ...rest, query: document } };
     },
     async context(request, build) {
       const ctx = await build();
       request.caller = ctx.caller;
       request.kind = callerKind(ctx.caller);
       requests.set(ctx, request);
+      if (request.unknownDocument) {
+        refuse(request, { code: 'TRUSTED_DOCUMENT_NOT_FOUND' });
+        throw guardError(
+          'TRUSTED_DOCUMENT_NOT_FOUND',
+          documents
+            ? 'No trusted document has this documentId ("sha256:<hex>" of a document in the manifest): rebuild the client against the deployed manifest.'
+            : 'This gateway has no trusted documents (TRUSTED_DOCUMENTS is not set): send the document itself as "query".',
+        );
+      }
+      if (documents && !request.trusted && !mayRunAnyDocument(ctx.caller)) {
+        refuse(request, { code: 'TRUSTED_DOCUMENT_REQUIRED' });
+        throw guardError(
+          'TRUSTED_DOCUMENT_REQUIRED',
+          'This gateway runs only trusted documents for this caller: send {"documentId": "sha256:<hex>", "variables": {…}} with the id of a document from the client\'s manifest (tenant administrators may send any document).',
+        );
+      }
       return ctx;
     },
     async finish(request, result) {

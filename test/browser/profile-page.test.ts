@@ -11,6 +11,7 @@ import { ADMIN_SCOPES, startTestGateway, type TestGateway } from '../helpers/gat
 import { type Browser, isLocal, launchChromium } from './chromium.js';
 
 const EXAMPLE_ROOT = join(import.meta.dirname, '../../examples/profile-page');
+const MANIFEST = join(EXAMPLE_ROOT, 'src/gql/persisted-documents.json');
 
 interface UserView {
   id: string;
@@ -58,7 +59,12 @@ describe('the profile page (examples/profile-page)', () => {
       logLevel: 'silent',
       build: { outDir, emptyOutDir: true },
     });
-    [gw, browser] = await Promise.all([startTestGateway({ seed: true }), launchChromium(), built]);
+    // Trusted documents on (the recommended production setting): the page sends documentIds only.
+    [gw, browser] = await Promise.all([
+      startTestGateway({ seed: true, env: { TRUSTED_DOCUMENTS: MANIFEST } }),
+      launchChromium(),
+      built,
+    ]);
     site = await startExampleServer({ root: outDir, gatewayUrl: gw.url, port: 0, host: '127.0.0.1' });
     adminToken = await gw.token('admin@tenant', ADMIN_SCOPES);
     for (const email of ['gabriel.silva@gmail.example', 'alice@acme.example']) {
@@ -152,6 +158,17 @@ describe('the profile page (examples/profile-page)', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.locator('#banner').innerText()).toMatch(/Signed out: .*token/i);
     expect(await page.locator('#profile').isHidden()).toBe(true);
+    await page.close();
+  }, 30_000);
+
+  it('works with trusted documents on, where the same user may not send a document of their own', async () => {
+    const token = await gw.token(ids['alice@acme.example'] ?? '', '');
+    const raw = await gw.gql('{ me { id } }', {}, token);
+    expect(raw.status).toBe(400);
+    expect(raw.errors?.[0]?.extensions?.code).toBe('TRUSTED_DOCUMENT_REQUIRED');
+    // The page signed in and loaded the profile above: through its manifest's documentIds.
+    const page = await signIn('alice@acme.example');
+    expect(await page.locator('#field-name').inputValue()).toBe((await userByEmail('alice@acme.example')).name);
     await page.close();
   }, 30_000);
 });

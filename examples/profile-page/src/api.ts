@@ -23,6 +23,11 @@ export interface GraphQLResult<TResult> {
 /** The gateway did not answer with GraphQL (down, or not reachable through the proxy). */
 export class NetworkError extends Error {}
 
+function documentBody<R, V>(document: TypedDocumentString<R, V>, variables: unknown) {
+  const hash = document.__meta__?.hash as string | undefined;
+  return hash ? { documentId: hash, variables } : { query: document.toString(), variables };
+}
+
 export async function execute<TResult, TVariables>(
   document: TypedDocumentString<TResult, TVariables>,
   token: string,
@@ -37,7 +42,9 @@ export async function execute<TResult, TVariables>(
         accept: 'application/graphql-response+json, application/json',
         authorization: `Bearer ${token}`,
       },
-      body: JSON.stringify({ query: document.toString(), variables }),
+      // A trusted document (codegen's persistedDocuments): its id, not its text. The gateway runs
+      // it from its manifest (TRUSTED_DOCUMENTS), the recommended production setting.
+      body: JSON.stringify(documentBody(document, variables)),
     });
   } catch (err) {
     throw new NetworkError(`The gateway could not be reached (${String(err)}).`);
