@@ -17,16 +17,17 @@ import type { AppContext } from './context.js';
 import { notFound, unauthenticated } from './errors.js';
 import { forgetUser } from './loaders.js';
 import { findConnection } from './lookup.js';
-import type { UserResult } from './users.js';
+import { fail, refusalErrors, userError, type UserResult } from './results.js';
 
-const fail = (code: string, message: string, field: string[] | null = null): UserResult => ({
-  user: null,
-  userErrors: [{ field, code, message }],
-});
-
-const WRONG_CREDENTIALS = () => fail('WRONG_CREDENTIALS', 'Wrong email, username or password.');
+const WRONG_CREDENTIALS = () => fail(userError('WRONG_CREDENTIALS', 'Wrong email, username or password.'));
+const USER_BLOCKED = () => fail(userError('USER_BLOCKED', 'The user is blocked.'));
 const TOO_MANY_ATTEMPTS = (until: Date) =>
-  fail('TOO_MANY_ATTEMPTS', `Too many failed logins for this identifier from this address: logins are refused until ${until.toISOString()} (or until a tenant administrator lifts the block).`);
+  fail(
+    userError(
+      'TOO_MANY_ATTEMPTS',
+      `Too many failed logins for this identifier from this address: logins are refused until ${until.toISOString()} (or until a tenant administrator lifts the block).`,
+    ),
+  );
 
 /** An address refused for one identifier, and until when. */
 export interface LoginBlock {
@@ -44,11 +45,12 @@ export interface LoginAttempts {
   /** Lifts every block of the identifier; how many there were. */
   remove(connectionId: string, identifier: string): Promise<number>;
 }
-const USER_BLOCKED = () => fail('USER_BLOCKED', 'The user is blocked.');
 const unavailable = (connection: ConnectionRow) =>
   fail(
-    'CONNECTION_UNAVAILABLE',
-    `The custom database of connection ${connection.name} did not answer; the cached profile is unchanged.`,
+    userError(
+      'CONNECTION_UNAVAILABLE',
+      `The custom database of connection ${connection.name} did not answer; the cached profile is unchanged.`,
+    ),
   );
 
 /** Verifying against this when no user matches keeps a miss as slow as a wrong password. */
@@ -107,7 +109,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
     }
     // Two first logins at once: the other one created the user; this one is a later login.
     const raced = await ctx.store.users.findByIdentity(w.connection.id, w.upstreamId);
-    if (!raced) return { user: null, userErrors: result.errors };
+    if (!raced) return fail(...refusalErrors(result, id));
     return writeLogin(ctx, { ...w, existing: raced });
   }
 
@@ -130,7 +132,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
   forgetUser(ctx.loaders, id);
   if (!result.ok) {
     if ('notFound' in result) return writeLogin(ctx, { ...w, existing: null });
-    return { user: null, userErrors: result.errors };
+    return fail(...refusalErrors(result, id));
   }
   ctx.access.grantRead(id);
   return { user: result.user, userErrors: [] };
@@ -145,13 +147,15 @@ export async function recordLogin(
   if (!connection) throw notFound('connection', input.connection);
   if (connection.kind === 'DATABASE') {
     return fail(
-      'NOT_SUPPORTED_BY_CONNECTION',
-      'Database connections log in with authenticate (identifier and password).',
-      ['connection'],
+      userError(
+        'NOT_SUPPORTED_BY_CONNECTION',
+        'Database connections log in with authenticate (identifier and password).',
+        ['connection'],
+      ),
     );
   }
   const upstreamId = upstreamUserId(input.profile);
-  if (!upstreamId) return fail('INVALID_PROFILE', 'The profile needs a user_id (a non-empty string).', ['profile', 'user_id']);
+  if (!upstreamId) return fail(userError('INVALID_PROFILE', 'The profile needs a user_id (a non-empty string).', ['profile', 'user_id']));
   const existing = await ctx.store.users.findByIdentity(connection.id, upstreamId);
   if (existing?.blocked) return USER_BLOCKED();
   return writeLogin(ctx, {
@@ -174,9 +178,9 @@ export async function authenticate(
   if (!connection) throw notFound('connection', input.connection);
   if (connection.kind !== 'DATABASE') {
     return fail(
-      'NOT_SUPPORTED_BY_CONNECTION',
-      `${connection.kind.toLowerCase()} logins are reported with recordLogin.`,
-      ['connection'],
+      userError('NOT_SUPPORTED_BY_CONNECTION', `${connection.kind.toLowerCase()} logins are reported with recordLogin.`, [
+        'connection',
+      ]),
     );
   }
   // Brute-force protection: a blocked (identifier, ip) is refused before anything is verified or
@@ -228,7 +232,7 @@ export async function removeLoginBlocks(
 ): Promise<{ removed: number; userErrors: UserResult['userErrors'] }> {
   const connection = await databaseConnection(ctx, input.connection);
   if (!connection) {
-    return { removed: 0, userErrors: [{ field: ['connection'], code: 'NOT_FOUND', message: `No database connection ${input.connection}.` }] };
+    return { removed: 0, userErrors: [userError('NOT_FOUND', `No database connection ${input.connection}.`, ['connection'])] };
   }
   const removed = ctx.loginAttempts ? await ctx.loginAttempts.remove(connection.name, input.identifier) : 0;
   if (removed > 0) {
@@ -282,7 +286,7 @@ async function writeLocalLogin(
     { actorId: caller.sub, operation: 'authenticate' },
   );
   forgetUser(ctx.loaders, user.id);
-  if (!result.ok) return 'notFound' in result ? WRONG_CREDENTIALS() : { user: null, userErrors: result.errors };
+  if (!result.ok) return 'notFound' in result ? WRONG_CREDENTIALS() : fail(...refusalErrors(result, user.id));
   ctx.access.grantRead(user.id);
   return { user: result.user, userErrors: [] };
 }
