@@ -16,7 +16,7 @@ import { isInvalidScalar } from './graphql/scalars.js';
 import { buildSchema } from './graphql/schema.js';
 import { createGuard, type Guard } from './guard/index.js';
 import { loadGuardConfig } from './guard/config.js';
-import { createPlayground, PLAYGROUND_ASSETS_PATH } from './playground.js';
+import { createPlayground, PLAYGROUND_ASSETS_PATH } from './http/playground.js';
 import type { Store } from './store/types.js';
 
 export interface GatewayDeps {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN, loginInput, PAGE, PROFILE, UPDATE } from '../../bench/lib/queries.js';
 import { MeDocument, UpdateProfileDocument } from '../../examples/profile-page/src/gql/graphql.js';
-import { PLAYGROUND_QUERY } from '../../src/playground.js';
+import { PLAYGROUND_QUERY } from '../../src/http/playground.js';
 import { ADMIN_SCOPES, type GqlResponse, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 const README = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
