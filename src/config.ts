@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type GuardConfig, GuardConfigError, loadGuardConfig } from './guard/config.js';
 import { CorsOriginError, parseCorsOrigins } from './http/cors.js';
 
 export interface Config {
@@ -26,6 +27,8 @@ export interface Config {
   /** `fileChosen`: OUTBOX_FILE was set on purpose (production needs SMTP_URL or that). */
   mail: { smtpUrl: string | null; from: string; file: string; fileChosen: boolean };
   observability: ObservabilityConfig;
+  /** Operation limits, budget, rate limits, brute-force protection, trusted documents (src/guard). */
+  guard: GuardConfig;
   /** CORS_ORIGINS: exact origins whose pages may call /graphql from a browser; none by default. */
   corsOrigins: string[];
 }
@@ -122,6 +125,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const databasePath = databasePathFromUrl(env.DATABASE_URL);
   const seed = flag(env.SEED_DEMO);
+  const playground = flag(env.PLAYGROUND) ?? !production;
+  let guard: GuardConfig;
+  try {
+    guard = loadGuardConfig(env, playground);
+  } catch (err) {
+    throw err instanceof GuardConfigError ? new ConfigError(err.message) : err;
+  }
   return {
     port: int('PORT', env.PORT, 4000, 0, 65535),
     databasePath,
@@ -142,7 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       1,
       10000,
     ),
-    playground: flag(env.PLAYGROUND) ?? !production,
+    playground,
     tickets: {
       passwordResetTtl: int('PASSWORD_RESET_TTL_SECONDS', env.PASSWORD_RESET_TTL_SECONDS, DEFAULT_TICKET_SETTINGS.passwordResetTtl, 60, DEFAULT_TICKET_SETTINGS.maxTtl),
       emailVerificationTtl: int('EMAIL_VERIFICATION_TTL_SECONDS', env.EMAIL_VERIFICATION_TTL_SECONDS, DEFAULT_TICKET_SETTINGS.emailVerificationTtl, 60, DEFAULT_TICKET_SETTINGS.maxTtl),
@@ -156,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       fileChosen: Boolean(env.OUTBOX_FILE),
     },
     observability: observabilityConfig(env),
+    guard,
     corsOrigins: corsOrigins(env.CORS_ORIGINS),
   };
 }

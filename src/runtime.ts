@@ -8,6 +8,8 @@ import { ScriptRegistry } from './connectors/custom-db.js';
 import { Observability } from './observability/index.js';
 import { instrumentStore } from './observability/store.js';
 import { startTracing } from './observability/tracing.js';
+import { createGuard, type Guard } from './guard/index.js';
+import { TrustedDocumentsError } from './guard/trusted-documents.js';
 import { OutboxSender } from './outbox/sender.js';
 import { createTransport } from './outbox/transports.js';
 import { seedDemo } from './seed/demo.js';
@@ -106,12 +108,20 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     if (seeded) await seedDemo({ store, scripts, legacyDbPath: process.env.LEGACY_DB_PATH, log });
 
     const verifier = createTokenVerifier({ ...config.auth, jwtSecret });
+    let guard: Guard;
+    try {
+      guard = createGuard(config.guard, { log: (line) => console.error(line) });
+    } catch (err) {
+      throw err instanceof TrustedDocumentsError ? new ConfigError(err.message) : err;
+    }
+    if (config.guard.redisUrl) await guard.ready();
     const gateway = await createGateway({
       store,
       verifier,
       scripts,
       tickets: config.tickets,
       playground: config.playground,
+      guard,
       corsOrigins: config.corsOrigins,
       // The message and the error's own (scrubbed) text only: no request, no token.
       logError: (message, err) => obs.error(message, err),

@@ -16,6 +16,8 @@ import { isInvalidScalar } from './graphql/scalars.js';
 import { buildSchema } from './graphql/schema.js';
 import type { Observability, RequestRecord } from './observability/index.js';
 import { callerKind, newRequestRecord, observabilityPlugin, observeRequest, requestIdFrom } from './observability/requests.js';
+import { createGuard, type Guard } from './guard/index.js';
+import { loadGuardConfig } from './guard/config.js';
 import { createPlayground, PLAYGROUND_ASSETS_PATH } from './http/playground.js';
 import type { Store } from './store/types.js';
 
@@ -26,6 +28,8 @@ export interface GatewayDeps {
   tickets: TicketSettings;
   /** Serve the GraphQL IDE and allow introspection. */
   playground: boolean;
+  /** Limits, budget, rate limits, trusted documents (src/guard); the defaults when left out. */
+  guard?: Guard;
   /** Exact origins whose pages may call /graphql from a browser (CORS); none when absent. */
   corsOrigins?: readonly string[];
   /** Where unexpected errors are reported (never with request bodies or tokens). */
@@ -125,6 +129,8 @@ function send(
 }
 
 export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
+  const guard = deps.guard ?? createGuard(loadGuardConfig({}, deps.playground));
+  const contextDeps = { ...deps, loginAttempts: guard.loginAttempts };
   const apollo = new ApolloServer<GraphQLContext>({
     schema: buildSchema(),
     introspection: deps.playground,
@@ -132,10 +138,12 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     // The gateway owns its signals (src/cli/start.ts): Apollo's own SIGTERM handler would stop it
     // behind the drain's back and leave our apollo.stop() waiting forever.
     stopOnTerminationSignals: false,
-    formatError: formatError(deps.logError),
+    formatError: guard.formatError(formatError(deps.logError)),
+    validationRules: guard.apollo.validationRules,
+    parseOptions: guard.apollo.parseOptions,
     // No cache hints: answers depend on the caller. Apollo's default cache-control plugin would
     // instrument every field resolved for nothing.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), observabilityPlugin()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), observabilityPlugin(), ...guard.apollo.plugins],
   });
   await apollo.start();
   // GraphiQL served by the gateway itself (no CDN): it works with no internet access. Introspection
@@ -178,17 +186,22 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body },
-      context: async () => {
-        const ctx = await buildContext(deps, req.headers.authorization);
-        record.callerKind = callerKind(ctx.caller);
-        record.organization = ctx.caller?.orgId ?? null;
-        ctx.obs = deps.obs;
-        ctx.request = record;
-        return ctx;
-      },
-    });
+    const guarded = guard.begin(req, body);
+    const result = await guard.finish(
+      guarded.request,
+      await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body: guarded.body },
+        context: () =>
+          guard.context(guarded.request, async () => {
+            const ctx = await buildContext(contextDeps, req.headers.authorization);
+            record.callerKind = callerKind(ctx.caller);
+            record.organization = ctx.caller?.orgId ?? null;
+            ctx.obs = deps.obs;
+            ctx.request = record;
+            return ctx;
+          }),
+      }),
+    );
     for (const [key, value] of result.headers) res.setHeader(key, value);
     res.statusCode = result.status ?? 200;
     if (result.body.kind === 'complete') {
@@ -319,6 +332,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       management.closeAllConnections();
       await new Promise<void>((resolve) => (management.listening ? management.close(() => resolve()) : resolve()));
       await apollo.stop();
+      await guard.close();
       return { drained };
     },
   };

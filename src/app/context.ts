@@ -6,6 +6,7 @@ import type { Observability, RequestRecord } from '../observability/index.js';
 import type { Store } from '../store/types.js';
 import type { Access } from './access.js';
 import type { Loaders } from './loaders.js';
+import type { LoginAttempts } from './logins.js';
 
 export interface AppContext {
   store: Store;
@@ -21,4 +22,6 @@ export interface AppContext {
   obs?: Observability;
   /** This request's record: its id, operation and caller kind (absent outside a request). */
   request?: RequestRecord;
+  /** Brute-force protection of authenticate; absent, logins are not counted. */
+  loginAttempts?: LoginAttempts;
 }

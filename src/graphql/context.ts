@@ -16,6 +16,7 @@ export interface ContextDeps {
   verifier: TokenVerifier;
   scripts: ScriptRegistry;
   tickets: TicketSettings;
+  loginAttempts?: AppContext['loginAttempts'];
 }
 
 function bearer(header: string | undefined): string | null {
@@ -38,6 +39,7 @@ export async function buildContext(
     loaders,
     access: new Access(caller, loaders, deps.scripts),
     tickets: deps.tickets,
+    ...(deps.loginAttempts ? { loginAttempts: deps.loginAttempts } : {}),
   };
 }
 

@@ -120,6 +120,7 @@ export const permissionRules = {
     auditEvents: isAuthenticated,
     // The outbox is the tenant's plumbing: its administrators read it and act on it.
     outboxMessages: authenticatedWith('read:users'),
+    loginBlocks: authenticatedWith('read:users'),
   },
   Mutation: {
     createConnection: authenticatedWith('create:connections'),
@@ -148,6 +149,7 @@ export const permissionRules = {
     importUsers: authenticatedWith('import:users'),
     retryOutboxMessage: authenticatedWith('update:users'),
     discardOutboxMessage: authenticatedWith('update:users'),
+    removeLoginBlocks: authenticatedWith('update:users'),
   },
   User: canReadUser,
   // Reached only through a readable user or with read:connections; options and userCount
@@ -194,6 +196,8 @@ export const permissionRules = {
   OutboxMessage: allow,
   RetryOutboxMessagePayload: allow,
   DiscardOutboxMessagePayload: allow,
+  LoginBlock: allow,
+  RemoveLoginBlocksPayload: allow,
 } satisfies IRules;
 
 /** The rule that applies to one field: its own, else its type's ('*' or the type's single rule). */

@@ -394,6 +394,8 @@ export interface InvitationStore {
 export interface AuditStore {
   /** Newest first; the cursor is the id of the last event of the previous page. */
   list(args: { first: number; after?: number | null; filter: AuditFilter }): Promise<Page<AuditEventRow>>;
+  /** An event that goes with no other write (a login block, its removal). */
+  record(entry: AuditEntry): Promise<void>;
 }
 
 /** A message waiting to be delivered (ticket links, invitations, verification requests). */

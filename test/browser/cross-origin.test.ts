@@ -1,12 +1,13 @@
 // The example page served from its own origin with no proxy, calling the gateway on another
 // origin (another port) in real headless Chromium: CORS_ORIGINS lists the page's origin, Apollo's
 // CSRF prevention is on, and a page from an unlisted origin is refused by the browser itself.
+import { join } from 'node:path';
 import type { ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExampleServer, startExampleServer } from '../../examples/profile-page/serve.mjs';
 import { ADMIN_SCOPES, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { type Browser, launchChromium } from './chromium.js';
-import { buildExamplePage, type ExampleBuild, examplePageFolder } from './example-build.js';
+import { buildExamplePage, EXAMPLE_ROOT, type ExampleBuild, examplePageFolder } from './example-build.js';
 
 describe('the profile page on another origin than the gateway (CORS)', () => {
   let gw: TestGateway;
@@ -47,7 +48,11 @@ describe('the profile page on another origin than the gateway (CORS)', () => {
       startExampleServer({ root: folder.outDir, gatewayUrl: null, port: 0, host: '127.0.0.1' }),
       launchChromium(),
     ]);
-    gw = await startTestGateway({ seed: true, env: { CORS_ORIGINS: `https://other.example,${originOf(listed.url)}` } });
+    // The page sends documentIds from its manifest (trusted documents, src/guard).
+    gw = await startTestGateway({
+      seed: true,
+      env: { CORS_ORIGINS: `https://other.example,${originOf(listed.url)}`, TRUSTED_DOCUMENTS: join(EXAMPLE_ROOT, 'src/gql/persisted-documents.json') },
+    });
     await buildExamplePage(folder.outDir, gw.url);
     adminToken = await gw.token('admin@tenant', ADMIN_SCOPES);
   });

@@ -33,6 +33,11 @@ export interface GraphQLResult<TResult> {
 /** The gateway did not answer with GraphQL (down, or not reachable through the proxy). */
 export class NetworkError extends Error {}
 
+function documentBody<R, V>(document: TypedDocumentString<R, V>, variables: unknown) {
+  const hash = document.__meta__?.hash as string | undefined;
+  return hash ? { documentId: hash, variables } : { query: document.toString(), variables };
+}
+
 export async function execute<TResult, TVariables>(
   document: TypedDocumentString<TResult, TVariables>,
   token: string,
@@ -49,7 +54,9 @@ export async function execute<TResult, TVariables>(
         authorization: `Bearer ${token}`,
         'x-request-id': requestId,
       },
-      body: JSON.stringify({ query: document.toString(), variables }),
+      // A trusted document (codegen's persistedDocuments): its id, not its text. The gateway runs
+      // it from its manifest (TRUSTED_DOCUMENTS), the recommended production setting.
+      body: JSON.stringify(documentBody(document, variables)),
     });
   } catch (err) {
     // A browser says no more than "Failed to fetch" when CORS refuses the answer: name both causes.

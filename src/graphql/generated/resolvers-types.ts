@@ -126,7 +126,7 @@ export type AuthenticatePayload = {
   __typename?: 'AuthenticatePayload';
   /** The user after the login; null when the login was refused (see userErrors). */
   user: Maybe<User>;
-  /** WRONG_CREDENTIALS, USER_BLOCKED or CONNECTION_UNAVAILABLE (the custom database did not answer; the cached profile is unchanged). */
+  /** WRONG_CREDENTIALS, USER_BLOCKED, CONNECTION_UNAVAILABLE (the custom database did not answer; the cached profile is unchanged) or TOO_MANY_ATTEMPTS (too many consecutive failures for this identifier from this ip: nothing was verified; the message says until when). */
   userErrors: Array<UserError>;
 };
 
@@ -430,6 +430,15 @@ export type Invitation = {
   ticket: Maybe<Scalars['String']['output']>;
 };
 
+/** An address refused for one identifier after too many consecutive failed logins (brute-force protection). */
+export type LoginBlock = {
+  __typename?: 'LoginBlock';
+  /** The address the failed logins came from (authenticate's `ip`; empty when the login server sent none). */
+  ip: Scalars['String']['output'];
+  /** When the block ends by itself (removeLoginBlocks ends it sooner). */
+  until: Scalars['DateTime']['output'];
+};
+
 /** A page of memberships. */
 export type MembershipConnection = {
   __typename?: 'MembershipConnection';
@@ -511,6 +520,8 @@ export type Mutation = {
   importUsers: ImportUsersPayload;
   /** After a completed social, enterprise or passwordless login: find or create the user and refresh the cached profile as the connection's sync setting says. Needs login:users (the trusted login server). */
   recordLogin: RecordLoginPayload;
+  /** Lifts every login block of an identifier at once (and resets its failure counts); audited. Needs update:users. */
+  removeLoginBlocks: RemoveLoginBlocksPayload;
   /** Removes a user from an organization (their account stays). Tenant administrators, or the organization's ADMINs. */
   removeOrganizationMember: RemoveOrganizationMemberPayload;
   /** Sets a new password with a reset ticket; the ticket is the credential (no token needed). */
@@ -673,6 +684,16 @@ export type MutationImportUsersArgs = {
  */
 export type MutationRecordLoginArgs = {
   input: RecordLoginInput;
+};
+
+
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
+export type MutationRemoveLoginBlocksArgs = {
+  input: RemoveLoginBlocksInput;
 };
 
 
@@ -907,6 +928,8 @@ export type Query = {
   connections: Array<Connection>;
   /** Everything the gateway holds about a user, as one JSON document (profile, identities, memberships, invitations, tickets without their secrets, messages, audit events). The user themself or a tenant administrator with read:users; null for anyone else. */
   exportUserData: Maybe<Scalars['JSONObject']['output']>;
+  /** The addresses refused for this identifier after too many failed logins, with until when. Needs read:users. */
+  loginBlocks: Array<LoginBlock>;
   /** The caller's own profile; null for a machine client whose `sub` is no user. */
   me: Maybe<User>;
   /** Any object by id; null when it does not exist or the caller may not read it (the two are not told apart). */
@@ -953,6 +976,16 @@ export type QueryConnectionArgs = {
  */
 export type QueryExportUserDataArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+/**
+ * The reads. Every read answers null (or leaves an object out of a list) for what the caller may not
+ * see, the same answer as for something that does not exist.
+ */
+export type QueryLoginBlocksArgs = {
+  connection: Scalars['ID']['input'];
+  identifier: Scalars['String']['input'];
 };
 
 
@@ -1020,6 +1053,23 @@ export type RecordLoginPayload = {
   /** The user after the login refreshed the cache; null when the login was refused (see userErrors). */
   user: Maybe<User>;
   /** USER_BLOCKED, INVALID_PROFILE or NOT_SUPPORTED_BY_CONNECTION. */
+  userErrors: Array<UserError>;
+};
+
+/** Whose login blocks removeLoginBlocks lifts: one identifier on one connection, from every address. */
+export type RemoveLoginBlocksInput = {
+  /** A DATABASE connection's id or name. */
+  connection: Scalars['ID']['input'];
+  /** The email or username, as authenticate receives it (case does not matter). */
+  identifier: Scalars['String']['input'];
+};
+
+/** The outcome of removeLoginBlocks. */
+export type RemoveLoginBlocksPayload = {
+  __typename?: 'RemoveLoginBlocksPayload';
+  /** How many blocked addresses were lifted (0 when there were none). */
+  removed: Scalars['Int']['output'];
+  /** NOT_FOUND when the connection does not exist. */
   userErrors: Array<UserError>;
 };
 
@@ -1405,6 +1455,8 @@ export type UserErrorCode =
   | 'TICKET_INVALID'
   /** The ticket was already used; tickets are single-use. */
   | 'TICKET_USED'
+  /** authenticate: too many consecutive failed logins of this identifier from this address; refused without verifying until the block ends or a tenant administrator lifts it (removeLoginBlocks). */
+  | 'TOO_MANY_ATTEMPTS'
   /** importUsers: the record has a key that is not an Auth0 bulk-import field. */
   | 'UNKNOWN_FIELD'
   /** A legacy custom-database user's email and password cannot change in one update (two scripts are not one transaction); send two updates. */
@@ -1570,6 +1622,7 @@ export type ResolversTypes = ResolversObject<{
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Invitation: ResolverTypeWrapper<InvitationParent>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
+  LoginBlock: ResolverTypeWrapper<LoginBlock>;
   MembershipConnection: ResolverTypeWrapper<MembershipPage>;
   MembershipEdge: ResolverTypeWrapper<Omit<MembershipEdge, 'node'> & { node: ResolversTypes['OrganizationMembership'] }>;
   MutabilityReason: MutabilityReason;
@@ -1586,6 +1639,8 @@ export type ResolversTypes = ResolversObject<{
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecordLoginInput: RecordLoginInput;
   RecordLoginPayload: ResolverTypeWrapper<Omit<RecordLoginPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
+  RemoveLoginBlocksInput: RemoveLoginBlocksInput;
+  RemoveLoginBlocksPayload: ResolverTypeWrapper<RemoveLoginBlocksPayload>;
   RemoveOrganizationMemberInput: RemoveOrganizationMemberInput;
   RemoveOrganizationMemberPayload: ResolverTypeWrapper<RemoveOrganizationMemberPayload>;
   ResetPasswordInput: ResetPasswordInput;
@@ -1656,6 +1711,7 @@ export type ResolversParentTypes = ResolversObject<{
   Int: Scalars['Int']['output'];
   Invitation: InvitationParent;
   JSONObject: Scalars['JSONObject']['output'];
+  LoginBlock: LoginBlock;
   MembershipConnection: MembershipPage;
   MembershipEdge: Omit<MembershipEdge, 'node'> & { node: ResolversParentTypes['OrganizationMembership'] };
   Mutation: Record<PropertyKey, never>;
@@ -1668,6 +1724,8 @@ export type ResolversParentTypes = ResolversObject<{
   Query: Record<PropertyKey, never>;
   RecordLoginInput: RecordLoginInput;
   RecordLoginPayload: Omit<RecordLoginPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
+  RemoveLoginBlocksInput: RemoveLoginBlocksInput;
+  RemoveLoginBlocksPayload: RemoveLoginBlocksPayload;
   RemoveOrganizationMemberInput: RemoveOrganizationMemberInput;
   RemoveOrganizationMemberPayload: RemoveOrganizationMemberPayload;
   ResetPasswordInput: ResetPasswordInput;
@@ -1845,6 +1903,11 @@ export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<Resolver
   name: 'JSONObject';
 }
 
+export type LoginBlockResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['LoginBlock'] = ResolversParentTypes['LoginBlock']> = ResolversObject<{
+  ip?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  until?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
 export type MembershipConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MembershipConnection'] = ResolversParentTypes['MembershipConnection']> = ResolversObject<{
   edges?: Resolver<Array<ResolversTypes['MembershipEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
@@ -1872,6 +1935,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   discardOutboxMessage?: Resolver<ResolversTypes['DiscardOutboxMessagePayload'], ParentType, ContextType, RequireFields<MutationDiscardOutboxMessageArgs, 'id'>>;
   importUsers?: Resolver<ResolversTypes['ImportUsersPayload'], ParentType, ContextType, RequireFields<MutationImportUsersArgs, 'input'>>;
   recordLogin?: Resolver<ResolversTypes['RecordLoginPayload'], ParentType, ContextType, RequireFields<MutationRecordLoginArgs, 'input'>>;
+  removeLoginBlocks?: Resolver<ResolversTypes['RemoveLoginBlocksPayload'], ParentType, ContextType, RequireFields<MutationRemoveLoginBlocksArgs, 'input'>>;
   removeOrganizationMember?: Resolver<ResolversTypes['RemoveOrganizationMemberPayload'], ParentType, ContextType, RequireFields<MutationRemoveOrganizationMemberArgs, 'input'>>;
   resetPassword?: Resolver<ResolversTypes['ResetPasswordPayload'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'input'>>;
   retryOutboxMessage?: Resolver<ResolversTypes['RetryOutboxMessagePayload'], ParentType, ContextType, RequireFields<MutationRetryOutboxMessageArgs, 'id'>>;
@@ -1930,6 +1994,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   connection?: Resolver<Maybe<ResolversTypes['Connection']>, ParentType, ContextType, RequireFields<QueryConnectionArgs, 'id'>>;
   connections?: Resolver<Array<ResolversTypes['Connection']>, ParentType, ContextType>;
   exportUserData?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType, RequireFields<QueryExportUserDataArgs, 'id'>>;
+  loginBlocks?: Resolver<Array<ResolversTypes['LoginBlock']>, ParentType, ContextType, RequireFields<QueryLoginBlocksArgs, 'connection' | 'identifier'>>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   organization?: Resolver<Maybe<ResolversTypes['Organization']>, ParentType, ContextType, RequireFields<QueryOrganizationArgs, 'id'>>;
@@ -1941,6 +2006,11 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
 
 export type RecordLoginPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RecordLoginPayload'] = ResolversParentTypes['RecordLoginPayload']> = ResolversObject<{
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+}>;
+
+export type RemoveLoginBlocksPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RemoveLoginBlocksPayload'] = ResolversParentTypes['RemoveLoginBlocksPayload']> = ResolversObject<{
+  removed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 }>;
 
@@ -2070,6 +2140,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   ImportUsersPayload?: ImportUsersPayloadResolvers<ContextType>;
   Invitation?: InvitationResolvers<ContextType>;
   JSONObject?: GraphQLScalarType;
+  LoginBlock?: LoginBlockResolvers<ContextType>;
   MembershipConnection?: MembershipConnectionResolvers<ContextType>;
   MembershipEdge?: MembershipEdgeResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
@@ -2081,6 +2152,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   PhoneNumber?: GraphQLScalarType;
   Query?: QueryResolvers<ContextType>;
   RecordLoginPayload?: RecordLoginPayloadResolvers<ContextType>;
+  RemoveLoginBlocksPayload?: RemoveLoginBlocksPayloadResolvers<ContextType>;
   RemoveOrganizationMemberPayload?: RemoveOrganizationMemberPayloadResolvers<ContextType>;
   ResetPasswordPayload?: ResetPasswordPayloadResolvers<ContextType>;
   RetryOutboxMessagePayload?: RetryOutboxMessagePayloadResolvers<ContextType>;

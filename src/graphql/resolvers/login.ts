@@ -1,5 +1,5 @@
 import { AppError } from '../../app/errors.js';
-import { authenticate, recordLogin } from '../../app/logins.js';
+import { authenticate, loginBlocks, recordLogin, removeLoginBlocks } from '../../app/logins.js';
 import { findConnection } from '../../app/lookup.js';
 import type { AppContext } from '../../app/context.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
@@ -24,8 +24,12 @@ async function counted<T extends { userErrors: readonly { code: string }[] }>(ct
 }
 
 export const loginResolvers: Resolvers = {
+  Query: {
+    loginBlocks: (_, { connection, identifier }, ctx) => loginBlocks(ctx, connection, identifier),
+  },
   Mutation: {
     recordLogin: (_, { input }, ctx) => counted(ctx, input.connection, () => recordLogin(ctx, input)),
     authenticate: (_, { input }, ctx) => counted(ctx, input.connection, () => authenticate(ctx, input)),
+    removeLoginBlocks: (_, { input }, ctx) => removeLoginBlocks(ctx, input),
   },
 };

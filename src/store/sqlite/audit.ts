@@ -22,6 +22,9 @@ export function sqliteAudit(db: Db): AuditStore {
         .all();
       return { rows: rows.slice(0, first), hasNextPage: rows.length > first, totalCount: total?.n ?? 0 };
     },
+    async record(entry) {
+      recordAudit(db, entry, new Date());
+    },
   };
 }
 

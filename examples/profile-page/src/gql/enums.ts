@@ -176,6 +176,8 @@ export type UserErrorCode =
   | 'TICKET_INVALID'
   /** The ticket was already used; tickets are single-use. */
   | 'TICKET_USED'
+  /** authenticate: too many consecutive failed logins of this identifier from this address; refused without verifying until the block ends or a tenant administrator lifts it (removeLoginBlocks). */
+  | 'TOO_MANY_ATTEMPTS'
   /** importUsers: the record has a key that is not an Auth0 bulk-import field. */
   | 'UNKNOWN_FIELD'
   /** A legacy custom-database user's email and password cannot change in one update (two scripts are not one transaction); send two updates. */
