@@ -23,6 +23,10 @@ export class Access {
     this.writeGrants.set(userId, level);
   }
 
+  private get memo() {
+    return this.loaders.memo;
+  }
+
   constructor(
     readonly caller: Caller | null,
     private readonly loaders: Loaders,
@@ -35,10 +39,18 @@ export class Access {
   }
 
   async read(user: Pick<UserRow, 'id'>): Promise<ReadAccess> {
-    const granted = this.writeGrants.get(user.id);
+    const known = this.readNow(user.id);
+    if (known !== undefined) return known;
+    const caller = this.caller as Caller;
+    return this.memo.rememberRead(user.id, async () => readAccess(caller, user.id, await this.organizationIdsOf(user.id)));
+  }
+
+  /** The read level when it is already decided in this request (synchronously), else undefined. */
+  readNow(userId: string): ReadAccess | undefined {
+    const granted = this.writeGrants.get(userId);
     if (granted) return granted;
     if (!this.caller) return 'none';
-    return readAccess(this.caller, user.id, await this.organizationIdsOf(user.id));
+    return this.memo.readLevel(userId);
   }
 
   /** The user row if the caller may read it, else null (the same answer as for a missing user). */
@@ -66,12 +78,15 @@ export class Access {
   }
 
   /** The policy as a tenant administrator would have it: what the connection itself allows. */
-  async tenantAdminPolicies(user: UserRow): Promise<FieldPolicies> {
-    return this.policiesWith(user, { tenantAdmin: true, helpDesk: false, self: false });
+  tenantAdminPolicies(user: UserRow): Promise<FieldPolicies> {
+    return this.memo.rememberPolicies(user.id, 'tenantAdmin', () =>
+      this.policiesWith(user, { tenantAdmin: true, helpDesk: false, self: false }),
+    );
   }
 
-  async policies(user: UserRow): Promise<FieldPolicies> {
-    return this.policiesWith(user, await this.rolesFor(user));
+  /** The caller's policy for this user: decided once per user per request. */
+  policies(user: UserRow): Promise<FieldPolicies> {
+    return this.memo.rememberPolicies(user.id, 'caller', async () => this.policiesWith(user, await this.rolesFor(user)));
   }
 
   private async policiesWith(user: UserRow, roles: CallerRoles): Promise<FieldPolicies> {
@@ -79,9 +94,7 @@ export class Access {
       this.loaders.membershipsByUser.load(user.id),
       this.connectionFacts(user.connectionId),
     ]);
-    return fieldPolicies(roles, facts, {
-      migrated: user.migrated,
-      invitationBound: memberships.some((m) => m.invitedEmail !== null),
-    });
+    const userFacts = { migrated: user.migrated, invitationBound: memberships.some((m) => m.invitedEmail !== null) };
+    return this.memo.policiesFor(roles, user.connectionId, userFacts, () => fieldPolicies(roles, facts, userFacts));
   }
 }

@@ -10,6 +10,7 @@ import type {
   Store,
   UserRow,
 } from '../store/types.js';
+import { RequestMemo } from './request-memo.js';
 
 /** Below SQLite's bound-variable limit with room to spare. */
 const maxBatchSize = 1000;
@@ -58,6 +59,8 @@ export function createLoaders(store: Store) {
     ),
     membershipsByUser,
     identitiesByUser,
+    /** Decisions made once per user per request (read access, field policies): src/app/request-memo.ts. */
+    memo: new RequestMemo(),
     members: new DataLoader<MembersKey, Page<MembershipRow>, string>(
       (keys) => Promise.all(keys.map((k) => store.organizations.members(k.organizationId, k))),
       { cacheKeyFn: (k) => `${k.organizationId}\u0000${k.first}\u0000${k.after ?? ''}`, maxBatchSize },
@@ -67,8 +70,9 @@ export function createLoaders(store: Store) {
 
 export type Loaders = ReturnType<typeof createLoaders>;
 
-/** After a write: forget what this request read about a user. */
+/** After a write: forget what this request read and decided about a user. */
 export function forgetUser(loaders: Loaders, userId: string): void {
+  loaders.memo.forget(userId);
   loaders.user.clear(userId);
   loaders.membershipsByUser.clear(userId);
   loaders.identitiesByUser.clear(userId);
