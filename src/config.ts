@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CorsOriginError, parseCorsOrigins } from './http/cors.js';
 
 export interface Config {
   port: number;
@@ -24,6 +25,8 @@ export interface Config {
   tickets: TicketSettings;
   /** `fileChosen`: OUTBOX_FILE was set on purpose (production needs SMTP_URL or that). */
   mail: { smtpUrl: string | null; from: string; file: string; fileChosen: boolean };
+  /** CORS_ORIGINS: exact origins whose pages may call /graphql from a browser; none by default. */
+  corsOrigins: string[];
 }
 
 /** Default lifetimes of tickets, in seconds; a request may ask for a shorter or longer one up to `maxTtl`. */
@@ -121,5 +124,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       file: resolve(env.OUTBOX_FILE || resolve(databasePath === ':memory:' ? resolve('data') : resolve(databasePath, '..'), 'outbox.log')),
       fileChosen: Boolean(env.OUTBOX_FILE),
     },
+    corsOrigins: corsOrigins(env.CORS_ORIGINS),
   };
+}
+
+function corsOrigins(value: string | undefined): string[] {
+  try {
+    return parseCorsOrigins(value);
+  } catch (err) {
+    throw err instanceof CorsOriginError ? new ConfigError(err.message) : err;
+  }
 }

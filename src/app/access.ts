@@ -27,6 +27,11 @@ export class Access {
     return this.loaders.memo;
   }
 
+  /** How many times this request evaluated the policy, per user (a test holds it to one). */
+  get evaluations(): ReadonlyMap<string, number> {
+    return this.memo.evaluations;
+  }
+
   constructor(
     readonly caller: Caller | null,
     private readonly loaders: Loaders,
@@ -79,14 +84,12 @@ export class Access {
 
   /** The policy as a tenant administrator would have it: what the connection itself allows. */
   tenantAdminPolicies(user: UserRow): Promise<FieldPolicies> {
-    return this.memo.rememberPolicies(user.id, 'tenantAdmin', () =>
-      this.policiesWith(user, { tenantAdmin: true, helpDesk: false, self: false }),
-    );
+    return this.policiesWith(user, { tenantAdmin: true, helpDesk: false, self: false });
   }
 
-  /** The caller's policy for this user: decided once per user per request. */
-  policies(user: UserRow): Promise<FieldPolicies> {
-    return this.memo.rememberPolicies(user.id, 'caller', async () => this.policiesWith(user, await this.rolesFor(user)));
+  /** The caller's policy for this user: decided once per user per request (see RequestMemo). */
+  async policies(user: UserRow): Promise<FieldPolicies> {
+    return this.policiesWith(user, await this.rolesFor(user));
   }
 
   private async policiesWith(user: UserRow, roles: CallerRoles): Promise<FieldPolicies> {
@@ -94,7 +97,20 @@ export class Access {
       this.loaders.membershipsByUser.load(user.id),
       this.connectionFacts(user.connectionId),
     ]);
-    const userFacts = { migrated: user.migrated, invitationBound: memberships.some((m) => m.invitedEmail !== null) };
-    return this.memo.policiesFor(roles, user.connectionId, userFacts, () => fieldPolicies(roles, facts, userFacts));
+    const administered = roles.helpDesk ? (this.caller?.adminOrganizationIds ?? new Set<string>()) : new Set<string>();
+    const userFacts = {
+      migrated: user.migrated,
+      invitationBound: memberships.some((m) => m.invitedEmail !== null),
+      memberOfAnotherOrganization: roles.helpDesk && memberships.some((m) => !administered.has(m.organizationId)),
+      blockedBy: !user.blocked
+        ? null
+        : user.blockedByOrganizationId === null
+          ? ('tenant_admin' as const)
+          : administered.has(user.blockedByOrganizationId)
+            ? ('this_help_desk' as const)
+            : ('another_help_desk' as const),
+    };
+    const key = JSON.stringify([user.id, user.connectionId, roles, userFacts]);
+    return this.memo.policies(user.id, key, () => fieldPolicies(roles, facts, userFacts));
   }
 }

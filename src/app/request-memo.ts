@@ -1,19 +1,21 @@
 // Decisions made once per user per request, shared by the shield rules, the use cases and the
 // resolvers: how much of a user the caller may read, and the field policies. They live as long as
-// the request's loaders, and forgetUser (after a write) clears a user's entries with the loaders'
-// so what the request does next sees the write. Nothing here outlives the request.
+// the request's loaders. Nothing here outlives the request.
 import type { ReadAccess } from '../domain/access.js';
-import type { CallerRoles, FieldPolicies } from '../domain/types.js';
+import type { FieldPolicies } from '../domain/types.js';
 
 export class RequestMemo {
   private readonly readLevels = new Map<string, ReadAccess>();
-  private readonly policies = new Map<string, Promise<FieldPolicies>>();
   /**
-   * The policy is a pure function of (roles, connection, migrated, invitation-bound): users who
-   * share those (most of a page) share one computed answer.
+   * The policy decided for each user, by what it was decided from (user, connection, roles and the
+   * user's facts): the shield rule, the use case, `User.fieldPolicies` and the payload after a write
+   * share one evaluation, and a write that changes a fact (a migration, an invitation, a block)
+   * makes a new key, so it is not cleared by forget().
    */
-  private readonly policiesByFacts = new Map<string, FieldPolicies>();
-  /** Bumped by forget(): a decision that was being computed across it is not kept. */
+  private readonly decided = new Map<string, FieldPolicies>();
+  /** How many times this request evaluated the policy, per user (a test holds it to one). */
+  readonly evaluations = new Map<string, number>();
+  /** Bumped by forget(): a read level that was being decided across it is not kept. */
   private generation = 0;
 
   readLevel(userId: string): ReadAccess | undefined {
@@ -27,36 +29,19 @@ export class RequestMemo {
     return level;
   }
 
-  /** `variant` separates the caller's own policy from the tenant-administrator view of it. */
-  rememberPolicies(userId: string, variant: 'caller' | 'tenantAdmin', decide: () => Promise<FieldPolicies>): Promise<FieldPolicies> {
-    const key = `${variant}\u0000${userId}`;
-    let pending = this.policies.get(key);
-    if (!pending) {
-      pending = decide();
-      this.policies.set(key, pending);
-    }
-    return pending;
+  /** The decision for `key` (which must include the user id and every fact it depends on). */
+  policies(userId: string, key: string, evaluate: () => FieldPolicies): FieldPolicies {
+    const known = this.decided.get(key);
+    if (known) return known;
+    const decision = evaluate();
+    this.decided.set(key, decision);
+    this.evaluations.set(userId, (this.evaluations.get(userId) ?? 0) + 1);
+    return decision;
   }
 
-  policiesFor(
-    roles: CallerRoles,
-    connectionId: string,
-    user: { migrated: boolean; invitationBound: boolean },
-    compute: () => FieldPolicies,
-  ): FieldPolicies {
-    const key = `${+roles.tenantAdmin}${+roles.helpDesk}${+roles.self}${+user.migrated}${+user.invitationBound}${connectionId}`;
-    let policies = this.policiesByFacts.get(key);
-    if (!policies) {
-      policies = compute();
-      this.policiesByFacts.set(key, policies);
-    }
-    return policies;
-  }
-
+  /** After a write to the user: its memberships may have changed, so its read level is decided again. */
   forget(userId: string): void {
     this.generation++;
     this.readLevels.delete(userId);
-    this.policies.delete(`caller\u0000${userId}`);
-    this.policies.delete(`tenantAdmin\u0000${userId}`);
   }
 }

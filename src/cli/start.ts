@@ -2,12 +2,13 @@
 import { ALL_SCOPES, signToken } from '../auth/tokens.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { startRuntime } from '../runtime.js';
+import { DIALECT_LABELS } from '../store/index.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const runtime = await startRuntime(config, { log: (line) => console.log(line) });
   const url = `http://localhost:${runtime.port}/graphql`;
-  console.log(`Profile gateway listening on ${url} (SQLite: ${config.databasePath})`);
+  console.log(`Profile gateway listening on ${url} (${DIALECT_LABELS[runtime.store.dialect]}: ${config.databasePath})`);
   if (runtime.signingSecret && !config.production) {
     const token = await signToken(runtime.signingSecret, {
       sub: 'admin@tenant',

@@ -14,24 +14,10 @@ import {
   type RootAttribute,
   type UserFacts,
 } from './types.js';
+import { CAMEL_NAMES } from './names.js';
 
 /** The GraphQL (camelCase) name of each field; messages use it because clients show them. */
-export const FIELD_LABELS = {
-  email: 'email',
-  email_verified: 'emailVerified',
-  username: 'username',
-  phone_number: 'phoneNumber',
-  phone_verified: 'phoneVerified',
-  password: 'password',
-  name: 'name',
-  nickname: 'nickname',
-  given_name: 'givenName',
-  family_name: 'familyName',
-  picture: 'picture',
-  user_metadata: 'userMetadata',
-  app_metadata: 'appMetadata',
-  blocked: 'blocked',
-} as const satisfies Record<ProfileField, string>;
+export const FIELD_LABELS = CAMEL_NAMES;
 
 /** A custom-database user the gateway has not migrated: the customer's legacy database owns it. */
 export function isLegacyUser(connection: ConnectionFacts, user: UserFacts): boolean {
@@ -261,6 +247,17 @@ const tenantAdminOnly: DelegatedRule = (_role, _user, field) =>
 
 // Applied only where the tenant administrator may edit; total over ProfileField, so a new field
 // fails to compile until someone decides what the help desk and the user may do with it.
+// A member who also belongs to another organization is shared: one organization's help desk may
+// not take over their account (email) or lock the other organization out (blocked). SELF is exempt.
+const sharedMember = (role: DelegatedRole, user: UserFacts, field: ProfileField): FieldDecision | null =>
+  role === 'helpDesk' && user.memberOfAnotherOrganization === true
+    ? refuse(
+        'MEMBER_OF_ANOTHER_ORGANIZATION',
+        `this member also belongs to another organization, so their ${FIELD_LABELS[field]} is not yours to change; ` +
+          'remove them from your organization instead (removeOrganizationMember), or ask a tenant administrator',
+      )
+    : null;
+
 const DELEGATED_RULES = {
   email: (role, user, field) =>
     user.invitationBound
@@ -269,7 +266,7 @@ const DELEGATED_RULES = {
           'email must stay the address an organization invitation was sent to; ' +
             'a tenant administrator can change it',
         )
-      : asTenantAdmin(role, user, field),
+      : (sharedMember(role, user, field) ?? asTenantAdmin(role, user, field)),
   email_verified: tenantAdminOnly,
   username: asTenantAdmin,
   phone_number: asTenantAdmin,
@@ -286,9 +283,26 @@ const DELEGATED_RULES = {
   picture: asTenantAdmin,
   user_metadata: asTenantAdmin,
   app_metadata: tenantAdminOnly,
-  // The help desk blocks and unblocks its organization's members; users may not unblock themselves.
-  blocked: (role, user, field) =>
-    role === 'helpDesk' ? asTenantAdmin(role, user, field) : tenantAdminOnly(role, user, field),
+  // The help desk blocks and unblocks its organization's members, but lifts only a block that a
+  // help desk of its organization set; users may not unblock themselves.
+  blocked: (role, user, field) => {
+    if (role !== 'helpDesk') return tenantAdminOnly(role, user, field);
+    const shared = sharedMember(role, user, field);
+    if (shared) return shared;
+    if (user.blockedBy === 'tenant_admin') {
+      return refuse(
+        'BLOCKED_BY_TENANT_ADMIN',
+        'a tenant administrator blocked this user; only a tenant administrator (update:users) can lift or change the block',
+      );
+    }
+    if (user.blockedBy === 'another_help_desk') {
+      return refuse(
+        'REQUIRES_TENANT_ADMIN',
+        "another organization's help desk blocked this user; only a tenant administrator (update:users) can lift that block",
+      );
+    }
+    return asTenantAdmin(role, user, field);
+  },
 } satisfies Record<ProfileField, DelegatedRule>;
 
 function delegatedPolicies(role: DelegatedRole, tenantAdmin: FieldPolicies, user: UserFacts): FieldPolicies {

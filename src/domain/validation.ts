@@ -1,5 +1,8 @@
 // The limits on profile field values (shared/domain.md, "Limits"). Pure: no graphql, drizzle or IO.
 
+import { toCamel } from './names.js';
+
+export { normalizeEmail, normalizeUsername, sameEmail } from './keys.js';
 import type { ProfilePatch, UserError } from './types.js';
 
 export const NAME_MIN_LENGTH = 1;
@@ -36,20 +39,6 @@ const EMAIL_TLD = /^(?:\p{L}{2,63}|xn--[a-z0-9-]{1,59})$/iu;
 
 const encoder = new TextEncoder();
 
-/** given_name → givenName. */
-export function toCamel(field: string): string {
-  return field.replace(/_+([a-z0-9])/gi, (_, c: string) => c.toUpperCase());
-}
-
-/** Lower-case and trimmed: the form in which emails are compared for uniqueness. */
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
-
-/** Lower-case: the form in which usernames are compared for uniqueness. */
-export function normalizeUsername(username: string): string {
-  return username.toLowerCase();
-}
 
 /** Length in characters (Unicode code points, so an emoji counts once). */
 export function charLength(value: string): number {

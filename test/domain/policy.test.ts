@@ -520,3 +520,20 @@ describe('isLegacyUser', () => {
     expect(isLegacyUser(google, PLAIN_USER)).toBe(false);
   });
 });
+
+describe('shared members and who set a block (help desk only)', () => {
+  const shared: UserFacts = { ...PLAIN_USER, memberOfAnotherOrganization: true };
+  it.each([
+    ['a shared member: email and blocked', OA, shared, { email: 'MEMBER_OF_ANOTHER_ORGANIZATION', blocked: 'MEMBER_OF_ANOTHER_ORGANIZATION' }],
+    ['a shared member, for SELF: the rule does not apply', SELF, shared, { email: null, blocked: RTA }],
+    ['a shared member, for a tenant admin', TA, shared, { email: null, blocked: null }],
+    ["a tenant admin's block", OA, { ...PLAIN_USER, blockedBy: 'tenant_admin' }, { email: null, blocked: 'BLOCKED_BY_TENANT_ADMIN' }],
+    ["another help desk's block", OA, { ...PLAIN_USER, blockedBy: 'another_help_desk' }, { email: null, blocked: RTA }],
+    ["this help desk's own block", OA, { ...PLAIN_USER, blockedBy: 'this_help_desk' }, { email: null, blocked: null }],
+    ['an invitation-bound shared member: the invitation reason first', OA, { ...shared, invitationBound: true }, { email: 'INVITATION_BOUND_EMAIL', blocked: 'MEMBER_OF_ANOTHER_ORGANIZATION' }],
+  ] as const)('%s', (_what, caller, user, expected) => {
+    const policies = fieldPolicies(caller, ownStore, user);
+    expect({ email: policies.email.reason, blocked: policies.blocked.reason }).toEqual(expected);
+    expect(policies.name.editable).toBe(true);
+  });
+});

@@ -1,16 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { toCamel } from '../../src/domain/names.js';
 import type { ProfilePatch } from '../../src/domain/types.js';
 import {
   E164_PATTERN,
   EMAIL_MAX_LENGTH,
   NAME_MAX_LENGTH,
   NICKNAME_MAX_LENGTH,
-  normalizeEmail,
-  normalizeUsername,
   PASSWORD_MAX_BYTES,
   PASSWORD_MIN_BYTES,
-  toCamel,
+  normalizeEmail,
+  normalizeUsername,
   USERNAME_MAX_LENGTH,
   validateProfilePatch,
 } from '../../src/domain/validation.js';
@@ -380,6 +380,12 @@ describe('helpers', () => {
     expect(toCamel('app_metadata')).toBe('appMetadata');
     expect(toCamel('email')).toBe('email');
     expect(toCamel('alreadyCamel')).toBe('alreadyCamel');
+  });
+
+  it('normalizeEmail: NFC, then ASCII letters only are lower-cased (a Kelvin sign is never a k)', () => {
+    expect(normalizeEmail('\u212Aate@corp.example')).not.toBe(normalizeEmail('kate@corp.example'));
+    expect(normalizeEmail('zoe\u0301@X.example')).toBe(normalizeEmail('zo\u00e9@x.example'));
+    expect(normalizeEmail('L\u00c9A@x.example')).toBe('l\u00c9a@x.example');
   });
 
   it('normalizeEmail lower-cases and trims', () => {
