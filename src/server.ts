@@ -15,7 +15,7 @@ import { jitGateway } from './graphql/executor.js';
 import { isInvalidScalar } from './graphql/scalars.js';
 import { buildSchema } from './graphql/schema.js';
 import { createCors } from './http/cors.js';
-import { createPlayground, PLAYGROUND_ASSETS_PATH } from './playground.js';
+import { createPlayground, PLAYGROUND_ASSETS_PATH } from './http/playground.js';
 import type { Store } from './store/types.js';
 
 export interface GatewayDeps {
