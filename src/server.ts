@@ -11,13 +11,14 @@ import type { TokenVerifier } from './auth/tokens.js';
 import type { TicketSettings } from './config.js';
 import type { ScriptRegistry } from './connectors/custom-db.js';
 import { buildContext, type GraphQLContext } from './graphql/context.js';
-import { createCors } from './http/cors.js';
+import { jitGateway } from './graphql/executor.js';
 import { isInvalidScalar } from './graphql/scalars.js';
 import { buildSchema } from './graphql/schema.js';
 import type { Observability, RequestRecord } from './observability/index.js';
 import { callerKind, newRequestRecord, observabilityPlugin, observeRequest, requestIdFrom } from './observability/requests.js';
 import { createGuard, type Guard } from './guard/index.js';
 import { loadGuardConfig } from './guard/config.js';
+import { createCors } from './http/cors.js';
 import { createPlayground, PLAYGROUND_ASSETS_PATH } from './http/playground.js';
 import type { Store } from './store/types.js';
 
@@ -132,7 +133,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const guard = deps.guard ?? createGuard(loadGuardConfig({}, deps.playground));
   const contextDeps = { ...deps, loginAttempts: guard.loginAttempts };
   const apollo = new ApolloServer<GraphQLContext>({
-    schema: buildSchema(),
+    // The schema, executed by graphql-jit (compiled once per document) inside Apollo's pipeline.
+    gateway: jitGateway(buildSchema()),
     introspection: deps.playground,
     includeStacktraceInErrorResponses: false,
     // The gateway owns its signals (src/cli/start.ts): Apollo's own SIGTERM handler would stop it

@@ -14,14 +14,6 @@ import type { Loaders } from './loaders.js';
 export class Access {
   private readonly facts = new Map<string, Promise<ConnectionFacts>>();
   /**
-   * The policy decided for each user in this request, by what it was decided from: the shield
-   * rule, the use case, `User.fieldPolicies` and the payload after a write share one evaluation
-   * (a write that changes a fact, e.g. a migration or an invitation, makes a new key).
-   */
-  private readonly decided = new Map<string, FieldPolicies>();
-  /** How many times this request evaluated the policy, per user (a test holds it to one). */
-  readonly evaluations = new Map<string, number>();
-  /**
    * Users this request wrote with the right to (a write scope, or a ticket that proves who holds
    * it): the write's payload may show them, at this level.
    */
@@ -29,6 +21,15 @@ export class Access {
 
   grantRead(userId: string, level: ReadAccess = 'full'): void {
     this.writeGrants.set(userId, level);
+  }
+
+  private get memo() {
+    return this.loaders.memo;
+  }
+
+  /** How many times this request evaluated the policy, per user (a test holds it to one). */
+  get evaluations(): ReadonlyMap<string, number> {
+    return this.memo.evaluations;
   }
 
   constructor(
@@ -43,10 +44,18 @@ export class Access {
   }
 
   async read(user: Pick<UserRow, 'id'>): Promise<ReadAccess> {
-    const granted = this.writeGrants.get(user.id);
+    const known = this.readNow(user.id);
+    if (known !== undefined) return known;
+    const caller = this.caller as Caller;
+    return this.memo.rememberRead(user.id, async () => readAccess(caller, user.id, await this.organizationIdsOf(user.id)));
+  }
+
+  /** The read level when it is already decided in this request (synchronously), else undefined. */
+  readNow(userId: string): ReadAccess | undefined {
+    const granted = this.writeGrants.get(userId);
     if (granted) return granted;
     if (!this.caller) return 'none';
-    return readAccess(this.caller, user.id, await this.organizationIdsOf(user.id));
+    return this.memo.readLevel(userId);
   }
 
   /** The user row if the caller may read it, else null (the same answer as for a missing user). */
@@ -74,10 +83,11 @@ export class Access {
   }
 
   /** The policy as a tenant administrator would have it: what the connection itself allows. */
-  async tenantAdminPolicies(user: UserRow): Promise<FieldPolicies> {
+  tenantAdminPolicies(user: UserRow): Promise<FieldPolicies> {
     return this.policiesWith(user, { tenantAdmin: true, helpDesk: false, self: false });
   }
 
+  /** The caller's policy for this user: decided once per user per request (see RequestMemo). */
   async policies(user: UserRow): Promise<FieldPolicies> {
     return this.policiesWith(user, await this.rolesFor(user));
   }
@@ -101,11 +111,6 @@ export class Access {
             : ('another_help_desk' as const),
     };
     const key = JSON.stringify([user.id, user.connectionId, roles, userFacts]);
-    const known = this.decided.get(key);
-    if (known) return known;
-    const decision = fieldPolicies(roles, facts, userFacts);
-    this.decided.set(key, decision);
-    this.evaluations.set(user.id, (this.evaluations.get(user.id) ?? 0) + 1);
-    return decision;
+    return this.memo.policies(user.id, key, () => fieldPolicies(roles, facts, userFacts));
   }
 }

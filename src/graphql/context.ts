@@ -62,15 +62,13 @@ async function resolveCaller(
     const why = err instanceof InvalidTokenError ? err.message : 'invalid token';
     return { caller: null, problem: `The token is not valid: ${why}.` };
   }
-  const [user, memberships] = await Promise.all([
-    loaders.user.load(claims.sub),
-    loaders.membershipsByUser.load(claims.sub),
-  ]);
-  // A block or an erasure takes effect at once, even for tokens issued before it.
-  if (user?.blocked) return { caller: null, problem: 'The user is blocked.' };
-  if (!user && (await deps.store.users.isDeletedId(claims.sub))) {
-    return { caller: null, problem: 'The user was deleted.' };
-  }
+  // One statement, on every request (never cached): a block or an erasure takes effect at once,
+  // even for tokens issued before it.
+  const standing = await deps.store.users.standing(claims.sub);
+  if (standing.blocked === true) return { caller: null, problem: 'The user is blocked.' };
+  if (standing.blocked === null && standing.deleted) return { caller: null, problem: 'The user was deleted.' };
+  const memberships = standing.memberships;
+  loaders.membershipsByUser.prime(claims.sub, memberships);
   const adminOf = memberships.filter((m) => m.roles.includes('ADMIN')).map((m) => m.organizationId);
   return {
     caller: {

@@ -229,8 +229,31 @@ export interface ConnectionStore {
   usersPage(connectionId: string, args: PageArgs): Promise<UserRow[]>;
 }
 
+/** A user with the identities and memberships (and their organizations) a profile shows, read together. */
+export interface UserWithRelations {
+  user: UserRow;
+  identities: IdentityRow[];
+  /** Ordered by organization id, as membershipsByUserIds orders them. */
+  memberships: MembershipRow[];
+  /** The organizations of those memberships. */
+  organizations: OrganizationRow[];
+}
+
+/** What the caller check needs about a token's subject. Read on every request, never cached. */
+export interface SubjectStanding {
+  /** Null when no user has that id. */
+  blocked: boolean | null;
+  /** Whether the id belonged to a user who was erased. */
+  deleted: boolean;
+  memberships: MembershipRow[];
+}
+
 export interface UserStore {
   byIds(ids: readonly string[]): Promise<(UserRow | null)[]>;
+  /** byIds with each user's identities and memberships, in one statement (a profile read's main read). */
+  withRelationsByIds(ids: readonly string[]): Promise<(UserWithRelations | null)[]>;
+  /** Whether a token's subject is blocked or erased, and its memberships: one statement. */
+  standing(id: string): Promise<SubjectStanding>;
   list(args: PageArgs & { filter?: UserFilter; visibleTo?: Visibility }): Promise<Page<UserRow>>;
   /** Case-insensitive: is this email or username already used by another user of the connection? */
   findConflicts(

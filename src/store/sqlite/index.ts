@@ -38,9 +38,14 @@ import {
   type RawMembership,
   type RawOrganization,
   type RawUser,
+  type RawUserWithRelations,
+  SUBJECT_STANDING,
   Statements,
+  standingFromRaw,
   USER_COLUMNS,
+  USERS_WITH_RELATIONS,
   userFromRaw,
+  userWithRelationsFromRaw,
 } from './raw.js';
 import * as t from './tables.js';
 import { enqueue, sqliteInvitations, sqliteTickets } from './tickets.js';
@@ -236,6 +241,17 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         userFromRaw,
       );
       return inOrder(ids, rows, (r) => r.id);
+    },
+    async withRelationsByIds(ids) {
+      const rows = (statements.get(USERS_WITH_RELATIONS).all(JSON.stringify(ids)) as RawUserWithRelations[]).map(
+        userWithRelationsFromRaw,
+      );
+      return inOrder(ids, rows, (r) => r.user.id);
+    },
+    async standing(id) {
+      return standingFromRaw(
+        statements.get(SUBJECT_STANDING).get({ id, hash: hashDeletedId(id) }) as Parameters<typeof standingFromRaw>[0],
+      );
     },
     async list({ first, after, filter, visibleTo }) {
       const conds = userWhere(filter, visibleTo);
