@@ -6,6 +6,7 @@ import type { ScriptRegistry } from '../connectors/custom-db.js';
 import type { Caller } from '../domain/access.js';
 import { callerRoles, type ReadAccess, readAccess } from '../domain/access.js';
 import { connectionFacts, customScriptsName } from '../domain/connection.js';
+import { type Audience, audienceOf } from '../domain/messages.js';
 import { fieldPolicies } from '../domain/policy.js';
 import type { CallerRoles, ConnectionFacts, FieldPolicies } from '../domain/types.js';
 import type { UserRow } from '../store/types.js';
@@ -65,23 +66,30 @@ export class Access {
     return callerRoles(this.caller, user.id, await this.organizationIdsOf(user.id));
   }
 
-  /** The policy as a tenant administrator would have it: what the connection itself allows. */
+  /**
+   * The policy as a tenant administrator would have it: what the connection itself allows,
+   * its refusals worded for this caller.
+   */
   async tenantAdminPolicies(user: UserRow): Promise<FieldPolicies> {
-    return this.policiesWith(user, { tenantAdmin: true, helpDesk: false, self: false });
+    const audience = audienceOf(await this.rolesFor(user));
+    return this.policiesWith(user, { tenantAdmin: true, helpDesk: false, self: false }, audience);
   }
 
   async policies(user: UserRow): Promise<FieldPolicies> {
-    return this.policiesWith(user, await this.rolesFor(user));
+    const roles = await this.rolesFor(user);
+    return this.policiesWith(user, roles, audienceOf(roles));
   }
 
-  private async policiesWith(user: UserRow, roles: CallerRoles): Promise<FieldPolicies> {
+  private async policiesWith(user: UserRow, roles: CallerRoles, audience: Audience): Promise<FieldPolicies> {
     const [memberships, facts] = await Promise.all([
       this.loaders.membershipsByUser.load(user.id),
       this.connectionFacts(user.connectionId),
     ]);
-    return fieldPolicies(roles, facts, {
-      migrated: user.migrated,
-      invitationBound: memberships.some((m) => m.invitedEmail !== null),
-    });
+    return fieldPolicies(
+      roles,
+      facts,
+      { migrated: user.migrated, invitationBound: memberships.some((m) => m.invitedEmail !== null) },
+      audience,
+    );
   }
 }

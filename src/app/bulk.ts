@@ -39,11 +39,12 @@ export async function updateUsers(
 
 function itemErrors(err: AppError): UserError[] {
   if (err instanceof FieldNotEditableError) {
-    // Here `field` is the input key, as in every userErrors entry.
+    // Here `field` is the input key, as in every userErrors entry; the message is fieldPolicies'
+    // sentence for this caller, with the reason (a userError has no field of its own for it).
     return err.refused.map((r) => ({
       field: [FIELD_LABELS[r.field]],
       code: 'FIELD_NOT_EDITABLE',
-      message: `${FIELD_LABELS[r.field]}: ${r.reason}: ${r.message}`,
+      message: `${r.message} (${r.reason})`,
     }));
   }
   return [{ field: null, code: err.code, message: err.message }];
@@ -170,7 +171,7 @@ function upsertChanges(current: UserRow, record: ImportRecord, facts: Connection
   const refused = refusedFields(fieldPolicies(TENANT_ADMIN, facts, { migrated, invitationBound: false }), named);
   if (refused.length > 0) {
     const r = refused[0] as (typeof refused)[number];
-    return { errors: [{ field: [FIELD_LABELS[r.field]], code: 'FIELD_NOT_EDITABLE', message: `${FIELD_LABELS[r.field]}: ${r.message}` }] };
+    return { errors: [{ field: [FIELD_LABELS[r.field]], code: 'FIELD_NOT_EDITABLE', message: `${r.message} (${r.reason})` }] };
   }
   const changes: UserChanges = migrated && !current.migrated ? { migrated: true } : {};
   if (p.email !== current.email) changes.email = p.email;

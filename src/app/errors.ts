@@ -1,6 +1,6 @@
 // Failures that end an operation with a top-level error and a stable code (extensions.code).
 // Business failures a caller can fix are not thrown: they are `userErrors` in the payload.
-import { FIELD_LABELS } from '../domain/policy.js';
+import { fieldNotEditableMessage } from '../domain/messages.js';
 import type { MutabilityReason, ProfileField } from '../domain/types.js';
 
 export type AppErrorCode =
@@ -40,13 +40,10 @@ export interface RefusedField {
 /** FIELD_NOT_EDITABLE; `extensions.fields` names each field as `User.fieldPolicies` does (ProfileField). */
 export class FieldNotEditableError extends AppError {
   constructor(readonly refused: RefusedField[]) {
-    super(
-      'FIELD_NOT_EDITABLE',
-      `You may not change ${refused.map((r) => FIELD_LABELS[r.field]).join(', ')} of this user (${refused
-        .map((r) => r.message)
-        .join('; ')}). Nothing was changed.`,
-      { fields: refused.map((r) => ({ field: r.field.toUpperCase(), reason: r.reason })) },
-    );
+    // The same sentences as fieldPolicies shows the same caller (messages.ts).
+    super('FIELD_NOT_EDITABLE', fieldNotEditableMessage(refused.map((r) => r.message)), {
+      fields: refused.map((r) => ({ field: r.field.toUpperCase(), reason: r.reason })),
+    });
   }
 }
 

@@ -273,7 +273,7 @@ export type FieldPolicy = {
   /** True when `updateUser` would accept a change of this field from this caller. */
   editable: Scalars['Boolean']['output'];
   field: ProfileField;
-  /** A sentence to show beside a disabled field; null when editable. */
+  /** A sentence to show beside a disabled field, written for the caller who asks (the user: what they can do; the help desk: what it can do; a tenant administrator: the setting to change); null when editable. */
   message: Maybe<Scalars['String']['output']>;
   /** Why not; null when editable. */
   reason: Maybe<MutabilityReason>;
@@ -355,10 +355,14 @@ export type MembershipEdge = {
 
 /** Why a profile field cannot be changed by the caller who asks. */
 export type MutabilityReason =
+  /** A tenant administrator set this block: a help desk may not lift it. */
+  | 'BLOCKED_BY_TENANT_ADMIN'
   /** The user joined an organization by invitation: the invited address must stay (a tenant administrator can still change it). */
   | 'INVITATION_BOUND_EMAIL'
   /** The customer's own database owns the value; change it there, and the cache refreshes at the next login. */
   | 'MANAGED_IN_CUSTOM_DATABASE'
+  /** The member also belongs to another organization: one organization's help desk may not change their email or blocked (it removes the membership instead). */
+  | 'MEMBER_OF_ANOTHER_ORGANIZATION'
   /** The caller may not change this user's profile at all. */
   | 'NOT_AUTHORIZED'
   /** The connection has no such field (no password on social logins, no username without requires_username…). */
