@@ -7,7 +7,7 @@ import { ScriptUnavailableError } from '../connectors/custom-db.js';
 import { hasScope } from '../domain/access.js';
 import { isLegacyUser } from '../domain/policy.js';
 import type { UserError } from '../domain/types.js';
-import { validateProfilePatch } from '../domain/validation.js';
+import { sameEmail, validateProfilePatch } from '../domain/validation.js';
 import type { NewOutboxMessage, TicketKind, TicketProblem, UserChanges, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { forbidden, unauthenticated } from './errors.js';
@@ -224,7 +224,7 @@ export async function verifyEmail(ctx: AppContext, input: { ticket: string }): P
     input.ticket,
     async (user, data) => {
       const email = typeof data?.email === 'string' ? data.email : null;
-      if (!email || !user.email || email.toLowerCase() !== user.email.toLowerCase()) {
+      if (!email || !sameEmail(email, user.email)) {
         return {
           errors: [{ field: ['ticket'], code: 'EMAIL_MISMATCH', message: 'The email address changed since this ticket was sent.' }],
         };

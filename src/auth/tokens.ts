@@ -47,8 +47,20 @@ export function claimsFrom(payload: JWTPayload): TokenClaims {
   const permissions = Array.isArray(payload.permissions) ? payload.permissions : [];
   for (const s of [...scope, ...permissions])
     if (typeof s === 'string' && KNOWN_SCOPES.has(s)) granted.add(s as Scope);
-  const orgId = typeof payload.org_id === 'string' && payload.org_id !== '' ? payload.org_id : null;
-  return { sub: payload.sub, scopes: granted, orgId };
+  return { sub: payload.sub, scopes: granted, orgId: orgIdClaim(payload) };
+}
+
+/**
+ * The `org_id` claim narrows the help desk to one organization. Present but not a single id (an
+ * array, an empty string, a number, null…), it refuses the token: a malformed narrowing never widens.
+ */
+function orgIdClaim(payload: JWTPayload): string | null {
+  if (!Object.hasOwn(payload, 'org_id')) return null;
+  const value = payload.org_id;
+  if (typeof value !== 'string' || !/^[^\s,]+$/.test(value)) {
+    throw new InvalidTokenError('its org_id claim is not a single organization id');
+  }
+  return value;
 }
 
 export function createTokenVerifier(settings: AuthSettings): TokenVerifier {

@@ -3,7 +3,7 @@
 // a password hash it accepts.
 import { checkMetadata } from './metadata.js';
 import type { Metadata, ProfilePatch, UserError } from './types.js';
-import { validateProfilePatch } from './validation.js';
+import { normalizeEmail, validateProfilePatch } from './validation.js';
 
 export interface ImportRecord {
   /** Without the `auth0|` prefix; absent: the gateway makes one. */
@@ -101,7 +101,7 @@ export function parseImportRecord(
 
 /** The keys a record may clash on within one file (case-insensitive email and username, user_id). */
 export function recordKeys(record: ImportRecord): string[] {
-  const keys = [`e:${record.profile.email.trim().toLowerCase()}`];
+  const keys = [`e:${normalizeEmail(record.profile.email)}`];
   if (record.profile.username) keys.push(`u:${record.profile.username.toLowerCase()}`);
   if (record.userId) keys.push(`i:${record.userId}`);
   return keys;

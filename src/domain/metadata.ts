@@ -8,7 +8,10 @@ export type MetadataField = 'user_metadata' | 'app_metadata';
 /** Each metadata object, after the merge, is at most this many UTF-8 bytes as JSON. */
 export const METADATA_MAX_BYTES = 16 * 1024;
 
-/** Auth0's reserved names: an app_metadata top-level key may not be one of them (case-sensitive). */
+/**
+ * Auth0's reserved names: an app_metadata top-level key may not be one of them, compared
+ * case-insensitively after trimming (so "Blocked" and "email " are refused too).
+ */
 export const RESERVED_APP_METADATA_KEYS: readonly string[] = Object.freeze([
   'blocked',
   'clientID',
@@ -39,7 +42,15 @@ export const RESERVED_APP_METADATA_KEYS: readonly string[] = Object.freeze([
   'picture',
 ]);
 
-const RESERVED_SET: ReadonlySet<string> = new Set(RESERVED_APP_METADATA_KEYS);
+const reservedForm = (key: string) => key.trim().toLowerCase();
+const RESERVED_SET: ReadonlySet<string> = new Set(RESERVED_APP_METADATA_KEYS.map(reservedForm));
+
+/**
+ * Keys no metadata object may have at any depth: a client that merges metadata with Object.assign
+ * or a recursive merge would change its objects' prototypes.
+ */
+export const FORBIDDEN_METADATA_KEYS: readonly string[] = Object.freeze(['__proto__', 'constructor', 'prototype']);
+const FORBIDDEN_KEY_SET: ReadonlySet<string> = new Set(FORBIDDEN_METADATA_KEYS);
 
 const CAMEL: Record<MetadataField, string> = {
   user_metadata: 'userMetadata',
@@ -176,6 +187,12 @@ export function checkMetadata(which: MetadataField, value: Metadata): UserError[
             code: 'INVALID_METADATA_KEY',
             message: `Metadata keys may not contain "." or "$" (at any depth); rename "${key}".`,
           });
+        } else if (FORBIDDEN_KEY_SET.has(key)) {
+          errors.push({
+            field: [root, ...childPath],
+            code: 'INVALID_METADATA_KEY',
+            message: `"${key}" cannot be a metadata key (at any depth): clients merging metadata would change object prototypes; rename it.`,
+          });
         }
         children.push({ node: child, path: childPath });
       }
@@ -185,7 +202,7 @@ export function checkMetadata(which: MetadataField, value: Metadata): UserError[
 
   if (which === 'app_metadata') {
     for (const key of Object.keys(value)) {
-      if (RESERVED_SET.has(key)) {
+      if (RESERVED_SET.has(reservedForm(key))) {
         errors.push({
           field: [root, key],
           code: 'RESERVED_METADATA_KEY',

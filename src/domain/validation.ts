@@ -41,9 +41,32 @@ export function toCamel(field: string): string {
   return field.replace(/_+([a-z0-9])/gi, (_, c: string) => c.toUpperCase());
 }
 
-/** Lower-case and trimmed: the form in which emails are compared for uniqueness. */
+/** The form in which emails are compared (uniqueness, invitations, tickets): trimmed, NFC, ASCII-lower-cased. */
 export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
+  // NFC first, then ASCII letters only: String#toLowerCase maps a Kelvin sign (U+212A) to "k" and
+  // would let "\u212Aate@…" match "kate@…". A non-ASCII character is compared exactly.
+  return nfcKeepingNonAscii(email.trim()).replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
+// NFC, except that a non-ASCII character NFC would turn into ASCII (the Kelvin sign's canonical
+// form is "K", the Greek question mark's ";") stays itself: it is never the ASCII letter it resembles.
+function nfcKeepingNonAscii(value: string): string {
+  let out = '';
+  let run = '';
+  for (const ch of value) {
+    if (ch > '\x7f' && /^[\x00-\x7f]+$/.test(ch.normalize('NFC'))) {
+      out += run.normalize('NFC') + ch;
+      run = '';
+    } else {
+      run += ch;
+    }
+  }
+  return out + run.normalize('NFC');
+}
+
+/** Whether two addresses are the same one, as domain.md compares them; a missing one matches nothing. */
+export function sameEmail(a: string | null | undefined, b: string | null | undefined): boolean {
+  return typeof a === 'string' && typeof b === 'string' && normalizeEmail(a) === normalizeEmail(b);
 }
 
 /** Lower-case: the form in which usernames are compared for uniqueness. */

@@ -219,8 +219,20 @@ describe('checkMetadata: reserved names', () => {
     expect(checkMetadata('app_metadata', { nested: { email: 'x', blocked: true } })).toEqual([]);
   });
 
-  it('the comparison is case-sensitive', () => {
-    expect(checkMetadata('app_metadata', { Email: 1, BLOCKED: 2, clientId: 3 })).toEqual([]);
+  it('the comparison is case-insensitive after trimming (domain.md)', () => {
+    expect(checkMetadata('app_metadata', { Email: 1, ' BLOCKED ': 2, clientId: 3 }).map((e) => e.code)).toEqual([
+      'RESERVED_METADATA_KEY',
+      'RESERVED_METADATA_KEY',
+      'RESERVED_METADATA_KEY',
+    ]);
+    expect(checkMetadata('app_metadata', { emails: 1, blockedAt: 2 })).toEqual([]);
+  });
+
+  it('__proto__, constructor and prototype are refused at any depth, in both objects', () => {
+    const parsed = JSON.parse('{"a": [{"__proto__": {"x": 1}}], "constructor": 1, "b": {"prototype": 2}}') as Record<string, unknown>;
+    for (const which of ['user_metadata', 'app_metadata'] as const) {
+      expect(checkMetadata(which, parsed).map((e) => e.field?.slice(1).join('/')).sort()).toEqual(['a/0/__proto__', 'b/prototype', 'constructor']);
+    }
   });
 });
 

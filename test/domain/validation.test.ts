@@ -382,6 +382,12 @@ describe('helpers', () => {
     expect(toCamel('alreadyCamel')).toBe('alreadyCamel');
   });
 
+  it('normalizeEmail: NFC, then ASCII letters only are lower-cased (a Kelvin sign is never a k)', () => {
+    expect(normalizeEmail('\u212Aate@corp.example')).not.toBe(normalizeEmail('kate@corp.example'));
+    expect(normalizeEmail('zoe\u0301@X.example')).toBe(normalizeEmail('zo\u00e9@x.example'));
+    expect(normalizeEmail('L\u00c9A@x.example')).toBe('l\u00c9a@x.example');
+  });
+
   it('normalizeEmail lower-cases and trims', () => {
     expect(normalizeEmail('  Jane.Doe@Example.COM \n')).toBe('jane.doe@example.com');
     expect(normalizeEmail('jane@example.com')).toBe('jane@example.com');
