@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tmp/', 'src/graphql/generated/', 'drizzle/', 'data/', 'bench/results/', 'examples/**/dist/', 'examples/**/src/gql/', 'coverage/'] },
+  { ignores: ['node_modules/', '.tmp/', 'src/graphql/generated/', 'drizzle/', 'data/', 'bench/results/', 'examples/**/dist/', 'examples/**/src/gql/', 'coverage/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

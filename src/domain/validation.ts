@@ -54,7 +54,7 @@ function nfcKeepingNonAscii(value: string): string {
   let out = '';
   let run = '';
   for (const ch of value) {
-    if (ch > '\x7f' && /^[\x00-\x7f]+$/.test(ch.normalize('NFC'))) {
+    if (ch > '\x7f' && [...ch.normalize('NFC')].every((c) => c <= '\x7f')) {
       out += run.normalize('NFC') + ch;
       run = '';
     } else {
