@@ -16,6 +16,8 @@ export interface GraphQLError {
     code?: string;
     /** FIELD_NOT_EDITABLE: each refused field (a ProfileField, as in fieldPolicies) and why. */
     fields?: { field: string; reason: string }[];
+    /** RATE_LIMITED: seconds until the caller's budget refills (also the Retry-After header). */
+    retryAfter?: number;
   };
 }
 
