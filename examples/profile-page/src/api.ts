@@ -1,5 +1,6 @@
 // A minimal GraphQL client over fetch. The typed documents from ./gql carry their result and
 // variable types, so `execute(MeQuery, token)` is typed with no casts in the page.
+import type {} from './env.js';
 import type { TypedDocumentString } from './gql/graphql.js';
 
 /**
