@@ -14,7 +14,7 @@ import type {
 } from '../../src/store/types.js';
 
 const USER_COLUMNS = `id, connection_id, email, email_verified, username, phone_number, phone_verified, name, nickname,
-  given_name, family_name, picture, user_metadata, app_metadata, blocked, migrated, version, created_at, updated_at,
+  given_name, family_name, picture, user_metadata, app_metadata, blocked, blocked_by_organization_id, migrated, version, created_at, updated_at,
   last_login, last_ip, logins_count, profile_synced_at`;
 
 type Raw = Record<string, unknown>;
@@ -38,6 +38,7 @@ function userFrom(r: Raw): UserRow {
     userMetadata: json(r.user_metadata),
     appMetadata: json(r.app_metadata),
     blocked: r.blocked === 1,
+    blockedByOrganizationId: (r.blocked_by_organization_id as string | null) ?? null,
     migrated: r.migrated === 1,
     version: r.version as number,
     createdAt: date(r.created_at) as Date,

@@ -15,6 +15,14 @@ import type { Loaders } from './loaders.js';
 export class Access {
   private readonly facts = new Map<string, Promise<ConnectionFacts>>();
   /**
+   * The policy decided for each user in this request, by what it was decided from: the shield
+   * rule, the use case, `User.fieldPolicies` and the payload after a write share one evaluation
+   * (a write that changes a fact, e.g. a migration or an invitation, makes a new key).
+   */
+  private readonly decided = new Map<string, FieldPolicies>();
+  /** How many times this request evaluated the policy, per user (a test holds it to one). */
+  readonly evaluations = new Map<string, number>();
+  /**
    * Users this request wrote with the right to (a write scope, or a ticket that proves who holds
    * it): the write's payload may show them, at this level.
    */
@@ -85,11 +93,26 @@ export class Access {
       this.loaders.membershipsByUser.load(user.id),
       this.connectionFacts(user.connectionId),
     ]);
-    return fieldPolicies(
-      roles,
-      facts,
-      { migrated: user.migrated, invitationBound: memberships.some((m) => m.invitedEmail !== null) },
-      audience,
-    );
+    const administered = roles.helpDesk ? (this.caller?.adminOrganizationIds ?? new Set<string>()) : new Set<string>();
+    const userFacts = {
+      migrated: user.migrated,
+      invitationBound: memberships.some((m) => m.invitedEmail !== null),
+      memberOfAnotherOrganization: roles.helpDesk && memberships.some((m) => !administered.has(m.organizationId)),
+      blockedBy: !user.blocked
+        ? null
+        : user.blockedByOrganizationId === null
+          ? ('tenant_admin' as const)
+          : administered.has(user.blockedByOrganizationId)
+            ? ('this_help_desk' as const)
+            : ('another_help_desk' as const),
+    };
+    // The audience is part of what a decision is made from: its messages are worded for it.
+    const key = JSON.stringify([user.id, user.connectionId, roles, userFacts, audience]);
+    const known = this.decided.get(key);
+    if (known) return known;
+    const decision = fieldPolicies(roles, facts, userFacts, audience);
+    this.decided.set(key, decision);
+    this.evaluations.set(user.id, (this.evaluations.get(user.id) ?? 0) + 1);
+    return decision;
   }
 }

@@ -1,7 +1,8 @@
 // Failures that end an operation with a top-level error and a stable code (extensions.code).
 // Business failures a caller can fix are not thrown: they are `userErrors` in the payload.
 import { fieldNotEditableMessage } from '../domain/messages.js';
-import type { MutabilityReason, ProfileField } from '../domain/types.js';
+import { FIELD_LABELS } from '../domain/policy.js';
+import type { MutabilityReason, ProfileField, UserError } from '../domain/types.js';
 
 export type AppErrorCode =
   | 'UNAUTHENTICATED'
@@ -48,3 +49,12 @@ export class FieldNotEditableError extends AppError {
 }
 
 export const fieldNotEditable = (refused: RefusedField[]) => new FieldNotEditableError(refused);
+
+/**
+ * One refused field as a `userErrors` entry (updateUsers items, import records): `field` is the
+ * input key; the message is fieldPolicies' sentence for this caller (messages.ts), then the reason
+ * (a userError has no field of its own for it).
+ */
+export function refusedFieldError(r: RefusedField): UserError {
+  return { field: [FIELD_LABELS[r.field]], code: 'FIELD_NOT_EDITABLE', message: `${r.message} (${r.reason})` };
+}

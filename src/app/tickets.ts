@@ -15,7 +15,7 @@ import { newTicketId } from './ids.js';
 import { callLegacyScript, legacyChangeEmail, legacyIdentifier } from './legacy.js';
 import { forgetUser } from './loaders.js';
 import { findUserForWrite } from './lookup.js';
-import type { UserResult } from './users.js';
+import { refusalErrors, type UserResult } from './results.js';
 
 export interface TicketResult {
   /** Only for a tenant administrator; null when the ticket went to the outbox. */
@@ -90,6 +90,15 @@ export async function createPasswordResetTicket(
   if ('error' in ttl) return fail(ttl.error);
   if (!tenantAdmin && !user.email) {
     return fail({ field: ['user'], code: 'NO_EMAIL', message: 'The user has no email address to send the ticket to.' });
+  }
+  // Mailed only to an address the user proved to hold: otherwise whoever set the address (a help
+  // desk, or someone who took over the session) would receive the account.
+  if (!tenantAdmin && !user.emailVerified) {
+    return fail({
+      field: ['user'],
+      code: 'EMAIL_NOT_VERIFIED',
+      message: "The user's email address is not verified, so no password reset is mailed to it: verify it first (createEmailVerificationTicket).",
+    });
   }
   return issue(ctx, user, 'password_reset', ttl.seconds, tenantAdmin, null, (ticket, expiresAt) => [
     'Someone asked to reset the password of your account.',
@@ -187,7 +196,7 @@ async function redeem(
     operation,
   });
   forgetUser(ctx.loaders, user.id);
-  if (!result.ok) return { user: null, userErrors: 'notFound' in result ? [ticketError('TICKET_INVALID')] : result.errors };
+  if (!result.ok) return { user: null, userErrors: 'notFound' in result ? [ticketError('TICKET_INVALID')] : refusalErrors(result, user.id) };
   // The ticket is the credential: its holder sees the profile as the help desk would (no app_metadata).
   ctx.access.grantRead(user.id, ctx.caller?.sub === user.id || (ctx.caller && hasScope(ctx.caller, 'read:users')) ? 'full' : 'member');
   return { user: result.user, userErrors: [] };

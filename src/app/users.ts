@@ -5,10 +5,11 @@ import { type CustomDbScript, ScriptUnavailableError } from '../connectors/custo
 import { hasScope } from '../domain/access.js';
 import { customScriptsName, isCustomDatabase, isImportMode } from '../domain/connection.js';
 import { checkMetadata, mergeMetadata } from '../domain/metadata.js';
+import { toCamel } from '../domain/names.js';
 import { isLegacyUser, refusedFields } from '../domain/policy.js';
 import { PROFILE_FIELDS, type ProfileField, type ProfilePatch, type UserError } from '../domain/types.js';
-import { conflictErrors, validateProfilePatch, versionConflict } from '../domain/validation.js';
-import type { ConnectionRow, UserChanges, UserRow } from '../store/types.js';
+import { conflictErrors, sameEmail, validateProfilePatch, versionConflict } from '../domain/validation.js';
+import type { ConnectionRow, NewOutboxMessage, UserChanges, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { fieldNotEditable, notFound, unauthenticated } from './errors.js';
 import { findConnection, findUserForWrite } from './lookup.js';
@@ -17,10 +18,8 @@ import { newDatabaseUserKey } from './ids.js';
 import { callLegacyScript, legacyIdentifier } from './legacy.js';
 import { queueEmailVerification } from './tickets.js';
 import { forgetUser } from './loaders.js';
+import { fail, refusalErrors, type UserResult } from './results.js';
 
-export type UserResult = { user: UserRow | null; userErrors: UserError[] };
-
-const fail = (...userErrors: UserError[]): UserResult => ({ user: null, userErrors });
 
 export function namedFields(patch: ProfilePatch): ProfileField[] {
   return PROFILE_FIELDS.filter((f) => patch[f] !== undefined);
@@ -37,7 +36,7 @@ function requiredValues(patch: ProfilePatch, connection: ConnectionRow): UserErr
   const errors: UserError[] = [];
   for (const field of ['email_verified', 'phone_verified', 'blocked', 'password'] as const) {
     if (patch[field] === null) {
-      errors.push({ field: [camel(field)], code: 'REQUIRED', message: `${camel(field)} cannot be null.` });
+      errors.push({ field: [toCamel(field)], code: 'REQUIRED', message: `${toCamel(field)} cannot be null.` });
     }
   }
   if (patch.email === null && connection.kind === 'DATABASE') {
@@ -51,10 +50,6 @@ function requiredValues(patch: ProfilePatch, connection: ConnectionRow): UserErr
     });
   }
   return errors;
-}
-
-function camel(field: string): string {
-  return field.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 export interface UpdateOptions {
@@ -83,11 +78,26 @@ export async function updateUser(
 
   const facts = await ctx.access.connectionFacts(user.connectionId);
   const legacy = isLegacyUser(facts, { migrated: user.migrated, invitationBound: false });
-  const plan = (current: UserRow): { changes: UserChanges } | { errors: UserError[] } => {
+  const tenantAdmin = hasScope(caller, 'update:users');
+  const actingOrganizationId = await actingOrganization(ctx, user.id);
+  const plan = (current: UserRow): { changes: UserChanges; messages: NewOutboxMessage[] } | { errors: UserError[] } => {
     const changes = profileColumns(patch);
+    const messages: NewOutboxMessage[] = [];
+    // A block records who set it: the help desk lifts only its own organization's blocks.
+    if (patch.blocked !== undefined && patch.blocked !== current.blocked) {
+      changes.blockedByOrganizationId = patch.blocked ? actingOrganizationId : null;
+    }
+    // Anyone but a tenant administrator changing an email: the old address hears of it (no ticket).
+    if (patch.email !== undefined && current.email && !sameEmail(patch.email, current.email) && !tenantAdmin) {
+      messages.push(emailChangedNotice(current, caller.sub === current.id ? 'you' : `your organization's help desk (${caller.sub})`));
+    }
     // A changed email is unverified unless the same update (a tenant admin's) says otherwise.
     if (patch.email !== undefined && patch.email !== current.email && patch.email_verified === undefined) {
       changes.emailVerified = false;
+    }
+    // Likewise a changed phone number (only a tenant admin may set phoneVerified at all).
+    if (patch.phone_number !== undefined && patch.phone_number !== current.phoneNumber && patch.phone_verified === undefined) {
+      changes.phoneVerified = false;
     }
     const errors: UserError[] = [];
     if (patch.user_metadata !== undefined) {
@@ -98,7 +108,7 @@ export async function updateUser(
       changes.appMetadata = mergeMetadata(current.appMetadata, patch.app_metadata);
       errors.push(...checkMetadata('app_metadata', changes.appMetadata));
     }
-    return errors.length > 0 ? { errors } : { changes };
+    return errors.length > 0 ? { errors } : { changes, messages };
   };
 
   let scriptCalls: LegacyCall[] = [];
@@ -142,7 +152,7 @@ export async function updateUser(
     {
       actorId: caller.sub,
       operation: opts.operation ?? 'updateUser',
-      organizationId: await actingOrganization(ctx, user.id),
+      organizationId: actingOrganizationId,
     },
     // After a script call the cache must follow the row the call was based on.
     { expectedVersion: legacy && scriptCalls.length > 0 ? user.version : opts.expectedVersion },
@@ -150,13 +160,26 @@ export async function updateUser(
   forgetUser(ctx.loaders, id);
   if (!result.ok) {
     if ('notFound' in result) throw notFound('user', id);
-    return fail(...result.errors);
+    return fail(...refusalErrors(result, id));
   }
   ctx.loaders.user.prime(id, result.user);
   if (hasScope(caller, 'update:users')) ctx.access.grantRead(id);
   // A new, unverified address gets a verification ticket through the outbox.
   if (result.changed.includes('email')) await queueEmailVerification(ctx, result.user);
   return { user: result.user, userErrors: [] };
+}
+
+/** To the old address, when someone other than a tenant administrator changed it: who and when, never a ticket. */
+function emailChangedNotice(user: UserRow, who: string): NewOutboxMessage {
+  return {
+    userId: user.id,
+    to: user.email as string,
+    subject: 'The email address of your account was changed',
+    body: [
+      `The email address of your account was changed from this address by ${who} at ${new Date().toISOString()}.`,
+      'If you did not expect this, contact your organization or the service at once: this address no longer receives messages for the account.',
+    ].join('\n'),
+  };
 }
 
 /** For the audit log: the organization through which a help-desk caller acts, if that is how. */
@@ -271,7 +294,7 @@ export async function createUser(ctx: AppContext, input: NewUserInput): Promise<
     newDatabaseUser(connection.id, key, profile, { migrated: isImportMode(connection), passwordHash }),
     { actorId: caller.sub, operation: 'createUser', fields: namedFields(patch) },
   );
-  if (!result.ok) return fail(...result.errors);
+  if (!result.ok) return fail(...refusalErrors(result, id));
   ctx.access.grantRead(id);
   ctx.loaders.user.prime(id, result.user);
   return { user: result.user, userErrors: [] };

@@ -5,8 +5,8 @@
 // administrator can) and the tenant administrator (the setting to change).
 // Pure: reason × audience × field × connection facts → message. No graphql, no storage.
 
-import { FIELD_LABELS } from './labels.js';
-import type { CallerRoles, ConnectionFacts, MutabilityReason, ProfileField } from './types.js';
+import { CAMEL_NAMES as FIELD_LABELS } from './names.js';
+import type { CallerRoles, ConnectionFacts, MutabilityReason, ProfileField, UserFacts } from './types.js';
 
 /** Who reads a message. OTHER: a caller with no role on the user (e.g. `read:users` alone). */
 export const AUDIENCES = ['TENANT_ADMIN', 'HELP_DESK', 'SELF', 'OTHER'] as const;
@@ -107,7 +107,10 @@ function upstreamHome(c: ConnectionFacts, whose: 'your' | 'their'): string {
   return `${whose} ${providerName(c)} account`;
 }
 
-type Writer = (field: ProfileField, connection: ConnectionFacts) => string;
+/** What a sentence may also depend on about the user (who set a block); none of it is shown. */
+export type UserContext = Pick<UserFacts, 'blockedBy'>;
+
+type Writer = (field: ProfileField, connection: ConnectionFacts, user: UserContext) => string;
 
 // ---------------------------------------------------------------------------------------------
 // One row per reason, one cell per audience: total over both, so a new reason or audience does
@@ -219,12 +222,18 @@ const USE_PASSWORD_RESET: Record<Audience, Writer> = {
   OTHER: () => 'The password is changed by password reset only.',
 };
 
+// The help desk's block of another organization's member is REQUIRES_TENANT_ADMIN too (user.blockedBy).
 const REQUIRES_TENANT_ADMIN: Record<Audience, Writer> = {
   TENANT_ADMIN: (field) => `Only a tenant administrator (update:users) can change ${FIELD_LABELS[field]}.`,
-  HELP_DESK: (field) =>
-    field === 'email_verified'
-      ? "Only a tenant administrator can mark the member's email address verified: send them an email verification ticket (createEmailVerificationTicket) instead."
-      : `Only a tenant administrator can change the member's ${WORDS[field]}.`,
+  HELP_DESK: (field, _c, user) => {
+    if (field === 'email_verified') {
+      return "Only a tenant administrator can mark the member's email address verified: send them an email verification ticket (createEmailVerificationTicket) instead.";
+    }
+    if (field === 'blocked' && user.blockedBy === 'another_help_desk') {
+      return "Another organization's help desk blocked this member: only a tenant administrator can lift that block.";
+    }
+    return `Only a tenant administrator can change the member's ${WORDS[field]}.`;
+  },
   SELF: (field) => {
     if (field === 'email_verified') return 'Your email address is verified by the link sent to it (email verification), not here.';
     if (field === 'blocked') return 'Only an administrator can block or unblock your account.';
@@ -276,8 +285,9 @@ export function refusalMessage(
   audience: Audience,
   field: ProfileField,
   connection: ConnectionFacts,
+  user: UserContext = {},
 ): string {
-  return MESSAGES[reason][audience](field, connection);
+  return MESSAGES[reason][audience](field, connection, user);
 }
 
 /** FIELD_NOT_EDITABLE's message: each refused field's sentence, then that nothing was written. */

@@ -16,8 +16,10 @@ import {
   type RootAttribute,
   type UserFacts,
 } from './types.js';
+import { CAMEL_NAMES } from './names.js';
 
-export { FIELD_LABELS } from './labels.js';
+/** The GraphQL (camelCase) name of each field; messages use it because clients show them. */
+export const FIELD_LABELS = CAMEL_NAMES;
 
 /** A custom-database user the gateway has not migrated: the customer's legacy database owns it. */
 export function isLegacyUser(connection: ConnectionFacts, user: UserFacts): boolean {
@@ -47,7 +49,7 @@ export function fieldPolicies(
     const decision = decide(field);
     return decision.editable
       ? decision
-      : { ...decision, message: refusalMessage(decision.reason, audience, field, connection) };
+      : { ...decision, message: refusalMessage(decision.reason, audience, field, connection, user) };
   });
 }
 
@@ -201,9 +203,16 @@ const tenantAdminOnly: DelegatedRule = () => refuse('REQUIRES_TENANT_ADMIN');
 
 // Applied only where the tenant administrator may edit; total over ProfileField, so a new field
 // fails to compile until someone decides what the help desk and the user may do with it.
+// A member who also belongs to another organization is shared: one organization's help desk may
+// not take over their account (email) or lock the other organization out (blocked). SELF is exempt.
+const sharedMember = (role: DelegatedRole, user: UserFacts): FieldDecision | null =>
+  role === 'helpDesk' && user.memberOfAnotherOrganization === true ? refuse('MEMBER_OF_ANOTHER_ORGANIZATION') : null;
+
 const DELEGATED_RULES = {
   email: (role, user, field) =>
-    user.invitationBound ? refuse('INVITATION_BOUND_EMAIL') : asTenantAdmin(role, user, field),
+    user.invitationBound
+      ? refuse('INVITATION_BOUND_EMAIL')
+      : (sharedMember(role, user) ?? asTenantAdmin(role, user, field)),
   email_verified: tenantAdminOnly,
   username: asTenantAdmin,
   phone_number: asTenantAdmin,
@@ -216,9 +225,17 @@ const DELEGATED_RULES = {
   picture: asTenantAdmin,
   user_metadata: asTenantAdmin,
   app_metadata: tenantAdminOnly,
-  // The help desk blocks and unblocks its organization's members; users may not unblock themselves.
-  blocked: (role, user, field) =>
-    role === 'helpDesk' ? asTenantAdmin(role, user, field) : tenantAdminOnly(role, user, field),
+  // The help desk blocks and unblocks its organization's members, but lifts only a block that a
+  // help desk of its organization set (another organization's block: REQUIRES_TENANT_ADMIN, whose
+  // message says so from user.blockedBy); users may not unblock themselves.
+  blocked: (role, user, field) => {
+    if (role !== 'helpDesk') return tenantAdminOnly(role, user, field);
+    const shared = sharedMember(role, user);
+    if (shared) return shared;
+    if (user.blockedBy === 'tenant_admin') return refuse('BLOCKED_BY_TENANT_ADMIN');
+    if (user.blockedBy === 'another_help_desk') return refuse('REQUIRES_TENANT_ADMIN');
+    return asTenantAdmin(role, user, field);
+  },
 } satisfies Record<ProfileField, DelegatedRule>;
 
 function delegatedPolicies(role: DelegatedRole, tenantAdmin: FieldPolicies, user: UserFacts): FieldPolicies {

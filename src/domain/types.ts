@@ -92,6 +92,16 @@ export interface UserFacts {
   migrated: boolean;
   /** The user joined at least one organization by accepting an invitation. */
   invitationBound: boolean;
+  /**
+   * Help desk only: the user is also a member of an organization the asking help desk does not
+   * administer (a shared member: their email and block are not that help desk's to change).
+   */
+  memberOfAnotherOrganization?: boolean;
+  /**
+   * Who set the user's block, as the asking help desk sees it: a tenant administrator, a help desk
+   * of an organization it administers, or another organization's help desk. Absent or null: not blocked.
+   */
+  blockedBy?: 'tenant_admin' | 'this_help_desk' | 'another_help_desk' | null;
 }
 
 /** Who is asking, relative to one user. Several roles at once: the most permissive wins. */

@@ -519,3 +519,34 @@ describe('isLegacyUser', () => {
     expect(isLegacyUser(google, PLAIN_USER)).toBe(false);
   });
 });
+
+describe('shared members and who set a block (help desk only)', () => {
+  const shared: UserFacts = { ...PLAIN_USER, memberOfAnotherOrganization: true };
+  it.each([
+    ['a shared member: email and blocked', OA, shared, { email: 'MEMBER_OF_ANOTHER_ORGANIZATION', blocked: 'MEMBER_OF_ANOTHER_ORGANIZATION' }],
+    ['a shared member, for SELF: the rule does not apply', SELF, shared, { email: null, blocked: RTA }],
+    ['a shared member, for a tenant admin', TA, shared, { email: null, blocked: null }],
+    ["a tenant admin's block", OA, { ...PLAIN_USER, blockedBy: 'tenant_admin' }, { email: null, blocked: 'BLOCKED_BY_TENANT_ADMIN' }],
+    ["another help desk's block", OA, { ...PLAIN_USER, blockedBy: 'another_help_desk' }, { email: null, blocked: RTA }],
+    ["this help desk's own block", OA, { ...PLAIN_USER, blockedBy: 'this_help_desk' }, { email: null, blocked: null }],
+    ['an invitation-bound shared member: the invitation reason first', OA, { ...shared, invitationBound: true }, { email: 'INVITATION_BOUND_EMAIL', blocked: 'MEMBER_OF_ANOTHER_ORGANIZATION' }],
+  ] as const)('%s', (_what, caller, user, expected) => {
+    const policies = fieldPolicies(caller, ownStore, user);
+    expect({ email: policies.email.reason, blocked: policies.blocked.reason }).toEqual(expected);
+    expect(policies.name.editable).toBe(true);
+  });
+});
+
+describe("the help desk's block refusals, in the help desk's words", () => {
+  it('says who set the block: a tenant administrator, or another organization\'s help desk', () => {
+    const byAdmin = fieldPolicies(OA, ownStore, { ...PLAIN_USER, blockedBy: 'tenant_admin' }).blocked;
+    expect(byAdmin.message).toBe('A tenant administrator blocked this member: only a tenant administrator can unblock them.');
+    const byOther = fieldPolicies(OA, ownStore, { ...PLAIN_USER, blockedBy: 'another_help_desk' }).blocked;
+    expect(byOther).toMatchObject({ reason: RTA, message: "Another organization's help desk blocked this member: only a tenant administrator can lift that block." });
+    // Other REQUIRES_TENANT_ADMIN refusals keep their own sentence.
+    expect(fieldPolicies(OA, ownStore, PLAIN_USER).app_metadata.message).toBe("Only a tenant administrator can change the member's app settings.");
+    const shared = fieldPolicies(OA, ownStore, { ...PLAIN_USER, memberOfAnotherOrganization: true });
+    expect(shared.blocked.message).toContain('remove them from your organization instead (removeOrganizationMember)');
+    expect(shared.email.message).toContain('cannot change their email address');
+  });
+});

@@ -20,6 +20,7 @@ async function user(name: string, orgs: string[]): Promise<string> {
     connection: 'hd-db',
     email: `${name}@hd.example`,
     password: 'first-password-1',
+    emailVerified: true,
     name,
     appMetadata: { plan: 'gold' },
   });

@@ -102,7 +102,7 @@ describe('password reset tickets', () => {
   });
 
   it("requested by the user, the ticket goes to the user's address and never into the response", async () => {
-    const id = await createUser(gw, admin, { connection: 't-db', email: 'sam@t.example', password: 'old-password-1' });
+    const id = await createUser(gw, admin, { connection: 't-db', email: 'sam@t.example', password: 'old-password-1', emailVerified: true });
     const issued = await resetTicket(id, await gw.token(id));
     expect(issued).toMatchObject({ ticket: null, userErrors: [] });
     const message = (await delivered()).filter((m) => m.to === 'sam@t.example').at(-1);

@@ -54,7 +54,7 @@ export const REASON_LABELS: Record<MutabilityReason, string> = {
   REQUIRES_TENANT_ADMIN: 'Only an administrator can change this',
   NOT_AUTHORIZED: 'You may not change this profile',
   MEMBER_OF_ANOTHER_ORGANIZATION: 'Shared with another organization',
-  BLOCKED_BY_TENANT_ADMIN: 'Only an administrator can change this',
+  BLOCKED_BY_TENANT_ADMIN: 'Blocked by a tenant administrator',
 };
 
 export function policyFor(profile: Profile, field: ProfileField): Policy | undefined {

@@ -6,7 +6,7 @@ import type { ConnectionOptions, IdentityRow, MembershipRow, OrganizationRow, Us
 
 /** The columns of a UserRow, never the password hash. */
 export const USER_COLUMNS =
-  'id, connection_id, email, email_verified, username, phone_number, phone_verified, name, nickname, given_name, family_name, picture, user_metadata, app_metadata, blocked, migrated, version, created_at, updated_at, last_login, last_ip, logins_count, profile_synced_at';
+  'id, connection_id, email, email_verified, username, phone_number, phone_verified, name, nickname, given_name, family_name, picture, user_metadata, app_metadata, blocked, blocked_by_organization_id, migrated, version, created_at, updated_at, last_login, last_ip, logins_count, profile_synced_at';
 
 export interface RawUser {
   id: string;
@@ -24,6 +24,7 @@ export interface RawUser {
   user_metadata: string;
   app_metadata: string;
   blocked: number;
+  blocked_by_organization_id: string | null;
   migrated: number;
   version: number;
   created_at: number;
@@ -53,6 +54,7 @@ export function userFromRaw(r: RawUser): UserRow {
     userMetadata: JSON.parse(r.user_metadata) as Metadata,
     appMetadata: JSON.parse(r.app_metadata) as Metadata,
     blocked: r.blocked === 1,
+    blockedByOrganizationId: r.blocked_by_organization_id,
     migrated: r.migrated === 1,
     version: r.version,
     createdAt: new Date(r.created_at),

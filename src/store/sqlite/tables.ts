@@ -41,6 +41,8 @@ export const users = sqliteTable(
     userMetadata: text('user_metadata', { mode: 'json' }).$type<Metadata>().notNull().default(sql`'{}'`),
     appMetadata: text('app_metadata', { mode: 'json' }).$type<Metadata>().notNull().default(sql`'{}'`),
     blocked: bool('blocked').notNull().default(false),
+    // The organization whose help desk set the block; null for a tenant administrator's (or none).
+    blockedByOrganizationId: text('blocked_by_organization_id'),
     migrated: bool('migrated').notNull().default(false),
     // Write-only: never selected into a UserRow.
     passwordHash: text('password_hash'),

@@ -12,13 +12,13 @@ export type ConnectionKind =
 
 /** Why a profile field cannot be changed by the caller who asks. */
 export type MutabilityReason =
-  /** A tenant administrator set this block: a help desk may not lift it. */
+  /** Help desk: a tenant administrator blocked this user; only a tenant administrator can lift that block. */
   | 'BLOCKED_BY_TENANT_ADMIN'
   /** The user joined an organization by invitation: the invited address must stay (a tenant administrator can still change it). */
   | 'INVITATION_BOUND_EMAIL'
   /** The customer's own database owns the value; change it there, and the cache refreshes at the next login. */
   | 'MANAGED_IN_CUSTOM_DATABASE'
-  /** The member also belongs to another organization: one organization's help desk may not change their email or blocked (it removes the membership instead). */
+  /** Help desk: the member also belongs to another organization, so their email and block are not one organization's to change; remove the membership instead, or ask a tenant administrator. */
   | 'MEMBER_OF_ANOTHER_ORGANIZATION'
   /** The caller may not change this user's profile at all. */
   | 'NOT_AUTHORIZED'
@@ -95,6 +95,8 @@ export type UserErrorCode =
   | 'DUPLICATE_IN_FILE'
   /** The ticket was sent to another address than the signed-in user's (invitations), or the email changed since it was sent (verification). */
   | 'EMAIL_MISMATCH'
+  /** createPasswordResetTicket asked by the user or the help desk for an unverified address: verify the email first (a reset ticket goes only to a verified address). */
+  | 'EMAIL_NOT_VERIFIED'
   /** Another user of the same connection has this email (compared case-insensitively). */
   | 'EMAIL_TAKEN'
   /** updateUsers and importUsers items: the caller may not change this field of this user; the message gives the reason (updateUser answers it as a top-level error instead). */

@@ -17,13 +17,13 @@ export type ConnectionKind =
 
 /** Why a profile field cannot be changed by the caller who asks. */
 export type MutabilityReason =
-  /** A tenant administrator set this block: a help desk may not lift it. */
+  /** Help desk: a tenant administrator blocked this user; only a tenant administrator can lift that block. */
   | 'BLOCKED_BY_TENANT_ADMIN'
   /** The user joined an organization by invitation: the invited address must stay (a tenant administrator can still change it). */
   | 'INVITATION_BOUND_EMAIL'
   /** The customer's own database owns the value; change it there, and the cache refreshes at the next login. */
   | 'MANAGED_IN_CUSTOM_DATABASE'
-  /** The member also belongs to another organization: one organization's help desk may not change their email or blocked (it removes the membership instead). */
+  /** Help desk: the member also belongs to another organization, so their email and block are not one organization's to change; remove the membership instead, or ask a tenant administrator. */
   | 'MEMBER_OF_ANOTHER_ORGANIZATION'
   /** The caller may not change this user's profile at all. */
   | 'NOT_AUTHORIZED'
