@@ -6,6 +6,7 @@ import type { ScriptRegistry } from '../connectors/custom-db.js';
 import type { Caller } from '../domain/access.js';
 import { callerRoles, type ReadAccess, readAccess } from '../domain/access.js';
 import { connectionFacts, customScriptsName } from '../domain/connection.js';
+import { type Audience, audienceOf } from '../domain/messages.js';
 import { fieldPolicies } from '../domain/policy.js';
 import type { CallerRoles, ConnectionFacts, FieldPolicies } from '../domain/types.js';
 import type { UserRow } from '../store/types.js';
@@ -82,17 +83,22 @@ export class Access {
     return callerRoles(this.caller, user.id, await this.organizationIdsOf(user.id));
   }
 
-  /** The policy as a tenant administrator would have it: what the connection itself allows. */
-  tenantAdminPolicies(user: UserRow): Promise<FieldPolicies> {
-    return this.policiesWith(user, { tenantAdmin: true, helpDesk: false, self: false });
+  /**
+   * The policy as a tenant administrator would have it: what the connection itself allows,
+   * its refusals worded for this caller.
+   */
+  async tenantAdminPolicies(user: UserRow): Promise<FieldPolicies> {
+    const audience = audienceOf(await this.rolesFor(user));
+    return this.policiesWith(user, { tenantAdmin: true, helpDesk: false, self: false }, audience);
   }
 
   /** The caller's policy for this user: decided once per user per request (see RequestMemo). */
   async policies(user: UserRow): Promise<FieldPolicies> {
-    return this.policiesWith(user, await this.rolesFor(user));
+    const roles = await this.rolesFor(user);
+    return this.policiesWith(user, roles, audienceOf(roles));
   }
 
-  private async policiesWith(user: UserRow, roles: CallerRoles): Promise<FieldPolicies> {
+  private async policiesWith(user: UserRow, roles: CallerRoles, audience: Audience): Promise<FieldPolicies> {
     const [memberships, facts] = await Promise.all([
       this.loaders.membershipsByUser.load(user.id),
       this.connectionFacts(user.connectionId),
@@ -110,7 +116,8 @@ export class Access {
             ? ('this_help_desk' as const)
             : ('another_help_desk' as const),
     };
-    const key = JSON.stringify([user.id, user.connectionId, roles, userFacts]);
-    return this.memo.policies(user.id, key, () => fieldPolicies(roles, facts, userFacts));
+    // The audience is part of what a decision is made from: its messages are worded for it.
+    const key = JSON.stringify([user.id, user.connectionId, roles, userFacts, audience]);
+    return this.memo.policies(user.id, key, () => fieldPolicies(roles, facts, userFacts, audience));
   }
 }

@@ -80,7 +80,11 @@ describe('the profile page (examples/profile-page)', () => {
     expect(await name.isDisabled()).toBe(true);
     const reason = field(page, 'name').locator('.reason');
     expect(await reason.getAttribute('data-reason')).toBe('SYNCED_FROM_IDENTITY_PROVIDER');
-    expect(await reason.innerText()).toMatch(/google-oauth2/);
+    // Worded for the user who reads it: their provider by name, what they can do; no settings.
+    expect(await reason.innerText()).toContain(
+      'Your name comes from your Google account and is updated each time you sign in: change it there.',
+    );
+    expect(await reason.innerText()).not.toMatch(/google-oauth2|syncUserRootAttributes|ON_FIRST_LOGIN/);
     expect(await page.locator('#field-nickname').isDisabled()).toBe(true);
     expect(await page.locator('#field-userMetadata').isEnabled()).toBe(true);
     expect(await page.locator('#organizations').innerText()).toContain('Acme Corporation');
@@ -114,7 +118,8 @@ describe('the profile page (examples/profile-page)', () => {
     await name.fill('Gabe');
     await page.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => page.locator('#banner').isVisible()).toBe(true);
-    expect(await page.locator('#banner').innerText()).toMatch(/name/i);
+    // The banner says it in the same words as the field's reason.
+    expect(await page.locator('#banner').innerText()).toContain('Your name comes from your Google account');
     expect(await field(page, 'name').locator('.error').innerText()).toContain('may not change');
     expect((await userByEmail(email)).name).toBe(saved.name);
 

@@ -1,5 +1,6 @@
 // A minimal GraphQL client over fetch. The typed documents from ./gql carry their result and
 // variable types, so `execute(MeQuery, token)` is typed with no casts in the page.
+import type {} from './env.js';
 import type { TypedDocumentString } from './gql/graphql.js';
 
 /**
@@ -16,6 +17,8 @@ export interface GraphQLError {
     code?: string;
     /** FIELD_NOT_EDITABLE: each refused field (a ProfileField, as in fieldPolicies) and why. */
     fields?: { field: string; reason: string }[];
+    /** RATE_LIMITED: seconds until the caller's budget refills (also the Retry-After header). */
+    retryAfter?: number;
   };
 }
 

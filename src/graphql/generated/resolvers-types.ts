@@ -350,7 +350,7 @@ export type FieldPolicy = {
   editable: Scalars['Boolean']['output'];
   /** The field this entry is about; each ProfileField appears exactly once in `User.fieldPolicies`. */
   field: ProfileField;
-  /** A sentence to show beside a disabled field; null when editable. */
+  /** A sentence to show beside a disabled field, written for the caller who asks (the user: what they can do; the help desk: what it can do; a tenant administrator: the setting to change); null when editable. */
   message: Maybe<Scalars['String']['output']>;
   /** Why not; null when editable. */
   reason: Maybe<MutabilityReason>;
