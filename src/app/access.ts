@@ -14,12 +14,13 @@ import type { Loaders } from './loaders.js';
 export class Access {
   private readonly facts = new Map<string, Promise<ConnectionFacts>>();
   /**
-   * Users this request wrote with the right to (a write scope, or a ticket that proves who holds
-   * it): the write's payload may show them, at this level.
+   * Users this request wrote with the right to (a write scope, or a ticket): the write's payload
+   * may show them at this level, never more than the caller could read anyway. Writing does not
+   * grant reading: a writer who may not read gets `write` (id and version).
    */
   private readonly writeGrants = new Map<string, ReadAccess>();
 
-  grantRead(userId: string, level: ReadAccess = 'full'): void {
+  grantRead(userId: string, level: ReadAccess = 'write'): void {
     this.writeGrants.set(userId, level);
   }
 
@@ -35,15 +36,15 @@ export class Access {
   }
 
   async read(user: Pick<UserRow, 'id'>): Promise<ReadAccess> {
-    const granted = this.writeGrants.get(user.id);
-    if (granted) return granted;
-    if (!this.caller) return 'none';
-    return readAccess(this.caller, user.id, await this.organizationIdsOf(user.id));
+    const own = this.caller ? readAccess(this.caller, user.id, await this.organizationIdsOf(user.id)) : 'none';
+    return own === 'none' ? (this.writeGrants.get(user.id) ?? 'none') : own;
   }
 
   /** The user row if the caller may read it, else null (the same answer as for a missing user). */
   async visible(user: UserRow | null): Promise<UserRow | null> {
-    return user && (await this.read(user)) !== 'none' ? user : null;
+    if (!user) return null;
+    const access = await this.read(user);
+    return access === 'full' || access === 'member' ? user : null;
   }
 
   connectionFacts(connectionId: string): Promise<ConnectionFacts> {

@@ -83,7 +83,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
       { releaseFromLegacyUsers: w.source === 'custom_database' },
     );
     if (result.ok) {
-      ctx.access.grantRead(id);
+      ctx.access.grantRead(id, 'full');
       return { user: result.user, userErrors: [] };
     }
     // Two first logins at once: the other one created the user; this one is a later login.
@@ -113,7 +113,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
     if ('notFound' in result) return writeLogin(ctx, { ...w, existing: null });
     return { user: null, userErrors: result.errors };
   }
-  ctx.access.grantRead(id);
+  ctx.access.grantRead(id, 'full');
   return { user: result.user, userErrors: [] };
 }
 
@@ -206,7 +206,7 @@ async function writeLocalLogin(
   );
   forgetUser(ctx.loaders, user.id);
   if (!result.ok) return 'notFound' in result ? WRONG_CREDENTIALS() : { user: null, userErrors: result.errors };
-  ctx.access.grantRead(user.id);
+  ctx.access.grantRead(user.id, 'full');
   return { user: result.user, userErrors: [] };
 }
 

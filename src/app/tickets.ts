@@ -4,7 +4,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hashPassword } from '../auth/passwords.js';
 import { ScriptUnavailableError } from '../connectors/custom-db.js';
-import { hasScope } from '../domain/access.js';
 import { isLegacyUser } from '../domain/policy.js';
 import type { UserError } from '../domain/types.js';
 import { sameEmail, validateProfilePatch } from '../domain/validation.js';
@@ -197,8 +196,9 @@ async function redeem(
   });
   forgetUser(ctx.loaders, user.id);
   if (!result.ok) return { user: null, userErrors: 'notFound' in result ? [ticketError('TICKET_INVALID')] : result.errors };
-  // The ticket is the credential: its holder sees the profile as the help desk would (no app_metadata).
-  ctx.access.grantRead(user.id, ctx.caller?.sub === user.id || (ctx.caller && hasScope(ctx.caller, 'read:users')) ? 'full' : 'member');
+  // The ticket is a credential to write, not to read: an anonymous holder sees id and version only
+  // (a signed-in caller sees what they may read anyway).
+  ctx.access.grantRead(user.id);
   return { user: result.user, userErrors: [] };
 }
 

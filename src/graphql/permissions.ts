@@ -1,12 +1,12 @@
 // graphql-shield: deny by default, an explicit rule for every type and field (a test walks the
 // schema to prove it). Rules only check; the decisions come from src/domain through ctx.access.
-import { GraphQLError, type GraphQLSchema, isObjectType } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo, type GraphQLSchema, isObjectType } from 'graphql';
 import type { IRules } from 'graphql-shield';
 import { allow, chain, deny, rule, shield } from 'graphql-shield';
 import { AppError, forbidden, unauthenticated } from '../app/errors.js';
 import { findUserForWrite } from '../app/lookup.js';
 import { assertEditable } from '../app/users.js';
-import { hasScope } from '../domain/access.js';
+import { hasScope, WRITER_VISIBLE_FIELDS } from '../domain/access.js';
 import type { Scope } from '../domain/types.js';
 import type { GraphQLContext } from './context.js';
 import type { UpdateUserInput } from './generated/resolvers-types.js';
@@ -42,8 +42,15 @@ const hasScopeRule = (scope: Scope) => {
  * request in ctx.access, so `no_cache` costs one map lookup per field.
  */
 const canReadUser = rule('canReadUser', { cache: 'no_cache' })(
-  async (parent: { id: string }, _args, ctx: GraphQLContext) =>
-    (await ctx.access.read(parent)) !== 'none' || forbidden('You may not read this user.'),
+  async (parent: { id: string }, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+    const access = await ctx.access.read(parent);
+    if (access === 'none') return forbidden('You may not read this user.');
+    // Writing does not grant reading: a writer who may not read sees only what it needs to go on.
+    if (access === 'write' && !WRITER_VISIBLE_FIELDS.has(info.fieldName)) {
+      return forbidden('You may change this user but not read them (that needs read:users): ask for id and version only.');
+    }
+    return true;
+  },
 );
 
 /** updateUser, step 1: the user exists and the caller may act on it (otherwise NOT_FOUND, as for a missing user). */

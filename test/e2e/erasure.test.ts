@@ -131,6 +131,7 @@ async function buildRichUser(tag: string, memberOrg: string, memberOrgName: stri
     email,
     username,
     password: 'first-password-1',
+    emailVerified: true,
     name: firstName,
     phoneNumber: '+14155550142',
     userMetadata: { marker: metadataMarker, nested: { pet: `${tag}-tortoise` } },
@@ -325,7 +326,7 @@ describe('erasure and addresses', () => {
   it("erasing a user does not erase another user's messages sent to the same address (an address is not an identity)", async () => {
     await createConnection(gw, admin, { name: 'twin-a', kind: 'DATABASE' });
     await createConnection(gw, admin, { name: 'twin-b', kind: 'DATABASE' });
-    const a = await createUser(gw, admin, { connection: 'twin-a', email: 'twin@shared.example', password: 'password-123' });
+    const a = await createUser(gw, admin, { connection: 'twin-a', email: 'twin@shared.example', password: 'password-123', emailVerified: true });
     const b = await createUser(gw, admin, { connection: 'twin-b', email: 'twin@shared.example', password: 'password-123' });
     await gw.gql('mutation($u: ID!) { createPasswordResetTicket(input: { user: $u }) { ticket } }', { u: a }, await gw.token(a));
     const before = await gw.runtime.store.outbox.byUser(a);
