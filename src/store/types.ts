@@ -360,7 +360,7 @@ export interface InvitationStore {
     userId: string,
     now: Date,
     audit: AuditEntry,
-  ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; problem: TicketProblem }>;
+  ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; problem: TicketProblem | 'EMAIL_MISMATCH' }>;
 }
 
 export interface AuditStore {

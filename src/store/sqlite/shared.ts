@@ -1,7 +1,7 @@
 // Helpers shared by the SQLite store's modules.
 import { createHash } from 'node:crypto';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
-import { eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import { normalizeEmail, normalizeUsername } from '../../domain/validation.js';
 import type { AuditEntry, UserChanges, UserRow } from '../types.js';
 import * as t from './tables.js';
@@ -97,6 +97,14 @@ export function applyUserChanges(
   if ('email' in changes) values.emailLower = changes.email ? normalizeEmail(changes.email) : null;
   if ('username' in changes) values.usernameLower = changes.username ? normalizeUsername(changes.username) : null;
   tx.update(t.users).set(values).where(eq(t.users.id, current.id)).run();
+  // A password change, by any path, voids every other outstanding reset ticket of the user (the
+  // one being redeemed was claimed before).
+  if (changed.includes('password')) {
+    tx.update(t.tickets)
+      .set({ usedAt: now })
+      .where(and(eq(t.tickets.userId, current.id), eq(t.tickets.kind, 'password_reset'), isNull(t.tickets.usedAt)))
+      .run();
+  }
   const user = tx.select(userColumns).from(t.users).where(eq(t.users.id, current.id)).get();
   if (!user) throw new Error('user vanished during update');
   return { user, changed };
