@@ -16,6 +16,7 @@ import { PROJECT_ROOT } from '../src/config.js';
 import type { InProcessConfig, InProcessResult } from './inprocess.js';
 import type { WhatIfConfig, WhatIfResult } from './whatif.js';
 import { createImportConnection, runImportCli, writeNdjson } from './lib/bulk.js';
+import { gatewayEnv } from './lib/gateway-env.js';
 import { type LoadResult, runLoad } from './lib/load.js';
 import { memoryOf, runMeasured, startProcess, stopProcess } from './lib/proc.js';
 import { type ProfileSummary, summarizeProfile } from './lib/profile.js';
@@ -32,6 +33,7 @@ import {
 } from './lib/queries.js';
 import { type BenchResults, type Target, toMarkdown } from './lib/report.js';
 import { buildTenant, newSecret, type Tenant } from './lib/tenant.js';
+import { currentTree, type Tree } from './lib/tree.js';
 
 const USAGE = `npm run bench -- [options]
   --users N          users in the tenant (default 100000)
@@ -47,7 +49,11 @@ const USAGE = `npm run bench -- [options]
   --skip-bulk        no import figures
   --skip-whatif      no what-if measurements of the proposed fixes
   --keep             keep the temporary directory (database, profiles)
-  --out DIR          where latest.json and latest.md go (default bench/results)`;
+  --out DIR          where latest.json and latest.md go (default bench/results)
+  --against REF      this tree and git commit REF back to back on the same data, interleaved
+                     (--rounds R, default 3; medians), and their ratios: against.json / against.md
+  --rounds R         interleaved rounds per scenario and side with --against (default 3)
+  --import-rounds R  alternating import runs per side with --against (default 2; 0: none)`;
 
 const { values: args } = parseArgs({
   options: {
@@ -63,6 +69,9 @@ const { values: args } = parseArgs({
     'skip-whatif': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     out: { type: 'string' },
+    against: { type: 'string' },
+    rounds: { type: 'string' },
+    'import-rounds': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -102,26 +111,12 @@ const outDir = resolve(args.out ?? join(root, 'bench/results'));
 const log = (line: string) => console.log(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 const t0 = performance.now();
 
-/** The environment of a gateway process: production, a fresh secret, nothing inherited that would change it. */
-function gatewayEnv(dir: string, dbPath: string, secret: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (/^(AUTH_|SMTP_|MAIL_|PLAYGROUND|SEED_|CUSTOM_DB_|OUTBOX_|LEGACY_|DATABASE_URL|PORT$)/.test(key)) delete env[key];
-  }
-  return {
-    ...env,
-    NODE_ENV: 'production',
-    DATABASE_URL: `file:${dbPath}`,
-    SEED_DEMO: '0',
-    PORT: '0',
-    AUTH_JWT_SECRET: secret,
-    OUTBOX_FILE: join(dir, 'outbox.log'),
-    LEGACY_DB_PATH: join(dir, 'legacy.db'),
-  };
-}
-
+/** This tree as its package.json starts it (built first when it has a build step). */
+let tree: Tree | null = null;
 async function startGateway(dir: string, dbPath: string, secret: string, extraNodeArgs: string[] = []) {
-  const started = await startProcess(process.execPath, [...extraNodeArgs, '--import', 'tsx', 'src/cli/start.ts'], {
+  tree ??= currentTree(root, log);
+  const start = tree.command('start');
+  const started = await startProcess(start.command, [...extraNodeArgs, ...start.args], {
     cwd: root,
     env: gatewayEnv(dir, dbPath, secret),
     ready: /listening on http:\/\/localhost:(\d+)\/graphql/,
@@ -472,7 +467,34 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
+async function against(ref: string): Promise<void> {
+  const { againstMarkdown, runAgainst } = await import('./against.js');
+  const results = await runAgainst(
+    {
+      ref,
+      root,
+      outDir,
+      users: opts.users,
+      rounds: num(args.rounds, quick ? 1 : 3, 'rounds'),
+      duration: num(args.duration, quick ? 3 : 5, 'duration'),
+      warmup: num(args.warmup, quick ? 1 : 2, 'warmup'),
+      importUsers: num(args['import-users'], quick ? 5000 : 50_000, 'import-users'),
+      importRounds: opts.bulk ? num(args['import-rounds'], quick ? 1 : 2, 'import-rounds') : 0,
+      f1Iterations: opts.f1Iterations,
+      keep: args.keep,
+    },
+    log,
+  );
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'against.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const md = againstMarkdown(results);
+  writeFileSync(join(outDir, 'against.md'), md);
+  console.log('');
+  for (const t of results.targets) console.log(`${t.met ? 'MET    ' : 'NOT MET'}  ${t.name}: ${t.goal} — ${t.measured}`);
+  log(`wrote ${join(outDir, 'against.json')} and against.md`);
+}
+
+(args.against ? against(args.against) : main()).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

@@ -1,6 +1,8 @@
 // Configuration from the environment (names fixed by shared/api-contract.md). Read once, at start.
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CorsOriginError, parseCorsOrigins } from './http/cors.js';
 
 export interface Config {
   port: number;
@@ -23,6 +25,8 @@ export interface Config {
   tickets: TicketSettings;
   /** `fileChosen`: OUTBOX_FILE was set on purpose (production needs SMTP_URL or that). */
   mail: { smtpUrl: string | null; from: string; file: string; fileChosen: boolean };
+  /** CORS_ORIGINS: exact origins whose pages may call /graphql from a browser; none by default. */
+  corsOrigins: string[];
 }
 
 /** Default lifetimes of tickets, in seconds; a request may ask for a shorter or longer one up to `maxTtl`. */
@@ -42,8 +46,19 @@ export const DEFAULT_TICKET_SETTINGS: TicketSettings = {
 
 export class ConfigError extends Error {}
 
-/** The project root (where package.json and drizzle/ are), whatever the cwd or file depth. */
-export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+/**
+ * The project root (where package.json, schema/ and drizzle/ are), whatever the cwd: the nearest
+ * folder above this module with a package.json, so the same code finds it from src/ (tsx) and from
+ * dist/src/ (the compiled `npm start`).
+ */
+export const PROJECT_ROOT = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findProjectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return `${dir}${sep}`;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
 export const MIGRATIONS_FOLDER = resolve(PROJECT_ROOT, 'drizzle');
 
 export function databasePathFromUrl(url: string | undefined): string {
@@ -109,5 +124,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       file: resolve(env.OUTBOX_FILE || resolve(databasePath === ':memory:' ? resolve('data') : resolve(databasePath, '..'), 'outbox.log')),
       fileChosen: Boolean(env.OUTBOX_FILE),
     },
+    corsOrigins: corsOrigins(env.CORS_ORIGINS),
   };
+}
+
+function corsOrigins(value: string | undefined): string[] {
+  try {
+    return parseCorsOrigins(value);
+  } catch (err) {
+    throw err instanceof CorsOriginError ? new ConfigError(err.message) : err;
+  }
 }

@@ -3,13 +3,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTokenVerifier, loadOrCreateDevSecret } from './auth/tokens.js';
-import { type Config, ConfigError, MIGRATIONS_FOLDER } from './config.js';
+import { type Config, ConfigError } from './config.js';
 import { ScriptRegistry } from './connectors/custom-db.js';
 import { OutboxSender } from './outbox/sender.js';
 import { createTransport } from './outbox/transports.js';
 import { seedDemo } from './seed/demo.js';
 import { createGateway, type Gateway } from './server.js';
-import { openSqliteStore, type SqliteStoreOptions } from './store/sqlite/index.js';
+import { type OpenStoreOptions, openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 
 export interface Runtime {
@@ -27,7 +27,7 @@ export interface Runtime {
 
 export interface RuntimeOptions {
   log?: (line: string) => void;
-  onStatement?: SqliteStoreOptions['onStatement'];
+  onStatement?: OpenStoreOptions['onStatement'];
   host?: string;
   /** How often the outbox is polled (default 1 s). */
   outboxIntervalMs?: number;
@@ -50,11 +50,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   process.env.LEGACY_DB_PATH ??= join(config.dataDir, 'legacy.db');
 
   const isNew = config.databasePath === ':memory:' || !existsSync(config.databasePath);
-  const store = openSqliteStore({
-    path: config.databasePath,
-    migrationsFolder: MIGRATIONS_FOLDER,
-    onStatement: opts.onStatement,
-  });
+  const store = openStore(config, { onStatement: opts.onStatement });
   const scripts = new ScriptRegistry(config.customDbScriptsDir, config.customDbScriptTimeoutMs);
   try {
     const seeded = config.seedDemo === true || (config.seedDemo === 'if-new' && isNew);
@@ -67,6 +63,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       scripts,
       tickets: config.tickets,
       playground: config.playground,
+      corsOrigins: config.corsOrigins,
       // The message and the error's own text only: no request, no token.
       logError: (message, err) =>
         console.error(`${message}:`, err instanceof Error ? err.message : String(err)),

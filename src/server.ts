@@ -5,15 +5,16 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import type { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphQLFormattedError } from 'graphql';
 import { AppError } from './app/errors.js';
 import type { TokenVerifier } from './auth/tokens.js';
 import type { TicketSettings } from './config.js';
 import type { ScriptRegistry } from './connectors/custom-db.js';
 import { buildContext, type GraphQLContext } from './graphql/context.js';
+import { createCors } from './http/cors.js';
 import { isInvalidScalar } from './graphql/scalars.js';
 import { buildSchema } from './graphql/schema.js';
+import { createPlayground, PLAYGROUND_ASSETS_PATH } from './http/playground.js';
 import type { Store } from './store/types.js';
 
 export interface GatewayDeps {
@@ -23,6 +24,8 @@ export interface GatewayDeps {
   tickets: TicketSettings;
   /** Serve the GraphQL IDE and allow introspection. */
   playground: boolean;
+  /** Exact origins whose pages may call /graphql from a browser (CORS); none when absent. */
+  corsOrigins?: readonly string[];
   /** Where unexpected errors are reported (never with request bodies or tokens). */
   logError?: (message: string, err: unknown) => void;
 }
@@ -50,55 +53,6 @@ const PUBLIC_CODES = new Set([
 ]);
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
-
-// The playground opens on one user and what the caller may change in that profile, and why not.
-const PLAYGROUND_QUERY = `# A user, and which profile fields the caller
-# may change, and why not.
-# 1. Paste a token after "Bearer " in Headers:
-#    npm start prints an administrator's token;
-#    npm run token -- --sub USER_ID: a user's.
-# 2. Run: Ctrl+Enter. Docs: the book icon.
-query UserWithPolicies($email: String) {
-  users(first: 1, filter: { email: $email }) {
-    edges {
-      node {
-        id
-        email
-        name
-        connection {
-          name
-          kind
-          syncUserRootAttributes
-        }
-        fieldPolicies {
-          field
-          editable
-          reason
-          message
-        }
-      }
-    }
-  }
-}
-`;
-/** The demo tenant's Google user (its name is synced from the provider); any email works. */
-const PLAYGROUND_VARIABLES = JSON.stringify({ email: 'gabriel.silva@gmail.example' }, null, 2);
-const PLAYGROUND_HEADERS = JSON.stringify({ Authorization: 'Bearer ' }, null, 2);
-
-// Yoga's page also takes `variables` (the variables editor's initial value; defaultTabs alone
-// leaves that editor empty), which its option type does not list.
-const PLAYGROUND_OPTIONS: NonNullable<Parameters<typeof renderGraphiQL>[0]> & { variables: string } = {
-  title: 'Profile gateway',
-  defaultTabs: [{ query: PLAYGROUND_QUERY, variables: PLAYGROUND_VARIABLES, headers: PLAYGROUND_HEADERS }],
-  defaultQuery: PLAYGROUND_QUERY,
-  variables: PLAYGROUND_VARIABLES,
-  headers: PLAYGROUND_HEADERS,
-  defaultHeaders: PLAYGROUND_HEADERS,
-  // The headers pane is open at start; tokens are not kept in the browser's storage.
-  isHeadersEditorEnabled: true,
-  defaultEditorToolsVisibility: 'headers',
-  shouldPersistHeaders: false,
-};
 
 export function formatError(logError: GatewayDeps['logError']) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
@@ -165,17 +119,13 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled()],
   });
   await apollo.start();
-  // GraphiQL fully inlined in one page (no CDN): it works with no internet access. Introspection
+  // GraphiQL served by the gateway itself (no CDN): it works with no internet access. Introspection
   // follows the same switch (`config.playground`), so production has neither unless PLAYGROUND=1.
-  // GraphiQL is a large inlined bundle: loaded only when the playground is on.
-  const playgroundHtml = deps.playground
-    ? (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(PLAYGROUND_OPTIONS)
-    : null;
+  const playground = deps.playground ? await createPlayground() : null;
 
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (req.method === 'GET' && playgroundHtml && (req.headers.accept ?? '').includes('text/html')) {
-      send(res, 200, playgroundHtml, 'text/html; charset=utf-8');
-      return;
+    if (req.method === 'GET' && playground && (req.headers.accept ?? '').includes('text/html')) {
+      return playground.servePage(req, res);
     }
     let raw: string;
     try {
@@ -223,10 +173,16 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     res.end();
   }
 
+  const cors = createCors(deps.corsOrigins ?? []);
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     try {
-      if (url.pathname === '/graphql') return await graphql(req, res, url);
+      if (url.pathname === '/graphql') {
+        if (cors.handle(req, res)) return;
+        return await graphql(req, res, url);
+      }
+      if (playground && url.pathname.startsWith(PLAYGROUND_ASSETS_PATH)) return await playground.serveAsset(req, res, url.pathname);
       if (url.pathname === '/healthz' && req.method === 'GET') return send(res, 200, '{"status":"ok"}');
       if (url.pathname === '/readyz' && req.method === 'GET') {
         try {

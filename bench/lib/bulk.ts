@@ -74,14 +74,17 @@ export async function runImportCli(opts: {
   file: string;
   records: number;
   fileMb: number;
+  /** The import command of the tree measured (default: this tree's CLI under tsx). */
+  cli?: { command: string; args: string[] };
 }): Promise<ImportFigures> {
   // The CLI prints "N records … R/s" every 2 s when stderr is not a terminal: pair them with RSS samples.
   const started = performance.now();
   const progress: { seconds: number; records: number }[] = [];
   let partial = '';
+  const cli = opts.cli ?? { command: process.execPath, args: ['--import', 'tsx', 'src/cli/import.ts'] };
   const run = await runMeasured(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/import.ts', '--connection', opts.connection, '--errors', `${opts.file}.errors`, opts.file],
+    cli.command,
+    [...cli.args, '--connection', opts.connection, '--errors', `${opts.file}.errors`, opts.file],
     {
       cwd: opts.cwd,
       env: { ...process.env, DATABASE_URL: `file:${opts.dbPath}`, NODE_ENV: 'production' },

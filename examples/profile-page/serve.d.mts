@@ -9,8 +9,8 @@ export interface ExampleServer {
 export function startExampleServer(options?: {
   /** The built page (default: dist/ beside serve.mjs). */
   root?: string;
-  /** Where POST /graphql goes (default http://localhost:4000/graphql). */
-  gatewayUrl?: string;
+  /** Where POST /graphql goes (default http://localhost:4000/graphql); null: no proxy, /graphql is 404. */
+  gatewayUrl?: string | null;
   /** Default 5173; 0 picks a free port. */
   port?: number;
   /** Default 127.0.0.1. */

@@ -1,6 +1,7 @@
 /* global fetch, URL */
 // `npm run example`: serves the built page (dist/) and proxies POST /graphql to the gateway, so
-// the page and its API share one origin and no CORS is needed.
+// the page and its API share one origin and no CORS is needed. (A page built with
+// VITE_GATEWAY_URL calls the gateway directly instead, across origins: see the README's CORS.)
 //   GATEWAY_URL   the gateway's GraphQL endpoint (default http://localhost:4000/graphql)
 //   EXAMPLE_PORT  this server's port (default 5173)
 import { createReadStream, statSync } from 'node:fs';
@@ -20,10 +21,12 @@ const TYPES = {
 };
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Request headers the gateway needs; cookies and the rest stay here. */
-const FORWARDED = ['authorization', 'content-type', 'accept'];
+const FORWARDED = ['authorization', 'content-type', 'accept', 'x-request-id'];
+/** Response headers the page reads: rate limits and the request id. */
+const RETURNED = ['retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'x-request-id'];
 
-function send(res, status, body, type = 'text/plain; charset=utf-8') {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+function send(res, status, body, type = 'text/plain; charset=utf-8', extra = {}) {
+  res.writeHead(status, { ...extra, 'content-type': type, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
@@ -55,7 +58,12 @@ async function proxy(req, res, gatewayUrl) {
     return send(res, 502, JSON.stringify({ errors: [{ message, extensions: { code: 'GATEWAY_UNREACHABLE' } }] }), 'application/json; charset=utf-8');
   }
   const text = await upstream.text();
-  send(res, upstream.status, text, upstream.headers.get('content-type') ?? 'application/json; charset=utf-8');
+  const returned = {};
+  for (const name of RETURNED) {
+    const value = upstream.headers.get(name);
+    if (value !== null) returned[name] = value;
+  }
+  send(res, upstream.status, text, upstream.headers.get('content-type') ?? 'application/json; charset=utf-8', returned);
 }
 
 function serveFile(req, res, root) {
@@ -87,14 +95,15 @@ function serveFile(req, res, root) {
 
 /**
  * Starts the server; resolves once it listens. `port` 0 picks a free one.
- * @param {{ root?: string, gatewayUrl?: string, port?: number, host?: string }} [options]
+ * @param {{ root?: string, gatewayUrl?: string | null, port?: number, host?: string }} [options]
  */
 export function startExampleServer(options = {}) {
   const root = resolve(options.root ?? fileURLToPath(new URL('./dist', import.meta.url)));
-  const gatewayUrl = options.gatewayUrl ?? 'http://localhost:4000/graphql';
+  // null: no proxy at all (a page built with VITE_GATEWAY_URL talks to the gateway itself).
+  const gatewayUrl = options.gatewayUrl === undefined ? 'http://localhost:4000/graphql' : options.gatewayUrl;
   const server = createServer((req, res) => {
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
-    if (pathname === '/graphql') {
+    if (pathname === '/graphql' && gatewayUrl !== null) {
       if (req.method === 'POST') {
         proxy(req, res, gatewayUrl).catch(() => {
           if (!res.headersSent) send(res, 502, 'Proxy error.');

@@ -14,9 +14,17 @@ import type { Loaders } from './loaders.js';
 export class Access {
   private readonly facts = new Map<string, Promise<ConnectionFacts>>();
   /**
-   * Users this request wrote with the right to (a write scope, or a ticket): the write's payload
-   * may show them at this level, never more than the caller could read anyway. Writing does not
-   * grant reading: a writer who may not read gets `write` (id and version).
+   * The policy decided for each user in this request, by what it was decided from: the shield
+   * rule, the use case, `User.fieldPolicies` and the payload after a write share one evaluation
+   * (a write that changes a fact, e.g. a migration or an invitation, makes a new key).
+   */
+  private readonly decided = new Map<string, FieldPolicies>();
+  /** How many times this request evaluated the policy, per user (a test holds it to one). */
+  readonly evaluations = new Map<string, number>();
+  /**
+   * Users this request wrote with the right to (a write scope, or a ticket that proves who holds
+   * it): the write's payload may show them at this level, never more than the caller could read
+   * anyway. Writing does not grant reading: a writer who may not read gets `write` (id and version).
    */
   private readonly writeGrants = new Map<string, ReadAccess>();
 
@@ -81,17 +89,24 @@ export class Access {
       this.connectionFacts(user.connectionId),
     ]);
     const administered = roles.helpDesk ? (this.caller?.adminOrganizationIds ?? new Set<string>()) : new Set<string>();
-    return fieldPolicies(roles, facts, {
+    const userFacts = {
       migrated: user.migrated,
       invitationBound: memberships.some((m) => m.invitedEmail !== null),
       memberOfAnotherOrganization: roles.helpDesk && memberships.some((m) => !administered.has(m.organizationId)),
       blockedBy: !user.blocked
         ? null
         : user.blockedByOrganizationId === null
-          ? 'tenant_admin'
+          ? ('tenant_admin' as const)
           : administered.has(user.blockedByOrganizationId)
-            ? 'this_help_desk'
-            : 'another_help_desk',
-    });
+            ? ('this_help_desk' as const)
+            : ('another_help_desk' as const),
+    };
+    const key = JSON.stringify([user.id, user.connectionId, roles, userFacts]);
+    const known = this.decided.get(key);
+    if (known) return known;
+    const decision = fieldPolicies(roles, facts, userFacts);
+    this.decided.set(key, decision);
+    this.evaluations.set(user.id, (this.evaluations.get(user.id) ?? 0) + 1);
+    return decision;
   }
 }

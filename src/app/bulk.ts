@@ -5,15 +5,16 @@ import { hasScope } from '../domain/access.js';
 import { isImportMode, isCustomDatabase } from '../domain/connection.js';
 import { type ImportRecord, parseImportRecord, recordKeys } from '../domain/import.js';
 import { checkMetadata, mergeMetadata } from '../domain/metadata.js';
-import { FIELD_LABELS, fieldPolicies, refusedFields } from '../domain/policy.js';
+import { fieldPolicies, refusedFields } from '../domain/policy.js';
 import type { CallerRoles, ConnectionFacts, ProfilePatch, UserError } from '../domain/types.js';
 import type { ConnectionRow, ImportItem, UserChanges, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
-import { AppError, FieldNotEditableError, forbidden, notFound, unauthenticated } from './errors.js';
-import { newDatabaseUser } from './columns.js';
+import { AppError, FieldNotEditableError, forbidden, notFound, refusedFieldError, unauthenticated } from './errors.js';
+import { newDatabaseUser, profileColumns } from './columns.js';
 import { newDatabaseUserKey } from './ids.js';
 import { findConnection } from './lookup.js';
-import { namedFields, type UserResult, updateUser } from './users.js';
+import { importProblemError, type UserResult } from './results.js';
+import { namedFields, updateUser } from './users.js';
 
 export const MAX_BULK_UPDATES = 1000;
 
@@ -40,11 +41,7 @@ export async function updateUsers(
 function itemErrors(err: AppError): UserError[] {
   if (err instanceof FieldNotEditableError) {
     // Here `field` is the input key, as in every userErrors entry.
-    return err.refused.map((r) => ({
-      field: [FIELD_LABELS[r.field]],
-      code: 'FIELD_NOT_EDITABLE',
-      message: `${FIELD_LABELS[r.field]}: ${r.reason}: ${r.message}`,
-    }));
+    return err.refused.map(refusedFieldError);
   }
   return [{ field: null, code: err.code, message: err.message }];
 }
@@ -124,8 +121,10 @@ export async function importUsers(
     );
     results.forEach((r, i) => {
       const at = batch[i]?.index ?? -1;
-      if (r.outcome === 'failed') reportError(at, r.code, r.message);
-      else summary[r.outcome] += 1;
+      if (r.outcome === 'failed') {
+        const e = importProblemError(r.problem);
+        reportError(at, e.code, e.message);
+      } else summary[r.outcome] += 1;
     });
     batch = [];
     opts.onProgress?.(index + 1, summary);
@@ -169,23 +168,16 @@ function upsertChanges(current: UserRow, record: ImportRecord, facts: Connection
   const migrated = current.migrated || facts.importMode;
   const refused = refusedFields(fieldPolicies(TENANT_ADMIN, facts, { migrated, invitationBound: false }), named);
   if (refused.length > 0) {
-    const r = refused[0] as (typeof refused)[number];
-    return { errors: [{ field: [FIELD_LABELS[r.field]], code: 'FIELD_NOT_EDITABLE', message: `${FIELD_LABELS[r.field]}: ${r.message}` }] };
+    return { errors: [refusedFieldError(refused[0] as (typeof refused)[number])] };
   }
   const changes: UserChanges = migrated && !current.migrated ? { migrated: true } : {};
   if (p.email !== current.email) changes.email = p.email;
   if (p.email_verified !== undefined) changes.emailVerified = p.email_verified;
   else if (p.email !== current.email) changes.emailVerified = false;
-  if (p.username !== undefined) changes.username = p.username;
-  if (p.phone_number !== undefined) changes.phoneNumber = p.phone_number;
-  if (p.phone_verified !== undefined) changes.phoneVerified = p.phone_verified;
-  else if (p.phone_number !== undefined && p.phone_number !== current.phoneNumber) changes.phoneVerified = false;
-  if (p.name !== undefined) changes.name = p.name;
-  if (p.nickname !== undefined) changes.nickname = p.nickname;
-  if (p.given_name !== undefined) changes.givenName = p.given_name;
-  if (p.family_name !== undefined) changes.familyName = p.family_name;
-  if (p.picture !== undefined) changes.picture = p.picture;
-  if (p.blocked !== undefined) changes.blocked = p.blocked;
+  const { email: _e, email_verified: _v, user_metadata: _u, app_metadata: _a, ...rest } = p;
+  Object.assign(changes, profileColumns(rest));
+  // A changed phone number is unverified unless the same record sets the flag.
+  if (p.phone_verified === undefined && p.phone_number !== undefined && p.phone_number !== current.phoneNumber) changes.phoneVerified = false;
   const errors: UserError[] = [];
   if (p.user_metadata) {
     changes.userMetadata = mergeMetadata(current.userMetadata, p.user_metadata);

@@ -1,26 +1,37 @@
-// The domain's profile (snake_case) as the store's columns: one mapping for updates, logins,
-// imports and new users.
-import type { ProfilePatch } from '../domain/types.js';
+// The domain's profile (snake_case) as the store's columns (camelCase, as domain/names.ts spells
+// them): one mapping for updates, logins, imports and new users.
+import { CAMEL_NAMES } from '../domain/names.js';
+import { PROFILE_FIELDS, type ProfilePatch } from '../domain/types.js';
 import type { NewUser, UserChanges } from '../store/types.js';
 
-/** Only the keys present in the patch; metadata as given (an update merges it afterwards). */
+/** Only the keys present in the patch; metadata as given (an update merges it afterwards), never null. */
 export function profileColumns(p: ProfilePatch): UserChanges {
-  const c: UserChanges = {};
-  if (p.email !== undefined) c.email = p.email;
-  if (p.email_verified !== undefined) c.emailVerified = p.email_verified;
-  if (p.username !== undefined) c.username = p.username;
-  if (p.phone_number !== undefined) c.phoneNumber = p.phone_number;
-  if (p.phone_verified !== undefined) c.phoneVerified = p.phone_verified;
-  if (p.name !== undefined) c.name = p.name;
-  if (p.nickname !== undefined) c.nickname = p.nickname;
-  if (p.given_name !== undefined) c.givenName = p.given_name;
-  if (p.family_name !== undefined) c.familyName = p.family_name;
-  if (p.picture !== undefined) c.picture = p.picture;
-  if (p.user_metadata != null) c.userMetadata = p.user_metadata;
-  if (p.app_metadata != null) c.appMetadata = p.app_metadata;
-  if (p.blocked !== undefined) c.blocked = p.blocked;
-  return c;
+  const c: Record<string, unknown> = {};
+  for (const field of PROFILE_FIELDS) {
+    const value = p[field];
+    if (field === 'password' || value === undefined) continue;
+    if ((field === 'user_metadata' || field === 'app_metadata') && value === null) continue;
+    c[CAMEL_NAMES[field]] = value;
+  }
+  return c as UserChanges;
 }
+
+/** A new user's columns where the profile says nothing (or null). */
+const NEW_USER_DEFAULTS = {
+  email: null,
+  emailVerified: false,
+  username: null,
+  phoneNumber: null,
+  phoneVerified: false,
+  name: null,
+  nickname: null,
+  givenName: null,
+  familyName: null,
+  picture: null,
+  userMetadata: {},
+  appMetadata: {},
+  blocked: false,
+} satisfies Omit<Required<NewUser>, 'id' | 'connectionId' | 'migrated' | 'passwordHash' | 'lastLogin' | 'lastIp' | 'loginsCount' | 'profileSyncedAt' | 'identity'>;
 
 /** A new database user (`auth0|<key>`) of a connection, from a profile. */
 export function newDatabaseUser(
@@ -29,22 +40,14 @@ export function newDatabaseUser(
   p: ProfilePatch,
   extra: { migrated: boolean; passwordHash: string | null },
 ): NewUser {
+  const given = profileColumns(p) as Record<string, unknown>;
+  const columns = Object.fromEntries(
+    Object.entries(NEW_USER_DEFAULTS).map(([column, fallback]) => [column, given[column] ?? fallback]),
+  ) as typeof NEW_USER_DEFAULTS;
   return {
     id: `auth0|${key}`,
     connectionId,
-    email: p.email ?? null,
-    emailVerified: p.email_verified ?? false,
-    username: p.username ?? null,
-    phoneNumber: p.phone_number ?? null,
-    phoneVerified: p.phone_verified ?? false,
-    name: p.name ?? null,
-    nickname: p.nickname ?? null,
-    givenName: p.given_name ?? null,
-    familyName: p.family_name ?? null,
-    picture: p.picture ?? null,
-    userMetadata: p.user_metadata ?? {},
-    appMetadata: p.app_metadata ?? {},
-    blocked: p.blocked ?? false,
+    ...columns,
     migrated: extra.migrated,
     passwordHash: extra.passwordHash,
     identity: { provider: 'auth0', upstreamUserId: key, isSocial: false, profileData: null },

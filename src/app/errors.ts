@@ -1,7 +1,7 @@
 // Failures that end an operation with a top-level error and a stable code (extensions.code).
 // Business failures a caller can fix are not thrown: they are `userErrors` in the payload.
 import { FIELD_LABELS } from '../domain/policy.js';
-import type { MutabilityReason, ProfileField } from '../domain/types.js';
+import type { MutabilityReason, ProfileField, UserError } from '../domain/types.js';
 
 export type AppErrorCode =
   | 'UNAUTHENTICATED'
@@ -51,3 +51,11 @@ export class FieldNotEditableError extends AppError {
 }
 
 export const fieldNotEditable = (refused: RefusedField[]) => new FieldNotEditableError(refused);
+
+/**
+ * One refused field as a `userErrors` entry (updateUsers items, import records): `field` is the
+ * input key, the message names the field, the reason and what to do.
+ */
+export function refusedFieldError(r: RefusedField): UserError {
+  return { field: [FIELD_LABELS[r.field]], code: 'FIELD_NOT_EDITABLE', message: `${FIELD_LABELS[r.field]}: ${r.reason}: ${r.message}` };
+}

@@ -3,7 +3,8 @@
 // (which then binds the user's email, see the policy) and marks the address verified.
 import { hasScope } from '../domain/access.js';
 import type { OrgRole, UserError } from '../domain/types.js';
-import { isValidEmailShape, normalizeEmail } from '../domain/validation.js';
+import { isValidEmailShape } from '../domain/validation.js';
+import { normalizeEmail } from '../domain/keys.js';
 import type { InvitationRow, MembershipRow } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { forbidden, notFound, unauthenticated } from './errors.js';

@@ -17,19 +17,16 @@ import type { AppContext } from './context.js';
 import { notFound, unauthenticated } from './errors.js';
 import { forgetUser } from './loaders.js';
 import { findConnection } from './lookup.js';
-import type { UserResult } from './users.js';
+import { fail, refusalErrors, userError, type UserResult } from './results.js';
 
-const fail = (code: string, message: string, field: string[] | null = null): UserResult => ({
-  user: null,
-  userErrors: [{ field, code, message }],
-});
-
-const WRONG_CREDENTIALS = () => fail('WRONG_CREDENTIALS', 'Wrong email, username or password.');
-const USER_BLOCKED = () => fail('USER_BLOCKED', 'The user is blocked.');
+const WRONG_CREDENTIALS = () => fail(userError('WRONG_CREDENTIALS', 'Wrong email, username or password.'));
+const USER_BLOCKED = () => fail(userError('USER_BLOCKED', 'The user is blocked.'));
 const unavailable = (connection: ConnectionRow) =>
   fail(
-    'CONNECTION_UNAVAILABLE',
-    `The custom database of connection ${connection.name} did not answer; the cached profile is unchanged.`,
+    userError(
+      'CONNECTION_UNAVAILABLE',
+      `The custom database of connection ${connection.name} did not answer; the cached profile is unchanged.`,
+    ),
   );
 
 /** Verifying against this when no user matches keeps a miss as slow as a wrong password. */
@@ -88,7 +85,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
     }
     // Two first logins at once: the other one created the user; this one is a later login.
     const raced = await ctx.store.users.findByIdentity(w.connection.id, w.upstreamId);
-    if (!raced) return { user: null, userErrors: result.errors };
+    if (!raced) return fail(...refusalErrors(result, id));
     return writeLogin(ctx, { ...w, existing: raced });
   }
 
@@ -111,7 +108,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
   forgetUser(ctx.loaders, id);
   if (!result.ok) {
     if ('notFound' in result) return writeLogin(ctx, { ...w, existing: null });
-    return { user: null, userErrors: result.errors };
+    return fail(...refusalErrors(result, id));
   }
   ctx.access.grantRead(id, 'full');
   return { user: result.user, userErrors: [] };
@@ -126,13 +123,15 @@ export async function recordLogin(
   if (!connection) throw notFound('connection', input.connection);
   if (connection.kind === 'DATABASE') {
     return fail(
-      'NOT_SUPPORTED_BY_CONNECTION',
-      'Database connections log in with authenticate (identifier and password).',
-      ['connection'],
+      userError(
+        'NOT_SUPPORTED_BY_CONNECTION',
+        'Database connections log in with authenticate (identifier and password).',
+        ['connection'],
+      ),
     );
   }
   const upstreamId = upstreamUserId(input.profile);
-  if (!upstreamId) return fail('INVALID_PROFILE', 'The profile needs a user_id (a non-empty string).', ['profile', 'user_id']);
+  if (!upstreamId) return fail(userError('INVALID_PROFILE', 'The profile needs a user_id (a non-empty string).', ['profile', 'user_id']));
   const existing = await ctx.store.users.findByIdentity(connection.id, upstreamId);
   if (existing?.blocked) return USER_BLOCKED();
   return writeLogin(ctx, {
@@ -155,9 +154,9 @@ export async function authenticate(
   if (!connection) throw notFound('connection', input.connection);
   if (connection.kind !== 'DATABASE') {
     return fail(
-      'NOT_SUPPORTED_BY_CONNECTION',
-      `${connection.kind.toLowerCase()} logins are reported with recordLogin.`,
-      ['connection'],
+      userError('NOT_SUPPORTED_BY_CONNECTION', `${connection.kind.toLowerCase()} logins are reported with recordLogin.`, [
+        'connection',
+      ]),
     );
   }
   const cached = input.identifier ? await ctx.store.users.findByIdentifier(connection.id, input.identifier) : null;
@@ -205,7 +204,7 @@ async function writeLocalLogin(
     { actorId: caller.sub, operation: 'authenticate' },
   );
   forgetUser(ctx.loaders, user.id);
-  if (!result.ok) return 'notFound' in result ? WRONG_CREDENTIALS() : { user: null, userErrors: result.errors };
+  if (!result.ok) return 'notFound' in result ? WRONG_CREDENTIALS() : fail(...refusalErrors(result, user.id));
   ctx.access.grantRead(user.id, 'full');
   return { user: result.user, userErrors: [] };
 }

@@ -8,6 +8,7 @@ import { newOrganizationId } from './ids.js';
 import { forgetUser } from './loaders.js';
 import { assertManagesOrganization } from './invitations.js';
 import { findConnection } from './lookup.js';
+import { userError } from './results.js';
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,49}$/;
 
@@ -78,7 +79,7 @@ export async function addOrganizationMember(
   forgetUser(ctx.loaders, user.id);
   return result.ok
     ? { membership: result.membership, userErrors: [] }
-    : { membership: null, userErrors: result.errors };
+    : { membership: null, userErrors: [userError('ALREADY_MEMBER', 'The user is already a member of this organization.', ['user'])] };
 }
 
 export async function updateOrganization(

@@ -14,7 +14,7 @@ import { newTicketId } from './ids.js';
 import { callLegacyScript, legacyChangeEmail, legacyIdentifier } from './legacy.js';
 import { forgetUser } from './loaders.js';
 import { findUserForWrite } from './lookup.js';
-import type { UserResult } from './users.js';
+import { refusalErrors, type UserResult } from './results.js';
 
 export interface TicketResult {
   /** Only for a tenant administrator; null when the ticket went to the outbox. */
@@ -203,7 +203,7 @@ async function redeem(
     operation,
   });
   forgetUser(ctx.loaders, user.id);
-  if (!result.ok) return { user: null, userErrors: 'notFound' in result ? [ticketError('TICKET_INVALID')] : result.errors };
+  if (!result.ok) return { user: null, userErrors: 'notFound' in result ? [ticketError('TICKET_INVALID')] : refusalErrors(result, user.id) };
   // The ticket is a credential to write, not to read: an anonymous holder sees id and version only
   // (a signed-in caller sees what they may read anyway).
   ctx.access.grantRead(user.id);

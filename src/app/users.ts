@@ -5,6 +5,7 @@ import { type CustomDbScript, ScriptUnavailableError } from '../connectors/custo
 import { hasScope } from '../domain/access.js';
 import { customScriptsName, isCustomDatabase, isImportMode } from '../domain/connection.js';
 import { checkMetadata, mergeMetadata } from '../domain/metadata.js';
+import { toCamel } from '../domain/names.js';
 import { isLegacyUser, refusedFields } from '../domain/policy.js';
 import { PROFILE_FIELDS, type ProfileField, type ProfilePatch, type UserError } from '../domain/types.js';
 import { conflictErrors, sameEmail, validateProfilePatch, versionConflict } from '../domain/validation.js';
@@ -17,10 +18,8 @@ import { newDatabaseUserKey } from './ids.js';
 import { callLegacyScript, legacyIdentifier } from './legacy.js';
 import { queueEmailVerification } from './tickets.js';
 import { forgetUser } from './loaders.js';
+import { fail, refusalErrors, type UserResult } from './results.js';
 
-export type UserResult = { user: UserRow | null; userErrors: UserError[] };
-
-const fail = (...userErrors: UserError[]): UserResult => ({ user: null, userErrors });
 
 export function namedFields(patch: ProfilePatch): ProfileField[] {
   return PROFILE_FIELDS.filter((f) => patch[f] !== undefined);
@@ -37,7 +36,7 @@ function requiredValues(patch: ProfilePatch, connection: ConnectionRow): UserErr
   const errors: UserError[] = [];
   for (const field of ['email_verified', 'phone_verified', 'blocked', 'password'] as const) {
     if (patch[field] === null) {
-      errors.push({ field: [camel(field)], code: 'REQUIRED', message: `${camel(field)} cannot be null.` });
+      errors.push({ field: [toCamel(field)], code: 'REQUIRED', message: `${toCamel(field)} cannot be null.` });
     }
   }
   if (patch.email === null && connection.kind === 'DATABASE') {
@@ -51,10 +50,6 @@ function requiredValues(patch: ProfilePatch, connection: ConnectionRow): UserErr
     });
   }
   return errors;
-}
-
-function camel(field: string): string {
-  return field.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 export interface UpdateOptions {
@@ -165,7 +160,7 @@ export async function updateUser(
   forgetUser(ctx.loaders, id);
   if (!result.ok) {
     if ('notFound' in result) throw notFound('user', id);
-    return fail(...result.errors);
+    return fail(...refusalErrors(result, id));
   }
   ctx.loaders.user.prime(id, result.user);
   if (hasScope(caller, 'update:users')) ctx.access.grantRead(id);
@@ -299,7 +294,7 @@ export async function createUser(ctx: AppContext, input: NewUserInput): Promise<
     newDatabaseUser(connection.id, key, profile, { migrated: isImportMode(connection), passwordHash }),
     { actorId: caller.sub, operation: 'createUser', fields: namedFields(patch) },
   );
-  if (!result.ok) return fail(...result.errors);
+  if (!result.ok) return fail(...refusalErrors(result, id));
   ctx.access.grantRead(id);
   ctx.loaders.user.prime(id, result.user);
   return { user: result.user, userErrors: [] };

@@ -6,24 +6,19 @@ import { parseArgs } from 'node:util';
 import { AppError } from '../app/errors.js';
 import { findConnection } from '../app/lookup.js';
 import { systemContext } from '../app/system.js';
-import { ConfigError, loadConfig, MIGRATIONS_FOLDER } from '../config.js';
+import { ConfigError, loadConfig } from '../config.js';
 import { ScriptRegistry } from '../connectors/custom-db.js';
-import { openSqliteStore } from '../store/sqlite/index.js';
+import { openStore } from '../store/index.js';
 import type { UserRow } from '../store/types.js';
+import { CAMEL_NAMES } from '../domain/names.js';
 
 /** A stored user as an import record. */
 export function exportRecord(u: UserRow): Record<string, unknown> {
   const record: Record<string, unknown> = { user_id: u.id.replace(/^auth0\|/, ''), email: u.email, email_verified: u.emailVerified };
-  const optional: [string, unknown][] = [
-    ['username', u.username],
-    ['phone_number', u.phoneNumber],
-    ['name', u.name],
-    ['nickname', u.nickname],
-    ['given_name', u.givenName],
-    ['family_name', u.familyName],
-    ['picture', u.picture],
-  ];
-  for (const [key, value] of optional) if (value !== null) record[key] = value;
+  for (const field of ['username', 'phone_number', 'name', 'nickname', 'given_name', 'family_name', 'picture'] as const) {
+    const value = u[CAMEL_NAMES[field]];
+    if (value !== null) record[field] = value;
+  }
   if (u.phoneNumber !== null) record.phone_verified = u.phoneVerified;
   if (u.blocked) record.blocked = true;
   if (Object.keys(u.userMetadata).length > 0) record.user_metadata = u.userMetadata;
@@ -38,7 +33,7 @@ async function main(): Promise<void> {
     process.exit(values.help ? 0 : 2);
   }
   const config = loadConfig();
-  const store = openSqliteStore({ path: config.databasePath, migrationsFolder: MIGRATIONS_FOLDER });
+  const store = openStore(config);
   const ctx = systemContext(store, new ScriptRegistry(config.customDbScriptsDir, config.customDbScriptTimeoutMs), 'cli:export', config.tickets);
   const out: NodeJS.WritableStream = values.out ? createWriteStream(values.out, { encoding: 'utf8', mode: 0o600 }) : process.stdout;
   let count = 0;

@@ -8,9 +8,9 @@ import { parseArgs } from 'node:util';
 import { importUsers, type ImportSummary } from '../app/bulk.js';
 import { AppError } from '../app/errors.js';
 import { systemContext } from '../app/system.js';
-import { ConfigError, loadConfig, MIGRATIONS_FOLDER } from '../config.js';
+import { ConfigError, loadConfig } from '../config.js';
 import { ScriptRegistry } from '../connectors/custom-db.js';
-import { openSqliteStore } from '../store/sqlite/index.js';
+import { openStore } from '../store/index.js';
 import { readRecords } from './records.js';
 
 const USAGE = 'Usage: npm run import -- --connection NAME FILE [--upsert] [--dry-run] [--errors FILE] [--batch N]';
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const batchSize = Number(values.batch);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 5000) throw new ConfigError('--batch is from 1 to 5000.');
   const config = loadConfig();
-  const store = openSqliteStore({ path: config.databasePath, migrationsFolder: MIGRATIONS_FOLDER });
+  const store = openStore(config);
   const ctx = systemContext(store, new ScriptRegistry(config.customDbScriptsDir, config.customDbScriptTimeoutMs), 'cli:import', config.tickets);
   const errorsFile = values.errors ?? `${file}.errors.ndjson`;
   const report = createWriteStream(errorsFile, { encoding: 'utf8' });

@@ -2,14 +2,18 @@
 import { ALL_SCOPES, signToken } from '../auth/tokens.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { startRuntime } from '../runtime.js';
+import { DIALECT_LABELS } from '../store/index.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const runtime = await startRuntime(config, { log: (line) => console.log(line) });
   const url = `http://localhost:${runtime.port}/graphql`;
-  console.log(`Profile gateway listening on ${url} (SQLite: ${config.databasePath})`);
-  if (runtime.signingSecret && !config.production) {
-    const token = await signToken(runtime.signingSecret, {
+  console.log(`Profile gateway listening on ${url} (${DIALECT_LABELS[runtime.store.dialect]}: ${config.databasePath})`);
+  // A token is printed only when it is signed with the dev secret this start made for itself: one
+  // signed with a configured secret would be an all-scope credential left in a log.
+  const devSecret = config.auth.jwtSecret ? null : runtime.signingSecret;
+  if (devSecret && !config.production) {
+    const token = await signToken(devSecret, {
       sub: 'admin@tenant',
       scope: ALL_SCOPES,
       ttlSeconds: 12 * 3600,
@@ -18,6 +22,14 @@ async function main(): Promise<void> {
     });
     console.log('\nA tenant-administrator token (12 hours; `npm run token -- --help` makes others):');
     console.log(token);
+  } else if (config.auth.jwtSecret) {
+    console.log(
+      `\nTokens are signed with AUTH_JWT_SECRET, so none is printed here. Make a tenant administrator's where that variable is set:\n  npm run token -- --sub admin@tenant --scope "${ALL_SCOPES}" --ttl 3600`,
+    );
+  } else if (config.auth.jwksUrl) {
+    console.log('\nTokens come from the identity provider whose keys are at AUTH_JWKS_URL; none is printed here.');
+  }
+  if (!config.production) {
     console.log(
       `\nTry:\n  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer <token>" \\\n    -d '{"query":"{ users(first: 5) { totalCount edges { node { id email connection { name kind } organizations { organization { name } roles } } } } }"}'`,
     );

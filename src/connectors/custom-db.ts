@@ -114,7 +114,12 @@ export class ScriptRegistry {
     if (!file) throw new ScriptLoadError(`No script ${name}.js, ${name}.mjs or ${name}.ts in CUSTOM_DB_SCRIPTS_DIR.`);
     let mod: Record<string, unknown>;
     try {
-      mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      // A .ts script loads through tsx's API, so it works from the compiled `npm start` too.
+      mod = (
+        file.endsWith('.ts')
+          ? await (await import('tsx/esm/api')).tsImport(pathToFileURL(file).href, import.meta.url)
+          : await import(pathToFileURL(file).href)
+      ) as Record<string, unknown>;
     } catch (err) {
       throw new ScriptLoadError(
         `Script ${name} failed to load: ${err instanceof Error ? err.message : String(err)}`,

@@ -14,24 +14,10 @@ import {
   type RootAttribute,
   type UserFacts,
 } from './types.js';
+import { CAMEL_NAMES } from './names.js';
 
 /** The GraphQL (camelCase) name of each field; messages use it because clients show them. */
-export const FIELD_LABELS = {
-  email: 'email',
-  email_verified: 'emailVerified',
-  username: 'username',
-  phone_number: 'phoneNumber',
-  phone_verified: 'phoneVerified',
-  password: 'password',
-  name: 'name',
-  nickname: 'nickname',
-  given_name: 'givenName',
-  family_name: 'familyName',
-  picture: 'picture',
-  user_metadata: 'userMetadata',
-  app_metadata: 'appMetadata',
-  blocked: 'blocked',
-} as const satisfies Record<ProfileField, string>;
+export const FIELD_LABELS = CAMEL_NAMES;
 
 /** A custom-database user the gateway has not migrated: the customer's legacy database owns it. */
 export function isLegacyUser(connection: ConnectionFacts, user: UserFacts): boolean {

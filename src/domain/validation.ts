@@ -1,5 +1,8 @@
 // The limits on profile field values (shared/domain.md, "Limits"). Pure: no graphql, drizzle or IO.
 
+import { toCamel } from './names.js';
+
+export { normalizeEmail, normalizeUsername, sameEmail } from './keys.js';
 import type { ProfilePatch, UserError } from './types.js';
 
 export const NAME_MIN_LENGTH = 1;
@@ -36,43 +39,6 @@ const EMAIL_TLD = /^(?:\p{L}{2,63}|xn--[a-z0-9-]{1,59})$/iu;
 
 const encoder = new TextEncoder();
 
-/** given_name → givenName. */
-export function toCamel(field: string): string {
-  return field.replace(/_+([a-z0-9])/gi, (_, c: string) => c.toUpperCase());
-}
-
-/** The form in which emails are compared (uniqueness, invitations, tickets): trimmed, NFC, ASCII-lower-cased. */
-export function normalizeEmail(email: string): string {
-  // NFC first, then ASCII letters only: String#toLowerCase maps a Kelvin sign (U+212A) to "k" and
-  // would let "\u212Aate@…" match "kate@…". A non-ASCII character is compared exactly.
-  return nfcKeepingNonAscii(email.trim()).replace(/[A-Z]/g, (c) => c.toLowerCase());
-}
-
-// NFC, except that a non-ASCII character NFC would turn into ASCII (the Kelvin sign's canonical
-// form is "K", the Greek question mark's ";") stays itself: it is never the ASCII letter it resembles.
-function nfcKeepingNonAscii(value: string): string {
-  let out = '';
-  let run = '';
-  for (const ch of value) {
-    if (ch > '\x7f' && [...ch.normalize('NFC')].every((c) => c <= '\x7f')) {
-      out += run.normalize('NFC') + ch;
-      run = '';
-    } else {
-      run += ch;
-    }
-  }
-  return out + run.normalize('NFC');
-}
-
-/** Whether two addresses are the same one, as domain.md compares them; a missing one matches nothing. */
-export function sameEmail(a: string | null | undefined, b: string | null | undefined): boolean {
-  return typeof a === 'string' && typeof b === 'string' && normalizeEmail(a) === normalizeEmail(b);
-}
-
-/** Lower-case: the form in which usernames are compared for uniqueness. */
-export function normalizeUsername(username: string): string {
-  return username.toLowerCase();
-}
 
 /** Length in characters (Unicode code points, so an emoji counts once). */
 export function charLength(value: string): number {

@@ -1,6 +1,7 @@
 // GraphQL inputs (camelCase, scalars) to the domain's ProfilePatch (snake_case).
 import { badUserInput } from '../app/errors.js';
-import type { Metadata, ProfilePatch } from '../domain/types.js';
+import { CAMEL_NAMES } from '../domain/names.js';
+import { type Metadata, PROFILE_FIELDS, type ProfilePatch } from '../domain/types.js';
 import type { UpdateUserInput } from './generated/resolvers-types.js';
 
 type ProfileInput = Omit<UpdateUserInput, 'expectedVersion'>;
@@ -14,24 +15,15 @@ function metadata(value: unknown, field: string): Metadata | null | undefined {
 
 /** Only keys present in the input appear in the patch: an absent key changes nothing. */
 export function toProfilePatch(input: ProfileInput): ProfilePatch {
-  const patch: ProfilePatch = {};
-  const set = <K extends keyof ProfilePatch>(key: K, value: ProfilePatch[K] | undefined) => {
-    if (value !== undefined) patch[key] = value;
-  };
-  set('email', input.email);
-  set('email_verified', input.emailVerified as boolean | undefined);
-  set('username', input.username);
-  set('phone_number', input.phoneNumber);
-  set('phone_verified', input.phoneVerified as boolean | undefined);
-  set('password', input.password as string | undefined);
-  set('name', input.name);
-  set('nickname', input.nickname);
-  set('given_name', input.givenName);
-  set('family_name', input.familyName);
-  // graphql-scalars' URL parses to a URL object; the store keeps the string.
-  set('picture', input.picture == null ? input.picture : String(input.picture));
-  set('user_metadata', metadata(input.userMetadata, 'userMetadata'));
-  set('app_metadata', metadata(input.appMetadata, 'appMetadata'));
-  set('blocked', input.blocked as boolean | undefined);
-  return patch;
+  const patch: Record<string, unknown> = {};
+  for (const field of PROFILE_FIELDS) {
+    const name = CAMEL_NAMES[field];
+    let value: unknown = input[name];
+    if (value === undefined) continue;
+    // graphql-scalars' URL parses to a URL object; the store keeps the string.
+    if (field === 'picture' && value !== null) value = String(value);
+    if (field === 'user_metadata' || field === 'app_metadata') value = metadata(value, name);
+    patch[field] = value;
+  }
+  return patch as ProfilePatch;
 }

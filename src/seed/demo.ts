@@ -1,10 +1,14 @@
 // The demo tenant: one connection of every kind, two organizations with a help desk, and two
 // dozen users with realistic profiles. Built through the same operations the API uses.
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type ConnectionInput, createConnection } from '../app/connections.js';
 import { addOrganizationMember, createOrganization } from '../app/organizations.js';
 import { systemContext } from '../app/system.js';
 import { authenticate, recordLogin } from '../app/logins.js';
 import { createUser } from '../app/users.js';
+import type * as LegacyDatabase from '../../scripts/lib/legacy-database.mjs';
+import { PROJECT_ROOT } from '../config.js';
 import type { ScriptRegistry } from '../connectors/custom-db.js';
 import type { OrgRole } from '../domain/types.js';
 import type { Store } from '../store/types.js';
@@ -346,7 +350,10 @@ export async function seedDemo(opts: SeedOptions): Promise<DemoTenant> {
 
 /** The customer's own database behind the two custom-database connections (bcrypt hashes, its own layout). */
 async function seedLegacyDatabase(path: string): Promise<void> {
-  const lib = await import('../../scripts/lib/legacy-database.mjs');
+  // From the project root, not this module's folder: the compiled copy lives in dist/src/seed.
+  const lib = (await import(
+    pathToFileURL(join(PROJECT_ROOT, 'scripts/lib/legacy-database.mjs')).href
+  )) as typeof LegacyDatabase;
   const withPassword = (a: (typeof LEGACY_ACCOUNTS)[number]) => ({ ...a, password: DEMO_PASSWORD, email_verified: true });
   await lib.seedLegacyAccounts(path, 'legacy-db', LEGACY_ACCOUNTS.map(withPassword));
   await lib.seedLegacyAccounts(path, 'legacy-import', IMPORT_ACCOUNTS.map(withPassword));

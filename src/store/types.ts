@@ -162,10 +162,25 @@ export type UserUpdatePlanner = (
   current: UserRow,
 ) => { changes: UserChanges; /** Written to the outbox in the same transaction, if anything changed. */ messages?: NewOutboxMessage[] } | { errors: UserError[] };
 
+/**
+ * A unique value of a user that another user already holds: `id` anywhere, `email` and `username`
+ * within a database connection (case-insensitively). The store says which; the app words the error.
+ */
+export type UserKey = 'id' | 'email' | 'username';
+
+/** Why the store did not apply a write to a user: what happened, not what to tell the caller. */
+export type UserWriteRefusal =
+  | { ok: false; taken: UserKey[] }
+  | { ok: false; versionConflict: { expected: number; actual: number } }
+  /** The planner's own refusal, passed through. */
+  | { ok: false; errors: UserError[] };
+
 export type UpdateResult =
   | { ok: true; user: UserRow; changed: string[] }
-  | { ok: false; errors: UserError[] }
+  | UserWriteRefusal
   | { ok: false; notFound: true };
+
+export type CreateUserResult = { ok: true; user: UserRow } | { ok: false; taken: UserKey[] };
 
 /** One record of a bulk import: the user to insert, or (with upsert) how to update a match. */
 export interface ImportItem {
@@ -180,9 +195,22 @@ export interface ImportKeySet {
   close(): Promise<void>;
 }
 
+/** Why one import record was not applied; the app words the error. */
+export type ImportProblem =
+  /** A user of the connection has the record's user_id, email or username (and upsert is off). */
+  | { kind: 'exists'; userId: string }
+  /** The record matches several users (by user_id, email or username). */
+  | { kind: 'ambiguous' }
+  /** With upsert: the record's email or username is another user's. */
+  | { kind: 'taken'; keys: UserKey[] }
+  /** The record's id is a user of another connection. */
+  | { kind: 'idTakenElsewhere'; userId: string }
+  /** The planner's own refusal, passed through. */
+  | { kind: 'refused'; error: UserError | null };
+
 export type ImportItemResult =
   | { outcome: 'inserted' | 'updated' | 'unchanged'; userId: string }
-  | { outcome: 'failed'; code: string; message: string };
+  | { outcome: 'failed'; problem: ImportProblem };
 
 export interface ConnectionStore {
   byIds(ids: readonly string[]): Promise<(ConnectionRow | null)[]>;
@@ -211,12 +239,12 @@ export interface UserStore {
     exceptUserId?: string,
   ): Promise<{ email: boolean; username: boolean }>;
   identitiesByUserIds(ids: readonly string[]): Promise<IdentityRow[][]>;
-  /** Inserts the user with its identity; fails with EMAIL_TAKEN / USERNAME_TAKEN user errors on a clash. */
+  /** Inserts the user with its identity; on a clash, says which key is taken. */
   create(
     user: NewUser,
     audit: AuditEntry,
     opts?: { releaseFromLegacyUsers?: boolean },
-  ): Promise<{ ok: true; user: UserRow } | { ok: false; errors: UserError[] }>;
+  ): Promise<CreateUserResult>;
   /** One transaction: plan against the current row, write, bump the version, audit. */
   update(
     id: string,
@@ -273,7 +301,7 @@ export interface OrganizationStore {
   addMember(
     row: Omit<MembershipRow, 'joinedAt'>,
     audit: AuditEntry,
-  ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; errors: UserError[] }>;
+  ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; alreadyMember: true }>;
   update(
     id: string,
     changes: { name?: string; displayName?: string | null; connectionIds?: string[] },

@@ -1,16 +1,11 @@
 // The example profile page (examples/profile-page) in real headless Chromium: built with Vite,
 // served by its own server whose POST /graphql goes to a test gateway with the demo tenant.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExampleServer, startExampleServer } from '../../examples/profile-page/serve.mjs';
 import { ADMIN_SCOPES, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { type Browser, isLocal, launchChromium } from './chromium.js';
-
-const EXAMPLE_ROOT = join(import.meta.dirname, '../../examples/profile-page');
+import { buildExamplePage, type ExampleBuild, examplePageFolder } from './example-build.js';
 
 interface UserView {
   id: string;
@@ -24,7 +19,7 @@ describe('the profile page (examples/profile-page)', () => {
   let gw: TestGateway;
   let browser: Browser;
   let site: ExampleServer;
-  let outDir: string;
+  let folder: ExampleBuild;
   let adminToken: string;
   const ids: Record<string, string> = {};
 
@@ -51,15 +46,9 @@ describe('the profile page (examples/profile-page)', () => {
   const field = (page: Page, key: string) => page.locator(`[data-field="${key}"]`);
 
   beforeAll(async () => {
-    outDir = mkdtempSync(join(tmpdir(), 'profile-page-'));
-    const built = build({
-      root: EXAMPLE_ROOT,
-      configFile: false,
-      logLevel: 'silent',
-      build: { outDir, emptyOutDir: true },
-    });
-    [gw, browser] = await Promise.all([startTestGateway({ seed: true }), launchChromium(), built]);
-    site = await startExampleServer({ root: outDir, gatewayUrl: gw.url, port: 0, host: '127.0.0.1' });
+    folder = examplePageFolder();
+    [gw, browser] = await Promise.all([startTestGateway({ seed: true }), launchChromium(), buildExamplePage(folder.outDir)]);
+    site = await startExampleServer({ root: folder.outDir, gatewayUrl: gw.url, port: 0, host: '127.0.0.1' });
     adminToken = await gw.token('admin@tenant', ADMIN_SCOPES);
     for (const email of ['gabriel.silva@gmail.example', 'alice@acme.example']) {
       ids[email] = (await userByEmail(email)).id;
@@ -70,7 +59,7 @@ describe('the profile page (examples/profile-page)', () => {
     await browser?.close();
     await site?.close();
     await gw?.close();
-    if (outDir) rmSync(outDir, { recursive: true, force: true });
+    folder?.remove();
   });
 
   it('a Google user (sync ON_EACH_LOGIN): name disabled with its reason, metadata saved, a bad key refused beside the field', async () => {

@@ -1,16 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { toCamel } from '../../src/domain/names.js';
 import type { ProfilePatch } from '../../src/domain/types.js';
 import {
   E164_PATTERN,
   EMAIL_MAX_LENGTH,
   NAME_MAX_LENGTH,
   NICKNAME_MAX_LENGTH,
-  normalizeEmail,
-  normalizeUsername,
   PASSWORD_MAX_BYTES,
   PASSWORD_MIN_BYTES,
-  toCamel,
+  normalizeEmail,
+  normalizeUsername,
   USERNAME_MAX_LENGTH,
   validateProfilePatch,
 } from '../../src/domain/validation.js';

@@ -1,5 +1,5 @@
-// `npm start` as a user runs it: a new database gets the demo tenant, the printed token works,
-// and SIGTERM shuts down cleanly.
+// `npm start` as a user runs it (the compiled JavaScript its prestart builds): a new database gets
+// the demo tenant, the printed token works, and SIGTERM shuts down cleanly.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,8 @@ beforeAll(async () => {
   delete env.AUTH_JWT_SECRET;
   delete env.SEED_DEMO;
   delete env.LEGACY_DB_PATH;
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/start.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('npm', ['run', '-s', 'build'], { stdio: 'ignore' });
+  child = spawn(process.execPath, ['dist/src/cli/start.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (d) => {
     output += String(d);
   });

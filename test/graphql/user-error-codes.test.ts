@@ -14,10 +14,10 @@ function sources(dir: string): string[] {
   });
 }
 
-/** Codes as the source writes them: `code: 'X'`, `fail('X', …)`, `err(field, 'X', …)`, `new ItemFailure('X', …)`, `reportError(i, 'X', …)`, ticket problems. */
+/** Codes as the source writes them: `code: 'X'`, `userError('X', …)`, `fail('X', …)`, `err(field, 'X', …)`, `new ItemFailure('X', …)`, `reportError(i, 'X', …)`, ticket problems. */
 function codesInSource(): Set<string> {
   const codes = new Set<string>();
-  const patterns = [/code: '([A-Z][A-Z_]+)'/g, /fail\('([A-Z][A-Z_]+)'/g, /ItemFailure\('([A-Z][A-Z_]+)'/g, /reportError\(\w+, '([A-Z][A-Z_]+)'/g, /'(TICKET_[A-Z_]+)'/g, /err\(\s*'\w+',\s*'([A-Z][A-Z_]+)'/g];
+  const patterns = [/code: '([A-Z][A-Z_]+)'/g, /userError\(\s*'([A-Z][A-Z_]+)'/g, /fail\('([A-Z][A-Z_]+)'/g, /ItemFailure\('([A-Z][A-Z_]+)'/g, /reportError\(\w+, '([A-Z][A-Z_]+)'/g, /'(TICKET_[A-Z_]+)'/g, /err\(\s*'\w+',\s*'([A-Z][A-Z_]+)'/g];
   for (const file of sources('src')) {
     const text = readFileSync(file, 'utf8');
     for (const pattern of patterns) for (const m of text.matchAll(pattern)) codes.add(m[1] as string);

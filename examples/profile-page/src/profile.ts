@@ -53,6 +53,8 @@ export const REASON_LABELS: Record<MutabilityReason, string> = {
   USE_PASSWORD_RESET: 'Use a password reset',
   REQUIRES_TENANT_ADMIN: 'Only an administrator can change this',
   NOT_AUTHORIZED: 'You may not change this profile',
+  MEMBER_OF_ANOTHER_ORGANIZATION: 'Shared with another organization',
+  BLOCKED_BY_TENANT_ADMIN: 'Blocked by a tenant administrator',
 };
 
 export function policyFor(profile: Profile, field: ProfileField): Policy | undefined {

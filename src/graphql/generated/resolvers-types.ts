@@ -26,27 +26,37 @@ export type Scalars = {
   URL: { input: URL | string; output: URL | string; }
 };
 
+/** An invitation to accept. */
 export type AcceptInvitationInput = {
+  /** The ticket from the invitation (the mail, or the tenant administrator who created it). */
   ticket: Scalars['String']['input'];
 };
 
+/** The outcome of acceptInvitation. */
 export type AcceptInvitationPayload = {
   __typename?: 'AcceptInvitationPayload';
   /** The new membership; null when the invitation was refused (TICKET_INVALID, TICKET_EXPIRED, TICKET_USED, EMAIL_MISMATCH). */
   membership: Maybe<OrganizationMembership>;
+  /** Why nothing was written; empty on success. */
   userErrors: Array<UserError>;
 };
 
+/** A user to add to an organization. */
 export type AddOrganizationMemberInput = {
+  /** The organization's id. */
   organization: Scalars['ID']['input'];
   /** Defaults to [MEMBER]. */
   roles?: InputMaybe<Array<OrgRole>>;
+  /** The user's id. */
   user: Scalars['ID']['input'];
 };
 
+/** The outcome of addOrganizationMember. */
 export type AddOrganizationMemberPayload = {
   __typename?: 'AddOrganizationMemberPayload';
+  /** The new membership; null when nothing was written. */
   membership: Maybe<OrganizationMembership>;
+  /** Why nothing was written: ALREADY_MEMBER; empty on success. */
   userErrors: Array<UserError>;
 };
 
@@ -55,12 +65,15 @@ export type AuditEvent = {
   __typename?: 'AuditEvent';
   /** The caller's sub; `deleted-user:…` once that user was erased. */
   actorId: Scalars['String']['output'];
+  /** When the write committed. */
   at: Scalars['DateTime']['output'];
   /** The names of the fields changed, never their values. */
   fields: Array<Scalars['String']['output']>;
+  /** The event's id; stable, for telling events apart. */
   id: Scalars['ID']['output'];
   /** The operation, e.g. updateUser, recordLogin, acceptInvitation, deleteUser. */
   operation: Scalars['String']['output'];
+  /** The organization through whose help desk the caller acted; null when the caller acted as a tenant administrator, as the user themself, or as a service (logins). */
   organizationId: Maybe<Scalars['ID']['output']>;
   /** The user written to; for an erased user, the pseudonym of the deletion record. */
   targetUserId: Maybe<Scalars['String']['output']>;
@@ -69,17 +82,24 @@ export type AuditEvent = {
 /** A page of audit events, newest first. */
 export type AuditEventConnection = {
   __typename?: 'AuditEventConnection';
+  /** The events of this page, newest first; empty when none match. */
   edges: Array<AuditEventEdge>;
+  /** Whether another page follows, and the cursor to ask for it. */
   pageInfo: PageInfo;
+  /** How many events match the filter (among those the caller may read), over all pages. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One audit event of a page, with its cursor. */
 export type AuditEventEdge = {
   __typename?: 'AuditEventEdge';
+  /** Pass as `after` to read the events after this one. */
   cursor: Scalars['String']['output'];
+  /** The event. */
   node: AuditEvent;
 };
 
+/** Narrows the audit log; every field given must match, a field left out (or null) does not narrow. */
 export type AuditEventFilter = {
   /** Events caused by this caller. */
   actorId?: InputMaybe<Scalars['String']['input']>;
@@ -89,15 +109,19 @@ export type AuditEventFilter = {
   userId?: InputMaybe<Scalars['ID']['input']>;
 };
 
+/** A username/password login attempt. */
 export type AuthenticateInput = {
   /** A DATABASE connection's id or name. */
   connection: Scalars['ID']['input'];
   /** The user's email or username. */
   identifier: Scalars['String']['input'];
+  /** The address the user logged in from; kept as `lastIp`. Null leaves `lastIp` as it was. */
   ip?: InputMaybe<Scalars['String']['input']>;
+  /** The password as typed; never stored or logged. */
   password: Scalars['String']['input'];
 };
 
+/** The outcome of authenticate. */
 export type AuthenticatePayload = {
   __typename?: 'AuthenticatePayload';
   /** The user after the login; null when the login was refused (see userErrors). */
@@ -111,9 +135,11 @@ export type Connection = Node & {
   __typename?: 'Connection';
   /** DATABASE only: true when users live in the customer's own database, reached through scripts. */
   customDatabase: Scalars['Boolean']['output'];
+  /** The connection's id (`con_…`). */
   id: Scalars['ID']['output'];
   /** Custom databases only: true when users migrate into the gateway's store at their first login. */
   importMode: Scalars['Boolean']['output'];
+  /** Where its users come from; decides which profile fields the gateway can change (see `User.fieldPolicies`). */
   kind: ConnectionKind;
   /** Unique name, e.g. `Username-Password-Authentication` or `google-oauth2`. Accepted wherever an input names a connection. */
   name: Scalars['String']['output'];
@@ -138,6 +164,7 @@ export type ConnectionKind =
   /** A social identity provider (google-oauth2, github, …), which owns the profile. */
   | 'SOCIAL';
 
+/** A new connection's settings. */
 export type CreateConnectionInput = {
   /** DATABASE only: users live in your own database, reached through `customScripts`. */
   customDatabase?: InputMaybe<Scalars['Boolean']['input']>;
@@ -145,6 +172,7 @@ export type CreateConnectionInput = {
   customScripts?: InputMaybe<Scalars['String']['input']>;
   /** Custom databases only: migrate users into the gateway at their first login. */
   importMode?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Where the users come from; it cannot change later (IMMUTABLE). */
   kind: ConnectionKind;
   /** Unique; letters, digits, `-` and `_`, 1–128 characters. */
   name: Scalars['String']['input'];
@@ -158,29 +186,39 @@ export type CreateConnectionInput = {
   syncUserRootAttributes?: InputMaybe<RootAttributeSync>;
 };
 
+/** The outcome of createConnection. */
 export type CreateConnectionPayload = {
   __typename?: 'CreateConnectionPayload';
   /** The new connection; null when nothing was written. */
   connection: Maybe<Connection>;
+  /** Why nothing was written: NAME_TAKEN, INVALID_NAME, INVALID_STRATEGY, INVALID_SYNC_SETTING, INVALID_SCRIPT, SCRIPT_REQUIRED, NOT_SUPPORTED_BY_CONNECTION; empty on success. */
   userErrors: Array<UserError>;
 };
 
+/** An email verification ticket to make. */
 export type CreateEmailVerificationTicketInput = {
   /** Default EMAIL_VERIFICATION_TTL_SECONDS (5 days), from 60 seconds to 30 days. */
   ttlSeconds?: InputMaybe<Scalars['Int']['input']>;
+  /** The user's id; the ticket verifies the email the user has now. */
   user: Scalars['ID']['input'];
 };
 
+/** The outcome of createEmailVerificationTicket. */
 export type CreateEmailVerificationTicketPayload = {
   __typename?: 'CreateEmailVerificationTicketPayload';
+  /** When the ticket expires; null when no ticket was made. */
   expiresAt: Maybe<Scalars['DateTime']['output']>;
   /** The ticket: only for a tenant administrator (update:users); otherwise sent to the user's email, and null here. */
   ticket: Maybe<Scalars['String']['output']>;
+  /** Why no ticket was made: NO_EMAIL, INVALID_TTL, …; empty on success. */
   userErrors: Array<UserError>;
 };
 
+/** An invitation to make. */
 export type CreateInvitationInput = {
+  /** The address to invite; only a user signed in with this address (case-insensitively) can accept. */
   email: Scalars['String']['input'];
+  /** The organization's id. */
   organization: Scalars['ID']['input'];
   /** Defaults to [MEMBER]. */
   roles?: InputMaybe<Array<OrgRole>>;
@@ -188,68 +226,95 @@ export type CreateInvitationInput = {
   ttlSeconds?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** The outcome of createInvitation. */
 export type CreateInvitationPayload = {
   __typename?: 'CreateInvitationPayload';
+  /** The invitation; null when nothing was written. */
   invitation: Maybe<Invitation>;
+  /** Why nothing was written (INVALID_EMAIL, INVALID_TTL, …); empty on success. */
   userErrors: Array<UserError>;
 };
 
+/** A new organization. */
 export type CreateOrganizationInput = {
   /** Connection ids or names to enable. */
   connections?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** The name to show people, 1–255 characters; null for none. */
   displayName?: InputMaybe<Scalars['String']['input']>;
   /** Unique; lower-case letters, digits, `-` and `_`, 1–50 characters. */
   name: Scalars['String']['input'];
 };
 
+/** The outcome of createOrganization. */
 export type CreateOrganizationPayload = {
   __typename?: 'CreateOrganizationPayload';
+  /** The new organization; null when nothing was written. */
   organization: Maybe<Organization>;
+  /** Why nothing was written: INVALID_NAME, NAME_TAKEN, INVALID_LENGTH, NOT_FOUND (an unknown connection); empty on success. */
   userErrors: Array<UserError>;
 };
 
+/** A password reset ticket to make. */
 export type CreatePasswordResetTicketInput = {
   /** Default PASSWORD_RESET_TTL_SECONDS (1 day), from 60 seconds to 30 days. */
   ttlSeconds?: InputMaybe<Scalars['Int']['input']>;
+  /** The user's id: a database user (own store, or a custom database with a changePassword script). */
   user: Scalars['ID']['input'];
 };
 
+/** The outcome of createPasswordResetTicket. */
 export type CreatePasswordResetTicketPayload = {
   __typename?: 'CreatePasswordResetTicketPayload';
+  /** When the ticket expires; null when no ticket was made. */
   expiresAt: Maybe<Scalars['DateTime']['output']>;
   /** The ticket: only for a tenant administrator (update:users). Requested by the user or their help desk, it is sent to the user's email through the outbox, and this is null. */
   ticket: Maybe<Scalars['String']['output']>;
+  /** Why no ticket was made: NOT_SUPPORTED_BY_CONNECTION or MANAGED_IN_CUSTOM_DATABASE (the gateway cannot set this user's password), NO_EMAIL, INVALID_TTL; empty on success. */
   userErrors: Array<UserError>;
 };
 
+/** A new database user. Fields left out are unset (null, or false for the flags). */
 export type CreateUserInput = {
+  /** Data only tenant administrators may edit; Auth0's reserved names are refused. */
   appMetadata?: InputMaybe<Scalars['JSONObject']['input']>;
+  /** True creates the user blocked; default false. */
   blocked?: InputMaybe<Scalars['Boolean']['input']>;
   /** A DATABASE connection's id or name. */
   connection: Scalars['ID']['input'];
+  /** Required for database users (REQUIRED), unique within the connection (EMAIL_TAKEN). */
   email?: InputMaybe<Scalars['EmailAddress']['input']>;
+  /** True stores the email as already verified; default false. */
   emailVerified?: InputMaybe<Scalars['Boolean']['input']>;
+  /** 1–150 characters. */
   familyName?: InputMaybe<Scalars['String']['input']>;
+  /** 1–150 characters. */
   givenName?: InputMaybe<Scalars['String']['input']>;
+  /** 1–150 characters. */
   name?: InputMaybe<Scalars['String']['input']>;
+  /** 1–300 characters. */
   nickname?: InputMaybe<Scalars['String']['input']>;
-  /** 8–72 bytes. Stored only as a hash. */
+  /** 8–72 bytes. Stored only as a hash. Required. */
   password?: InputMaybe<Scalars['String']['input']>;
+  /** E.164 (+14155550123). */
   phoneNumber?: InputMaybe<Scalars['PhoneNumber']['input']>;
   /** http or https. */
   picture?: InputMaybe<Scalars['URL']['input']>;
+  /** Data the user may edit about themself; at most 16 KB, keys without `.` or `$`. */
   userMetadata?: InputMaybe<Scalars['JSONObject']['input']>;
   /** Required when the connection requires usernames; refused otherwise. */
   username?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** The outcome of createUser. */
 export type CreateUserPayload = {
   __typename?: 'CreateUserPayload';
   /** The new user; null when nothing was written. */
   user: Maybe<User>;
+  /** Why nothing was written: REQUIRED, EMAIL_TAKEN, USERNAME_TAKEN, USER_ID_TAKEN, PASSWORD_TOO_WEAK, the format codes, NOT_SUPPORTED_BY_CONNECTION, CONNECTION_UNAVAILABLE; empty on success. */
   userErrors: Array<UserError>;
 };
 
+/** The outcome of deleteConnection. */
 export type DeleteConnectionPayload = {
   __typename?: 'DeleteConnectionPayload';
   /** The deleted connection's id; null when nothing was written. */
@@ -260,10 +325,12 @@ export type DeleteConnectionPayload = {
   userErrors: Array<UserError>;
 };
 
+/** The outcome of deleteUser and deleteMe. */
 export type DeleteUserPayload = {
   __typename?: 'DeleteUserPayload';
   /** The id of the erased user; null when nothing was written. */
   deletedUserId: Maybe<Scalars['ID']['output']>;
+  /** Why nothing was erased; empty on success. */
   userErrors: Array<UserError>;
 };
 
@@ -272,6 +339,7 @@ export type FieldPolicy = {
   __typename?: 'FieldPolicy';
   /** True when `updateUser` would accept a change of this field from this caller. */
   editable: Scalars['Boolean']['output'];
+  /** The field this entry is about; each ProfileField appears exactly once in `User.fieldPolicies`. */
   field: ProfileField;
   /** A sentence to show beside a disabled field; null when editable. */
   message: Maybe<Scalars['String']['output']>;
@@ -284,6 +352,7 @@ export type Identity = {
   __typename?: 'Identity';
   /** The connection's name. */
   connection: Scalars['String']['output'];
+  /** True when the connection is a SOCIAL one. */
   isSocial: Scalars['Boolean']['output'];
   /** The raw upstream profile from the last login; null before any login. */
   profileData: Maybe<Scalars['JSONObject']['output']>;
@@ -293,15 +362,18 @@ export type Identity = {
   userId: Scalars['String']['output'];
 };
 
+/** Why one record of an import failed. */
 export type ImportError = {
   __typename?: 'ImportError';
   /** CONFLICT, DUPLICATE_IN_FILE, REQUIRED, INVALID_EMAIL, INVALID_USERNAME, INVALID_LENGTH, INVALID_PHONE_NUMBER, INVALID_PICTURE, INVALID_METADATA_KEY, RESERVED_METADATA_KEY, METADATA_TOO_LARGE, INVALID_PASSWORD_HASH, INVALID_USER_ID, UNKNOWN_FIELD, INVALID_RECORD, NOT_SUPPORTED_BY_CONNECTION, FIELD_NOT_EDITABLE… */
   code: Scalars['String']['output'];
   /** The record's position in `users`, from 0. */
   index: Scalars['Int']['output'];
+  /** A sentence saying what is wrong with the record. */
   message: Scalars['String']['output'];
 };
 
+/** A batch of users to import. */
 export type ImportUsersInput = {
   /** A DATABASE connection (own store, or a custom database with import mode: imported users count as migrated). */
   connection: Scalars['ID']['input'];
@@ -313,27 +385,37 @@ export type ImportUsersInput = {
   users: Array<Scalars['JSONObject']['input']>;
 };
 
+/** What an import did (or, with dryRun, would do). */
 export type ImportUsersPayload = {
   __typename?: 'ImportUsersPayload';
   /** True when nothing was written (dryRun). */
   dryRun: Scalars['Boolean']['output'];
+  /** One entry per refused record, by index; empty when every record was accepted. */
   errors: Array<ImportError>;
+  /** Records refused; each is in `errors`. */
   failed: Scalars['Int']['output'];
+  /** Records stored as new users. */
   inserted: Scalars['Int']['output'];
   /** Records that matched an existing user and changed nothing (upsert). */
   unchanged: Scalars['Int']['output'];
+  /** Records that changed an existing user (upsert). */
   updated: Scalars['Int']['output'];
 };
 
 /** An invitation to join an organization, sent to an email address. */
 export type Invitation = {
   __typename?: 'Invitation';
+  /** When the invitation was made. */
   createdAt: Scalars['DateTime']['output'];
   /** The invited address; the user who accepts must be signed in with it. */
   email: Scalars['String']['output'];
+  /** After this instant the ticket answers TICKET_EXPIRED. */
   expiresAt: Scalars['DateTime']['output'];
+  /** The invitation's id. */
   id: Scalars['ID']['output'];
+  /** The organization the invited person will join. */
   organization: Organization;
+  /** The roles the membership will have. */
   roles: Array<OrgRole>;
   /** The ticket to accept it with: only in the response to a tenant administrator (update:organizations). For the help desk it goes to the invited address through the outbox, and this is null. */
   ticket: Maybe<Scalars['String']['output']>;
@@ -342,14 +424,20 @@ export type Invitation = {
 /** A page of memberships. */
 export type MembershipConnection = {
   __typename?: 'MembershipConnection';
+  /** The memberships of this page, by user id; empty when the organization has no members. */
   edges: Array<MembershipEdge>;
+  /** Whether another page follows, and the cursor to ask for it. */
   pageInfo: PageInfo;
+  /** How many members the organization has, over all pages. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One membership of a page, with its cursor. */
 export type MembershipEdge = {
   __typename?: 'MembershipEdge';
+  /** Pass as `after` to read the members after this one. */
   cursor: Scalars['String']['output'];
+  /** The membership. */
   node: OrganizationMembership;
 };
 
@@ -374,6 +462,11 @@ export type MutabilityReason =
   /** Help desk and users do not set passwords: create a password reset ticket instead. */
   | 'USE_PASSWORD_RESET';
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type Mutation = {
   __typename?: 'Mutation';
   /** Accepts an invitation as the signed-in user whose email is the invited address: the membership records the address (which then cannot be changed by the user or the help desk) and the email is marked verified. */
@@ -423,110 +516,215 @@ export type Mutation = {
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationAcceptInvitationArgs = {
   input: AcceptInvitationInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationAddOrganizationMemberArgs = {
   input: AddOrganizationMemberInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationAuthenticateArgs = {
   input: AuthenticateInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationCreateConnectionArgs = {
   input: CreateConnectionInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationCreateEmailVerificationTicketArgs = {
   input: CreateEmailVerificationTicketInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationCreateInvitationArgs = {
   input: CreateInvitationInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationCreateOrganizationArgs = {
   input: CreateOrganizationInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationCreatePasswordResetTicketArgs = {
   input: CreatePasswordResetTicketInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationCreateUserArgs = {
   input: CreateUserInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationDeleteConnectionArgs = {
   deleteUsers?: InputMaybe<Scalars['Boolean']['input']>;
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationDeleteUserArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationImportUsersArgs = {
   input: ImportUsersInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationRecordLoginArgs = {
   input: RecordLoginInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationRemoveOrganizationMemberArgs = {
   input: RemoveOrganizationMemberInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationResetPasswordArgs = {
   input: ResetPasswordInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationUpdateConnectionArgs = {
   id: Scalars['ID']['input'];
   input: UpdateConnectionInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationUpdateOrganizationArgs = {
   id: Scalars['ID']['input'];
   input: UpdateOrganizationInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationUpdateOrganizationMemberArgs = {
   input: UpdateOrganizationMemberInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationUpdateUserArgs = {
   id: Scalars['ID']['input'];
   input: UpdateUserInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationUpdateUsersArgs = {
   input: UpdateUsersInput;
 };
 
 
+/**
+ * The writes. Each returns a payload whose object field is null when nothing was written, with
+ * `userErrors` saying why; a write the caller may not make at all is a top-level error (FORBIDDEN,
+ * NOT_FOUND, FIELD_NOT_EDITABLE) and writes nothing.
+ */
 export type MutationVerifyEmailArgs = {
   input: VerifyEmailInput;
 };
@@ -541,6 +739,7 @@ export type Node = {
 export type OrgRole =
   /** The organization's help-desk operator: manages its members, and nobody else. */
   | 'ADMIN'
+  /** A member: no powers over the organization or its other members. */
   | 'MEMBER';
 
 /** A customer's organization. Implements Node; its id starts with `org_`. */
@@ -548,7 +747,9 @@ export type Organization = Node & {
   __typename?: 'Organization';
   /** The connections enabled for the organization. */
   connections: Array<Connection>;
+  /** The name to show people; null when none was set (show `name` instead). */
   displayName: Maybe<Scalars['String']['output']>;
+  /** The organization's id (`org_…`). */
   id: Scalars['ID']['output'];
   /** The members, by user id. Readable by tenant administrators and the organization's ADMINs. `first` is 1–100 (default 20). */
   members: MembershipConnection;
@@ -568,8 +769,11 @@ export type OrganizationMembership = {
   __typename?: 'OrganizationMembership';
   /** The address an accepted invitation was sent to; null when the user was added directly. */
   invitedEmail: Maybe<Scalars['String']['output']>;
+  /** When the user became a member. */
   joinedAt: Scalars['DateTime']['output'];
+  /** The organization. */
   organization: Organization;
+  /** The member's roles; never empty. */
   roles: Array<OrgRole>;
   /** The member; null when the caller may not read this user. */
   user: Maybe<User>;
@@ -586,21 +790,39 @@ export type PageInfo = {
 
 /** A profile field whose mutability the gateway decides (see `User.fieldPolicies`). */
 export type ProfileField =
+  /** User.appMetadata. */
   | 'APP_METADATA'
+  /** Whether the user is blocked (User.blocked). */
   | 'BLOCKED'
+  /** The email address (User.email). */
   | 'EMAIL'
+  /** Whether the email address is verified (User.emailVerified). */
   | 'EMAIL_VERIFIED'
+  /** The family name (User.familyName), a root attribute. */
   | 'FAMILY_NAME'
+  /** The given name (User.givenName), a root attribute. */
   | 'GIVEN_NAME'
+  /** The full name (User.name), a root attribute. */
   | 'NAME'
+  /** The nickname (User.nickname), a root attribute. */
   | 'NICKNAME'
+  /** The password (write-only: UpdateUserInput.password). */
   | 'PASSWORD'
+  /** The phone number (User.phoneNumber). */
   | 'PHONE_NUMBER'
+  /** Whether the phone number is verified (User.phoneVerified). */
   | 'PHONE_VERIFIED'
+  /** The picture URL (User.picture), a root attribute. */
   | 'PICTURE'
+  /** The username (User.username). */
   | 'USERNAME'
+  /** User.userMetadata. */
   | 'USER_METADATA';
 
+/**
+ * The reads. Every read answers null (or leaves an object out of a list) for what the caller may not
+ * see, the same answer as for something that does not exist.
+ */
 export type Query = {
   __typename?: 'Query';
   /** The audit log, newest first. Tenant administrators with read:audit read all of it; an organization's ADMINs read that organization's events. */
@@ -626,6 +848,10 @@ export type Query = {
 };
 
 
+/**
+ * The reads. Every read answers null (or leaves an object out of a list) for what the caller may not
+ * see, the same answer as for something that does not exist.
+ */
 export type QueryAuditEventsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<AuditEventFilter>;
@@ -633,37 +859,62 @@ export type QueryAuditEventsArgs = {
 };
 
 
+/**
+ * The reads. Every read answers null (or leaves an object out of a list) for what the caller may not
+ * see, the same answer as for something that does not exist.
+ */
 export type QueryConnectionArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * The reads. Every read answers null (or leaves an object out of a list) for what the caller may not
+ * see, the same answer as for something that does not exist.
+ */
 export type QueryExportUserDataArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * The reads. Every read answers null (or leaves an object out of a list) for what the caller may not
+ * see, the same answer as for something that does not exist.
+ */
 export type QueryNodeArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * The reads. Every read answers null (or leaves an object out of a list) for what the caller may not
+ * see, the same answer as for something that does not exist.
+ */
 export type QueryOrganizationArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * The reads. Every read answers null (or leaves an object out of a list) for what the caller may not
+ * see, the same answer as for something that does not exist.
+ */
 export type QueryUserArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * The reads. Every read answers null (or leaves an object out of a list) for what the caller may not
+ * see, the same answer as for something that does not exist.
+ */
 export type QueryUsersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<UserFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** A completed login at an identity provider. */
 export type RecordLoginInput = {
   /** A SOCIAL, ENTERPRISE or PASSWORDLESS connection's id or name. */
   connection: Scalars['ID']['input'];
@@ -673,6 +924,7 @@ export type RecordLoginInput = {
   profile: Scalars['JSONObject']['input'];
 };
 
+/** The outcome of recordLogin. */
 export type RecordLoginPayload = {
   __typename?: 'RecordLoginPayload';
   /** The user after the login refreshed the cache; null when the login was refused (see userErrors). */
@@ -681,26 +933,35 @@ export type RecordLoginPayload = {
   userErrors: Array<UserError>;
 };
 
+/** A member to remove from an organization. */
 export type RemoveOrganizationMemberInput = {
+  /** The organization's id. */
   organization: Scalars['ID']['input'];
+  /** The member's user id. */
   user: Scalars['ID']['input'];
 };
 
+/** The outcome of removeOrganizationMember. */
 export type RemoveOrganizationMemberPayload = {
   __typename?: 'RemoveOrganizationMemberPayload';
   /** The user who is no longer a member; null when nothing was written. */
   removedUserId: Maybe<Scalars['ID']['output']>;
+  /** Why nothing was written; empty on success. */
   userErrors: Array<UserError>;
 };
 
+/** A new password, with the ticket that allows it. */
 export type ResetPasswordInput = {
   /** 8–72 bytes. */
   password: Scalars['String']['input'];
+  /** The password reset ticket. */
   ticket: Scalars['String']['input'];
 };
 
+/** The outcome of resetPassword. */
 export type ResetPasswordPayload = {
   __typename?: 'ResetPasswordPayload';
+  /** The user whose password was set; null when nothing was written. */
   user: Maybe<User>;
   /** TICKET_INVALID, TICKET_EXPIRED, TICKET_USED, PASSWORD_TOO_WEAK, PASSWORD_TOO_LONG, CONNECTION_UNAVAILABLE. */
   userErrors: Array<UserError>;
@@ -715,52 +976,74 @@ export type RootAttributeSync =
   /** Set when the user is created, never again by a login; editable through the gateway. */
   | 'ON_FIRST_LOGIN';
 
+/** A change to a connection; only the fields given change, a field left out (or null) keeps its value. */
 export type UpdateConnectionInput = {
+  /** DATABASE only: switch between the own store and a custom database (which needs customScripts). */
   customDatabase?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Custom databases: the script module's name in CUSTOM_DB_SCRIPTS_DIR; checked now (INVALID_SCRIPT). */
   customScripts?: InputMaybe<Scalars['String']['input']>;
+  /** Custom databases only: true migrates users into the gateway at their next login; false stops migrating. */
   importMode?: InputMaybe<Scalars['Boolean']['input']>;
   /** A connection's kind cannot change (IMMUTABLE). */
   kind?: InputMaybe<ConnectionKind>;
+  /** A new unique name; letters, digits, `-` and `_`, 1–128 characters. */
   name?: InputMaybe<Scalars['String']['input']>;
   /** Merged into the stored options: each key given replaces the stored one, a key set to null is removed. The fields above win over the same keys here. */
   options?: InputMaybe<Scalars['JSONObject']['input']>;
   /** Replace the stored options with `options` (and the fields above) instead of merging. */
   replaceOptions?: InputMaybe<Scalars['Boolean']['input']>;
+  /** DATABASE only: whether users have usernames; changes whether USERNAME is editable. */
   requiresUsername?: InputMaybe<Scalars['Boolean']['input']>;
+  /** A new strategy; it must fit the kind (INVALID_STRATEGY). */
   strategy?: InputMaybe<Scalars['String']['input']>;
   /** Takes effect at once for fieldPolicies, and from the next login for logins. */
   syncUserRootAttributes?: InputMaybe<RootAttributeSync>;
 };
 
+/** The outcome of updateConnection. */
 export type UpdateConnectionPayload = {
   __typename?: 'UpdateConnectionPayload';
+  /** The connection after the change; null when nothing was written. */
   connection: Maybe<Connection>;
+  /** Why nothing was written (IMMUTABLE, INVALID_SYNC_SETTING, INVALID_SCRIPT, NAME_TAKEN, …); empty on success. */
   userErrors: Array<UserError>;
 };
 
+/** A change to an organization; only the fields given change. */
 export type UpdateOrganizationInput = {
   /** Replaces the enabled connections (ids or names). */
   connections?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** A new name to show people, 1–255 characters. */
   displayName?: InputMaybe<Scalars['String']['input']>;
+  /** A new unique name; lower-case letters, digits, `-` and `_`, 1–50 characters. */
   name?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** New roles for a member. */
 export type UpdateOrganizationMemberInput = {
+  /** The organization's id. */
   organization: Scalars['ID']['input'];
   /** The member's new roles (at least one). */
   roles: Array<OrgRole>;
+  /** The member's user id. */
   user: Scalars['ID']['input'];
 };
 
+/** The outcome of updateOrganizationMember. */
 export type UpdateOrganizationMemberPayload = {
   __typename?: 'UpdateOrganizationMemberPayload';
+  /** The membership after the change; null when nothing was written. */
   membership: Maybe<OrganizationMembership>;
+  /** Why nothing was written; empty on success. */
   userErrors: Array<UserError>;
 };
 
+/** The outcome of updateOrganization. */
 export type UpdateOrganizationPayload = {
   __typename?: 'UpdateOrganizationPayload';
+  /** The organization after the change; null when nothing was written. */
   organization: Maybe<Organization>;
+  /** Why nothing was written: INVALID_NAME, NAME_TAKEN, INVALID_LENGTH, NOT_FOUND (an unknown connection); empty on success. */
   userErrors: Array<UserError>;
 };
 
@@ -772,53 +1055,70 @@ export type UpdateOrganizationPayload = {
 export type UpdateUserInput = {
   /** Merged like userMetadata; Auth0's reserved names (blocked, email, user_id, …) are refused. */
   appMetadata?: InputMaybe<Scalars['JSONObject']['input']>;
+  /** True blocks the user (their logins and tokens are refused at once), false unblocks; may not be null. */
   blocked?: InputMaybe<Scalars['Boolean']['input']>;
   /** A changed email is unverified unless the same update (by a tenant administrator) sets emailVerified. */
   email?: InputMaybe<Scalars['EmailAddress']['input']>;
+  /** Marks the email verified or not (tenant administrators only); may not be null. */
   emailVerified?: InputMaybe<Scalars['Boolean']['input']>;
   /** When given, the update is refused with VERSION_CONFLICT unless `User.version` still has this value. */
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  /** 1–150 characters; null clears it. */
   familyName?: InputMaybe<Scalars['String']['input']>;
+  /** 1–150 characters; null clears it. */
   givenName?: InputMaybe<Scalars['String']['input']>;
+  /** 1–150 characters; null clears it. */
   name?: InputMaybe<Scalars['String']['input']>;
+  /** 1–300 characters; null clears it. */
   nickname?: InputMaybe<Scalars['String']['input']>;
   /** 8–72 bytes. Stored only as a hash. Help desk and users create a password reset ticket instead. */
   password?: InputMaybe<Scalars['String']['input']>;
   /** Null clears it. */
   phoneNumber?: InputMaybe<Scalars['PhoneNumber']['input']>;
+  /** Marks the phone number verified or not (tenant administrators only); may not be null. */
   phoneVerified?: InputMaybe<Scalars['Boolean']['input']>;
   /** http or https. */
   picture?: InputMaybe<Scalars['URL']['input']>;
   /** Merged one level deep: each top-level key given replaces the stored one, a key set to null is removed, nested objects are replaced whole. At most 16 KB after the merge; keys may not contain `.` or `$`. */
   userMetadata?: InputMaybe<Scalars['JSONObject']['input']>;
+  /** 1–128 characters of A–Z a–z 0–9 `_ + - . ! # $ ' ^ ` ~ @`, unique within the connection; only on connections that require usernames. */
   username?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** The outcome of updateUser. */
 export type UpdateUserPayload = {
   __typename?: 'UpdateUserPayload';
   /** The user after the update; null when nothing was written. */
   user: Maybe<User>;
+  /** Why nothing was written: VERSION_CONFLICT, EMAIL_TAKEN, USERNAME_TAKEN, REQUIRED, the format and metadata codes, UPDATE_SEPARATELY, CONNECTION_UNAVAILABLE; empty on success. */
   userErrors: Array<UserError>;
 };
 
+/** A batch of profile updates. */
 export type UpdateUsersInput = {
   /** At most 1000 items, applied in order, each on its own. */
   items: Array<UpdateUsersItem>;
 };
 
+/** One update of an updateUsers call. */
 export type UpdateUsersItem = {
+  /** The user to change. */
   id: Scalars['ID']['input'];
+  /** The change, exactly as updateUser takes it (with expectedVersion). */
   input: UpdateUserInput;
 };
 
+/** The outcome of updateUsers. */
 export type UpdateUsersPayload = {
   __typename?: 'UpdateUsersPayload';
   /** One result per item, in order. */
   results: Array<UpdateUsersResult>;
 };
 
+/** The outcome of one item of updateUsers. */
 export type UpdateUsersResult = {
   __typename?: 'UpdateUsersResult';
+  /** The item's user id, as given. */
   id: Scalars['ID']['output'];
   /** The user after the update; null when this item was refused. */
   user: Maybe<User>;
@@ -838,33 +1138,45 @@ export type User = Node & {
   blocked: Scalars['Boolean']['output'];
   /** The connection the user belongs to. */
   connection: Connection;
+  /** When the user was first stored in the gateway. */
   createdAt: Scalars['DateTime']['output'];
+  /** The email address; null when the user has none (social, enterprise and sms users may have none). */
   email: Maybe<Scalars['String']['output']>;
+  /** True once the address was proved (a verification ticket, an invitation, the identity provider, or a tenant administrator says so); a changed email is unverified. */
   emailVerified: Scalars['Boolean']['output'];
+  /** The family (last) name; null when not set. */
   familyName: Maybe<Scalars['String']['output']>;
   /** For each ProfileField, whether the caller who asks may change it, and why not. Computed by the same policy that `updateUser` enforces. */
   fieldPolicies: Array<FieldPolicy>;
+  /** The given (first) name; null when not set. */
   givenName: Maybe<Scalars['String']['output']>;
   /** `auth0|…` for database users, `<strategy>|<id>` for social and passwordless, `<strategy>|<connection>|<id>` for enterprise. */
   id: Scalars['ID']['output'];
+  /** The upstream identities linked to the user; the first is the user's own connection. */
   identities: Array<Identity>;
+  /** The address of the last login, as the login server reported it; null when never reported. */
   lastIp: Maybe<Scalars['String']['output']>;
   /** Null before the first login. */
   lastLogin: Maybe<Scalars['DateTime']['output']>;
+  /** How many logins the gateway has recorded (0 before the first). */
   loginsCount: Scalars['Int']['output'];
   /** Custom-database users: true once the profile and password live in the gateway's store; the legacy database is never asked about them again. */
   migrated: Scalars['Boolean']['output'];
+  /** The full name; null when not set. */
   name: Maybe<Scalars['String']['output']>;
+  /** The nickname; null when not set. */
   nickname: Maybe<Scalars['String']['output']>;
   /** The organizations the user belongs to. */
   organizations: Array<OrganizationMembership>;
   /** E.164. */
   phoneNumber: Maybe<Scalars['String']['output']>;
+  /** True once the phone number was proved; a changed phone number is unverified. */
   phoneVerified: Scalars['Boolean']['output'];
   /** An http(s) URL. */
   picture: Maybe<Scalars['String']['output']>;
   /** When a login last refreshed the cached profile from upstream; null before the first login. */
   profileSyncedAt: Maybe<Scalars['DateTime']['output']>;
+  /** When the stored profile last changed (a write or a login). */
   updatedAt: Scalars['DateTime']['output'];
   /** Data the user may edit about themself. */
   userMetadata: Maybe<Scalars['JSONObject']['output']>;
@@ -877,15 +1189,20 @@ export type User = Node & {
 /** A page of users. */
 export type UserConnection = {
   __typename?: 'UserConnection';
+  /** The users of this page, by id; empty when none match. */
   edges: Array<UserEdge>;
+  /** Whether another page follows, and the cursor to ask for it. */
   pageInfo: PageInfo;
   /** How many users match the filter (among those the caller may read). */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One user of a page, with its cursor. */
 export type UserEdge = {
   __typename?: 'UserEdge';
+  /** Pass as `after` to read the users after this one. */
   cursor: Scalars['String']['output'];
+  /** The user. */
   node: User;
 };
 
@@ -905,56 +1222,106 @@ export type UserError = {
  * itself stays a String, so a code added later does not break an older client).
  */
 export type UserErrorCode =
+  /** The user is already a member of the organization; change their roles with updateOrganizationMember instead. */
   | 'ALREADY_MEMBER'
+  /** importUsers: a user with this user_id, email or username exists (use upsert to update it), or the record matches several users. */
   | 'CONFLICT'
+  /** deleteConnection: the connection still has users; pass deleteUsers: true to erase them with it. */
   | 'CONNECTION_HAS_USERS'
+  /** The custom database's script failed or did not answer in time; nothing changed and the cached profile is still served. Try again later. */
   | 'CONNECTION_UNAVAILABLE'
+  /** importUsers: an earlier record of the same import has this user_id, email or username. */
   | 'DUPLICATE_IN_FILE'
+  /** The ticket was sent to another address than the signed-in user's (invitations), or the email changed since it was sent (verification). */
   | 'EMAIL_MISMATCH'
+  /** createPasswordResetTicket asked by the user or the help desk for an unverified address: verify the email first (a reset ticket goes only to a verified address). */
   | 'EMAIL_NOT_VERIFIED'
+  /** Another user of the same connection has this email (compared case-insensitively). */
   | 'EMAIL_TAKEN'
+  /** updateUsers and importUsers items: the caller may not change this field of this user; the message gives the reason (updateUser answers it as a top-level error instead). */
   | 'FIELD_NOT_EDITABLE'
+  /** The setting cannot change once created (a connection's kind); create another object instead. */
   | 'IMMUTABLE'
+  /** Not an email address, or longer than 254 characters. */
   | 'INVALID_EMAIL'
+  /** importUsers (CLI): the record is not valid JSON. */
   | 'INVALID_JSON'
+  /** Outside the field's length limits (names 1–150 characters, nickname 1–300, username 1–128); the message gives them. */
   | 'INVALID_LENGTH'
+  /** A metadata key, at any depth, contains `.` or `$`, or is `__proto__`, `constructor` or `prototype`. */
   | 'INVALID_METADATA_KEY'
+  /** Metadata that is not a JSON object where one is required. */
   | 'INVALID_METADATA_VALUE'
+  /** A connection or organization name with characters or a length it may not have; the message gives the rule. */
   | 'INVALID_NAME'
+  /** importUsers: password_hash is not an argon2, scrypt or bcrypt hash the gateway can verify. */
   | 'INVALID_PASSWORD_HASH'
+  /** Not a phone number in E.164 form (+14155550123). */
   | 'INVALID_PHONE_NUMBER'
+  /** picture is not an http or https URL. */
   | 'INVALID_PICTURE'
+  /** recordLogin: the upstream profile lacks a usable user_id or has a field of the wrong type. */
   | 'INVALID_PROFILE'
+  /** importUsers: the record is not a JSON object, or a field has the wrong type. */
   | 'INVALID_RECORD'
+  /** The custom-database script module does not load or lacks `login`. */
   | 'INVALID_SCRIPT'
+  /** The strategy does not fit the connection's kind (auth0 for DATABASE, email or sms for PASSWORDLESS). */
   | 'INVALID_STRATEGY'
+  /** Not a RootAttributeSync value, or a sync setting where the connection kind has none. */
   | 'INVALID_SYNC_SETTING'
+  /** ttlSeconds outside the allowed range (from 60 seconds to 30 days). */
   | 'INVALID_TTL'
+  /** A username with characters other than A–Z a–z 0–9 and `_ + - . ! # $ ' ^ ` ~ @`. */
   | 'INVALID_USERNAME'
+  /** importUsers: user_id is not a non-empty string the gateway can use. */
   | 'INVALID_USER_ID'
+  /** The customer's own database owns this value; change it there (the cache refreshes at the next login). */
   | 'MANAGED_IN_CUSTOM_DATABASE'
+  /** userMetadata or appMetadata would be larger than 16 KB as JSON after the merge. */
   | 'METADATA_TOO_LARGE'
+  /** Another connection or organization has this name. */
   | 'NAME_TAKEN'
+  /** A referenced object (a connection named in a list, for example) does not exist. */
   | 'NOT_FOUND'
+  /** The connection has no such field or operation (createUser on a social connection, a username without requires_username, …). */
   | 'NOT_SUPPORTED_BY_CONNECTION'
+  /** The user has no email address for the ticket to be sent to. */
   | 'NO_EMAIL'
+  /** A password longer than 72 bytes (UTF-8). */
   | 'PASSWORD_TOO_LONG'
+  /** A password shorter than 8 bytes. */
   | 'PASSWORD_TOO_WEAK'
+  /** A value that must be given, or may not be set to null, is missing. */
   | 'REQUIRED'
+  /** appMetadata uses one of Auth0's reserved names (blocked, email, user_id, …). */
   | 'RESERVED_METADATA_KEY'
+  /** A custom database needs customScripts (the script module's name). */
   | 'SCRIPT_REQUIRED'
+  /** The ticket is past its expiry; ask for a new one. */
   | 'TICKET_EXPIRED'
+  /** No such ticket (mistyped, or of another kind). */
   | 'TICKET_INVALID'
+  /** The ticket was already used; tickets are single-use. */
   | 'TICKET_USED'
+  /** importUsers: the record has a key that is not an Auth0 bulk-import field. */
   | 'UNKNOWN_FIELD'
+  /** A legacy custom-database user's email and password cannot change in one update (two scripts are not one transaction); send two updates. */
   | 'UPDATE_SEPARATELY'
+  /** Another user of the same connection has this username (compared case-insensitively). */
   | 'USERNAME_TAKEN'
+  /** The user is blocked: the login is refused and nothing changed. */
   | 'USER_BLOCKED'
+  /** A user with this id exists (in another connection). */
   | 'USER_ID_TAKEN'
+  /** expectedVersion is not the user's current version: someone changed the user since you read it. Reload, then retry. */
   | 'VERSION_CONFLICT'
+  /** Unknown identifier or wrong password (the two are not told apart). */
   | 'WRONG_CREDENTIALS';
 
+/** Narrows a list of users; every field given must match, a field left out (or null) does not narrow. */
 export type UserFilter = {
+  /** True: blocked users only; false: users who are not blocked. */
   blocked?: InputMaybe<Scalars['Boolean']['input']>;
   /** A connection id or name. */
   connection?: InputMaybe<Scalars['ID']['input']>;
@@ -966,12 +1333,16 @@ export type UserFilter = {
   search?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** An email verification ticket to redeem. */
 export type VerifyEmailInput = {
+  /** The email verification ticket. */
   ticket: Scalars['String']['input'];
 };
 
+/** The outcome of verifyEmail. */
 export type VerifyEmailPayload = {
   __typename?: 'VerifyEmailPayload';
+  /** The user whose email is now verified; null when nothing was written. */
   user: Maybe<User>;
   /** TICKET_INVALID, TICKET_EXPIRED, TICKET_USED, EMAIL_MISMATCH (the address changed since the ticket was sent). */
   userErrors: Array<UserError>;

@@ -1,18 +1,15 @@
 // Bulk import: a batch of records is one transaction (so a crash loses at most the batch in
 // flight), and each record its own savepoint (so a bad record never stops the others).
 import { and, eq, sql } from 'drizzle-orm';
-import { conflictErrors, normalizeEmail, normalizeUsername } from '../../domain/validation.js';
-import type { AuditEntry, ImportItem, ImportItemResult, UserRow } from '../types.js';
+import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
+import type { AuditEntry, ImportItem, ImportItemResult, ImportProblem, UserKey, UserRow } from '../types.js';
 import { type RawUser, type Statements, USER_COLUMNS, userFromRaw } from './raw.js';
-import { applyUserChanges, type Db, hashDeletedId, isUniqueViolation, recordAudit } from './shared.js';
+import { applyUserChanges, type Db, hashDeletedId, recordAudit, violatedUniqueColumns, violatedUserKey } from './shared.js';
 import * as t from './tables.js';
 
 class ItemFailure extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+  constructor(readonly problem: ImportProblem) {
+    super(problem.kind);
   }
 }
 
@@ -83,25 +80,20 @@ function clashWithOthers(tx: Db, current: UserRow, changes: { email?: string | n
       .from(t.users)
       .where(and(eq(t.users.connectionId, current.connectionId), eq(column, value), sql`${t.users.id} <> ${current.id}`))
       .get() !== undefined;
-  const clash = {
-    email: Boolean(changes.email && taken(t.users.emailLower, normalizeEmail(changes.email))),
-    username: Boolean(changes.username && taken(t.users.usernameLower, normalizeUsername(changes.username))),
-  };
-  const first = conflictErrors(clash)[0];
-  if (first) throw new ItemFailure('CONFLICT', first.message);
+  const keys: UserKey[] = [];
+  if (changes.email && taken(t.users.emailLower, normalizeEmail(changes.email))) keys.push('email');
+  if (changes.username && taken(t.users.usernameLower, normalizeUsername(changes.username))) keys.push('username');
+  if (keys.length > 0) throw new ItemFailure({ kind: 'taken', keys });
 }
 
 function processItem(tx: Db, sql: Statements, item: ImportItem, audit: AuditEntry, now: Date): ImportItemResult {
   const found = matches(sql, item.user);
-  if (found.length > 1) throw new ItemFailure('CONFLICT', 'The record matches several existing users (by user_id, email or username).');
+  if (found.length > 1) throw new ItemFailure({ kind: 'ambiguous' });
   const current = found[0];
   if (current) {
-    if (!item.upsert) throw new ItemFailure('CONFLICT', `A user with this user_id, email or username exists (${current.id}); use upsert to update it.`);
+    if (!item.upsert) throw new ItemFailure({ kind: 'exists', userId: current.id });
     const planned = item.upsert(current);
-    if ('errors' in planned) {
-      const e = planned.errors[0];
-      throw new ItemFailure(e?.code ?? 'INVALID_RECORD', e?.message ?? 'The record cannot be applied.');
-    }
+    if ('errors' in planned) throw new ItemFailure({ kind: 'refused', error: planned.errors[0] ?? null });
     clashWithOthers(tx, current, planned.changes);
     const { changed } = applyUserChanges(tx, current, planned.changes, now);
     if (changed.length === 0) return { outcome: 'unchanged', userId: current.id };
@@ -119,11 +111,11 @@ export function importBatch(db: Db, sql: Statements, items: ImportItem[], audit:
       try {
         return tx.transaction((savepoint) => processItem(savepoint, sql, item, audit, now));
       } catch (err) {
-        if (err instanceof ItemFailure) return { outcome: 'failed', code: err.code, message: err.message };
-        if (isUniqueViolation(err, 'users.id')) {
-          return { outcome: 'failed', code: 'CONFLICT', message: `The id ${item.user.id} is taken by a user of another connection.` };
-        }
-        if (isUniqueViolation(err, 'UNIQUE')) return { outcome: 'failed', code: 'CONFLICT', message: 'The record clashes with an existing user.' };
+        if (err instanceof ItemFailure) return { outcome: 'failed', problem: err.problem };
+        const key = violatedUserKey(err);
+        if (key === 'id') return { outcome: 'failed', problem: { kind: 'idTakenElsewhere', userId: item.user.id } };
+        if (key) return { outcome: 'failed', problem: { kind: 'taken', keys: [key] } };
+        if (violatedUniqueColumns(err)) return { outcome: 'failed', problem: { kind: 'taken', keys: [] } };
         throw err;
       }
     });

@@ -8,7 +8,7 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Metadata } from '../../domain/types.js';
-import { conflictErrors, normalizeEmail, normalizeUsername, versionConflict } from '../../domain/validation.js';
+import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type {
   ConnectionRow,
   ConnectionStore,
@@ -19,6 +19,7 @@ import type {
   Store,
   UpdateResult,
   UserFilter,
+  UserKey,
   UserRow,
   UserStore,
   Visibility,
@@ -48,7 +49,7 @@ import {
   grouped,
   hashDeletedId,
   inOrder,
-  isUniqueViolation,
+  violatedUserKey,
   recordAudit,
   userColumns,
   applyUserChanges,
@@ -271,7 +272,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
               releaseLegacyClaims(tx, { id: user.id, connectionId: user.connectionId }, user);
             }
             const clash = conflictsIn(tx, user.connectionId, user);
-            if (clash.email || clash.username) return { ok: false as const, errors: conflictErrors(clash) };
+            if (clash.email || clash.username) return { ok: false as const, taken: takenKeys(clash) };
           }
           const { identity, ...profile } = user;
           tx.insert(t.users)
@@ -295,21 +296,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
           return { ok: true as const, user: row };
         });
       } catch (err) {
-        if (isUniqueViolation(err, 'users.username_lower')) {
-          return { ok: false, errors: conflictErrors({ email: false, username: true }) };
-        }
-        if (isUniqueViolation(err, 'users.id')) {
-          return {
-            ok: false,
-            errors: [
-              {
-                field: null,
-                code: 'USER_ID_TAKEN',
-                message: `A user with id ${user.id} already exists in another connection; a custom database's user_id must be unique across the connections that reach it.`,
-              },
-            ],
-          };
-        }
+        // A concurrent insert got there between the check and this one.
+        const key = violatedUserKey(err);
+        if (key) return { ok: false, taken: [key] };
         throw err;
       }
     },
@@ -318,7 +307,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         const current = tx.select(userColumns).from(t.users).where(eq(t.users.id, id)).get();
         if (!current) return { ok: false, notFound: true };
         if (opts?.expectedVersion != null && opts.expectedVersion !== current.version) {
-          return { ok: false, errors: [versionConflict(opts.expectedVersion, current.version)] };
+          return { ok: false, versionConflict: { expected: opts.expectedVersion, actual: current.version } };
         }
         const planned = plan(current);
         if ('errors' in planned) return { ok: false, errors: planned.errors };
@@ -344,7 +333,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
             },
             id,
           );
-          if (clash.email || clash.username) return { ok: false, errors: conflictErrors(clash) };
+          if (clash.email || clash.username) return { ok: false, taken: takenKeys(clash) };
         }
         const now = new Date();
         const { user: row } = applyUserChanges(tx, current, changes, now);
@@ -524,16 +513,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
           )
           .get();
         if (exists) {
-          return {
-            ok: false as const,
-            errors: [
-              {
-                field: ['user'],
-                code: 'ALREADY_MEMBER',
-                message: 'The user is already a member of this organization.',
-              },
-            ],
-          };
+          return { ok: false as const, alreadyMember: true as const };
         }
         tx.insert(t.memberships).values(membership).run();
         recordAudit(
@@ -562,6 +542,10 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       if (sqlite.open) sqlite.close();
     },
   };
+}
+
+function takenKeys(clash: { email: boolean; username: boolean }): UserKey[] {
+  return [...(clash.email ? (['email'] as const) : []), ...(clash.username ? (['username'] as const) : [])];
 }
 
 function updateIdentityProfile(tx: Db, user: UserRow, profileData: Metadata | null): void {

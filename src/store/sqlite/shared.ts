@@ -2,8 +2,9 @@
 import { createHash } from 'node:crypto';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { and, eq, isNull } from 'drizzle-orm';
-import { normalizeEmail, normalizeUsername } from '../../domain/validation.js';
-import type { AuditEntry, UserChanges, UserRow } from '../types.js';
+import Database from 'better-sqlite3';
+import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
+import type { AuditEntry, UserChanges, UserKey, UserRow } from '../types.js';
 import * as t from './tables.js';
 
 export type Db = BetterSQLite3Database<typeof t>;
@@ -64,8 +65,30 @@ export function recordAudit(tx: Db, entry: AuditEntry, at: Date): void {
     .run();
 }
 
-export function isUniqueViolation(err: unknown, index: string): boolean {
-  return err instanceof Error && /UNIQUE constraint failed/.test(err.message) && err.message.includes(index);
+/**
+ * The columns of the UNIQUE or PRIMARY KEY constraint an insert or update broke (drizzle wraps
+ * the driver's error in its own: the cause is followed), or null when `err` is something else.
+ * SQLite names a constraint only by its columns, in the message: "UNIQUE constraint failed:
+ * users.connection_id, users.username_lower".
+ */
+export function violatedUniqueColumns(err: unknown): string[] | null {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth += 1) {
+    if (!(e instanceof Database.SqliteError)) continue;
+    if (e.code !== 'SQLITE_CONSTRAINT_UNIQUE' && e.code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') return null;
+    const at = e.message.indexOf(':');
+    return at < 0 ? [] : e.message.slice(at + 1).split(',').map((c) => c.trim());
+  }
+  return null;
+}
+
+/** Which user key a broken constraint of the users table protects, if it is one. */
+export function violatedUserKey(err: unknown): UserKey | null {
+  const columns = violatedUniqueColumns(err);
+  if (!columns) return null;
+  if (columns.includes('users.id')) return 'id';
+  if (columns.includes('users.username_lower')) return 'username';
+  if (columns.includes('users.email_lower')) return 'email';
+  return null;
 }
 
 

@@ -10,7 +10,7 @@ import type {
   TicketRow,
   TicketStore,
 } from '../types.js';
-import { normalizeEmail } from '../../domain/validation.js';
+import { normalizeEmail } from '../../domain/keys.js';
 import { applyUserChanges, type Db, recordAudit, userColumns } from './shared.js';
 import * as t from './tables.js';
 

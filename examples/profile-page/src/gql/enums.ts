@@ -35,23 +35,38 @@ export type MutabilityReason =
 export type OrgRole =
   /** The organization's help-desk operator: manages its members, and nobody else. */
   | 'ADMIN'
+  /** A member: no powers over the organization or its other members. */
   | 'MEMBER';
 
 /** A profile field whose mutability the gateway decides (see `User.fieldPolicies`). */
 export type ProfileField =
+  /** User.appMetadata. */
   | 'APP_METADATA'
+  /** Whether the user is blocked (User.blocked). */
   | 'BLOCKED'
+  /** The email address (User.email). */
   | 'EMAIL'
+  /** Whether the email address is verified (User.emailVerified). */
   | 'EMAIL_VERIFIED'
+  /** The family name (User.familyName), a root attribute. */
   | 'FAMILY_NAME'
+  /** The given name (User.givenName), a root attribute. */
   | 'GIVEN_NAME'
+  /** The full name (User.name), a root attribute. */
   | 'NAME'
+  /** The nickname (User.nickname), a root attribute. */
   | 'NICKNAME'
+  /** The password (write-only: UpdateUserInput.password). */
   | 'PASSWORD'
+  /** The phone number (User.phoneNumber). */
   | 'PHONE_NUMBER'
+  /** Whether the phone number is verified (User.phoneVerified). */
   | 'PHONE_VERIFIED'
+  /** The picture URL (User.picture), a root attribute. */
   | 'PICTURE'
+  /** The username (User.username). */
   | 'USERNAME'
+  /** User.userMetadata. */
   | 'USER_METADATA';
 
 /** What a login does to the five root attributes (name, nickname, givenName, familyName, picture). Auth0's `set_user_root_attributes`. */
@@ -68,51 +83,99 @@ export type RootAttributeSync =
  * itself stays a String, so a code added later does not break an older client).
  */
 export type UserErrorCode =
+  /** The user is already a member of the organization; change their roles with updateOrganizationMember instead. */
   | 'ALREADY_MEMBER'
+  /** importUsers: a user with this user_id, email or username exists (use upsert to update it), or the record matches several users. */
   | 'CONFLICT'
+  /** deleteConnection: the connection still has users; pass deleteUsers: true to erase them with it. */
   | 'CONNECTION_HAS_USERS'
+  /** The custom database's script failed or did not answer in time; nothing changed and the cached profile is still served. Try again later. */
   | 'CONNECTION_UNAVAILABLE'
+  /** importUsers: an earlier record of the same import has this user_id, email or username. */
   | 'DUPLICATE_IN_FILE'
+  /** The ticket was sent to another address than the signed-in user's (invitations), or the email changed since it was sent (verification). */
   | 'EMAIL_MISMATCH'
+  /** createPasswordResetTicket asked by the user or the help desk for an unverified address: verify the email first (a reset ticket goes only to a verified address). */
   | 'EMAIL_NOT_VERIFIED'
+  /** Another user of the same connection has this email (compared case-insensitively). */
   | 'EMAIL_TAKEN'
+  /** updateUsers and importUsers items: the caller may not change this field of this user; the message gives the reason (updateUser answers it as a top-level error instead). */
   | 'FIELD_NOT_EDITABLE'
+  /** The setting cannot change once created (a connection's kind); create another object instead. */
   | 'IMMUTABLE'
+  /** Not an email address, or longer than 254 characters. */
   | 'INVALID_EMAIL'
+  /** importUsers (CLI): the record is not valid JSON. */
   | 'INVALID_JSON'
+  /** Outside the field's length limits (names 1–150 characters, nickname 1–300, username 1–128); the message gives them. */
   | 'INVALID_LENGTH'
+  /** A metadata key, at any depth, contains `.` or `$`, or is `__proto__`, `constructor` or `prototype`. */
   | 'INVALID_METADATA_KEY'
+  /** Metadata that is not a JSON object where one is required. */
   | 'INVALID_METADATA_VALUE'
+  /** A connection or organization name with characters or a length it may not have; the message gives the rule. */
   | 'INVALID_NAME'
+  /** importUsers: password_hash is not an argon2, scrypt or bcrypt hash the gateway can verify. */
   | 'INVALID_PASSWORD_HASH'
+  /** Not a phone number in E.164 form (+14155550123). */
   | 'INVALID_PHONE_NUMBER'
+  /** picture is not an http or https URL. */
   | 'INVALID_PICTURE'
+  /** recordLogin: the upstream profile lacks a usable user_id or has a field of the wrong type. */
   | 'INVALID_PROFILE'
+  /** importUsers: the record is not a JSON object, or a field has the wrong type. */
   | 'INVALID_RECORD'
+  /** The custom-database script module does not load or lacks `login`. */
   | 'INVALID_SCRIPT'
+  /** The strategy does not fit the connection's kind (auth0 for DATABASE, email or sms for PASSWORDLESS). */
   | 'INVALID_STRATEGY'
+  /** Not a RootAttributeSync value, or a sync setting where the connection kind has none. */
   | 'INVALID_SYNC_SETTING'
+  /** ttlSeconds outside the allowed range (from 60 seconds to 30 days). */
   | 'INVALID_TTL'
+  /** A username with characters other than A–Z a–z 0–9 and `_ + - . ! # $ ' ^ ` ~ @`. */
   | 'INVALID_USERNAME'
+  /** importUsers: user_id is not a non-empty string the gateway can use. */
   | 'INVALID_USER_ID'
+  /** The customer's own database owns this value; change it there (the cache refreshes at the next login). */
   | 'MANAGED_IN_CUSTOM_DATABASE'
+  /** userMetadata or appMetadata would be larger than 16 KB as JSON after the merge. */
   | 'METADATA_TOO_LARGE'
+  /** Another connection or organization has this name. */
   | 'NAME_TAKEN'
+  /** A referenced object (a connection named in a list, for example) does not exist. */
   | 'NOT_FOUND'
+  /** The connection has no such field or operation (createUser on a social connection, a username without requires_username, …). */
   | 'NOT_SUPPORTED_BY_CONNECTION'
+  /** The user has no email address for the ticket to be sent to. */
   | 'NO_EMAIL'
+  /** A password longer than 72 bytes (UTF-8). */
   | 'PASSWORD_TOO_LONG'
+  /** A password shorter than 8 bytes. */
   | 'PASSWORD_TOO_WEAK'
+  /** A value that must be given, or may not be set to null, is missing. */
   | 'REQUIRED'
+  /** appMetadata uses one of Auth0's reserved names (blocked, email, user_id, …). */
   | 'RESERVED_METADATA_KEY'
+  /** A custom database needs customScripts (the script module's name). */
   | 'SCRIPT_REQUIRED'
+  /** The ticket is past its expiry; ask for a new one. */
   | 'TICKET_EXPIRED'
+  /** No such ticket (mistyped, or of another kind). */
   | 'TICKET_INVALID'
+  /** The ticket was already used; tickets are single-use. */
   | 'TICKET_USED'
+  /** importUsers: the record has a key that is not an Auth0 bulk-import field. */
   | 'UNKNOWN_FIELD'
+  /** A legacy custom-database user's email and password cannot change in one update (two scripts are not one transaction); send two updates. */
   | 'UPDATE_SEPARATELY'
+  /** Another user of the same connection has this username (compared case-insensitively). */
   | 'USERNAME_TAKEN'
+  /** The user is blocked: the login is refused and nothing changed. */
   | 'USER_BLOCKED'
+  /** A user with this id exists (in another connection). */
   | 'USER_ID_TAKEN'
+  /** expectedVersion is not the user's current version: someone changed the user since you read it. Reload, then retry. */
   | 'VERSION_CONFLICT'
+  /** Unknown identifier or wrong password (the two are not told apart). */
   | 'WRONG_CREDENTIALS';

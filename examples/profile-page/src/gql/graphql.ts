@@ -40,23 +40,38 @@ export type MutabilityReason =
 export type OrgRole =
   /** The organization's help-desk operator: manages its members, and nobody else. */
   | 'ADMIN'
+  /** A member: no powers over the organization or its other members. */
   | 'MEMBER';
 
 /** A profile field whose mutability the gateway decides (see `User.fieldPolicies`). */
 export type ProfileField =
+  /** User.appMetadata. */
   | 'APP_METADATA'
+  /** Whether the user is blocked (User.blocked). */
   | 'BLOCKED'
+  /** The email address (User.email). */
   | 'EMAIL'
+  /** Whether the email address is verified (User.emailVerified). */
   | 'EMAIL_VERIFIED'
+  /** The family name (User.familyName), a root attribute. */
   | 'FAMILY_NAME'
+  /** The given name (User.givenName), a root attribute. */
   | 'GIVEN_NAME'
+  /** The full name (User.name), a root attribute. */
   | 'NAME'
+  /** The nickname (User.nickname), a root attribute. */
   | 'NICKNAME'
+  /** The password (write-only: UpdateUserInput.password). */
   | 'PASSWORD'
+  /** The phone number (User.phoneNumber). */
   | 'PHONE_NUMBER'
+  /** Whether the phone number is verified (User.phoneVerified). */
   | 'PHONE_VERIFIED'
+  /** The picture URL (User.picture), a root attribute. */
   | 'PICTURE'
+  /** The username (User.username). */
   | 'USERNAME'
+  /** User.userMetadata. */
   | 'USER_METADATA';
 
 /** What a login does to the five root attributes (name, nickname, givenName, familyName, picture). Auth0's `set_user_root_attributes`. */
@@ -76,25 +91,33 @@ export type RootAttributeSync =
 export type UpdateUserInput = {
   /** Merged like userMetadata; Auth0's reserved names (blocked, email, user_id, …) are refused. */
   appMetadata?: Record<string, unknown> | null | undefined;
+  /** True blocks the user (their logins and tokens are refused at once), false unblocks; may not be null. */
   blocked?: boolean | null | undefined;
   /** A changed email is unverified unless the same update (by a tenant administrator) sets emailVerified. */
   email?: string | null | undefined;
+  /** Marks the email verified or not (tenant administrators only); may not be null. */
   emailVerified?: boolean | null | undefined;
   /** When given, the update is refused with VERSION_CONFLICT unless `User.version` still has this value. */
   expectedVersion?: number | null | undefined;
+  /** 1–150 characters; null clears it. */
   familyName?: string | null | undefined;
+  /** 1–150 characters; null clears it. */
   givenName?: string | null | undefined;
+  /** 1–150 characters; null clears it. */
   name?: string | null | undefined;
+  /** 1–300 characters; null clears it. */
   nickname?: string | null | undefined;
   /** 8–72 bytes. Stored only as a hash. Help desk and users create a password reset ticket instead. */
   password?: string | null | undefined;
   /** Null clears it. */
   phoneNumber?: string | null | undefined;
+  /** Marks the phone number verified or not (tenant administrators only); may not be null. */
   phoneVerified?: boolean | null | undefined;
   /** http or https. */
   picture?: string | null | undefined;
   /** Merged one level deep: each top-level key given replaces the stored one, a key set to null is removed, nested objects are replaced whole. At most 16 KB after the merge; keys may not contain `.` or `$`. */
   userMetadata?: Record<string, unknown> | null | undefined;
+  /** 1–128 characters of A–Z a–z 0–9 `_ + - . ! # $ ' ^ ` ~ @`, unique within the connection; only on connections that require usernames. */
   username?: string | null | undefined;
 };
 

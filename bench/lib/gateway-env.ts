@@ -1,0 +1,20 @@
+// The environment of a benchmarked gateway process: production, the bench's secret and files,
+// nothing inherited from the caller's shell that would change what is measured.
+import { join } from 'node:path';
+
+export function gatewayEnv(dir: string, dbPath: string, secret: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (/^(AUTH_|SMTP_|MAIL_|PLAYGROUND|SEED_|CUSTOM_DB_|OUTBOX_|LEGACY_|DATABASE_URL|PORT$)/.test(key)) delete env[key];
+  }
+  return {
+    ...env,
+    NODE_ENV: 'production',
+    DATABASE_URL: `file:${dbPath}`,
+    SEED_DEMO: '0',
+    PORT: '0',
+    AUTH_JWT_SECRET: secret,
+    OUTBOX_FILE: join(dir, 'outbox.log'),
+    LEGACY_DB_PATH: join(dir, 'legacy.db'),
+  };
+}

@@ -1,0 +1,25 @@
+// The store factory: the one place that picks and opens a store implementation from the
+// configuration. The runtime and every CLI open their store here; a second dialect is a branch here
+// and a folder beside ./sqlite, with no change elsewhere.
+import { MIGRATIONS_FOLDER } from '../config.js';
+import { openSqliteStore } from './sqlite/index.js';
+import type { Store } from './types.js';
+
+/** What the factory needs of the configuration (a Config has it). */
+export interface StoreConfig {
+  /** The SQLite file, or ':memory:'. */
+  databasePath: string;
+}
+
+export interface OpenStoreOptions {
+  /** Called with every SQL statement run (the statement-count tests and the benchmark use it). */
+  onStatement?: (sql: string) => void;
+}
+
+/** Opens the configured store, migrated to the current schema. */
+export function openStore(config: StoreConfig, opts: OpenStoreOptions = {}): Store {
+  return openSqliteStore({ path: config.databasePath, migrationsFolder: MIGRATIONS_FOLDER, onStatement: opts.onStatement });
+}
+
+/** How the configured store names itself in a log line. */
+export const DIALECT_LABELS: Record<Store['dialect'], string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
