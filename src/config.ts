@@ -27,6 +27,8 @@ export interface Config {
   mail: { smtpUrl: string | null; from: string; file: string; fileChosen: boolean };
   /** CORS_ORIGINS: exact origins whose pages may call /graphql from a browser; none by default. */
   corsOrigins: string[];
+  /** PSEUDONYM_SECRET: the key of erased users' pseudonyms (null: a key file beside the database). */
+  pseudonymSecret: string | null;
 }
 
 /** Default lifetimes of tickets, in seconds; a request may ask for a shorter or longer one up to `maxTtl`. */
@@ -125,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       fileChosen: Boolean(env.OUTBOX_FILE),
     },
     corsOrigins: corsOrigins(env.CORS_ORIGINS),
+    pseudonymSecret: env.PSEUDONYM_SECRET || null,
   };
 }
 

@@ -3,11 +3,11 @@
 import { Access } from '../app/access.js';
 import type { AppContext } from '../app/context.js';
 import { createLoaders, type Loaders } from '../app/loaders.js';
-import { InvalidTokenError, type TokenVerifier } from '../auth/tokens.js';
+import { InvalidTokenError, type TokenClaims, type TokenVerifier } from '../auth/tokens.js';
 import type { TicketSettings } from '../config.js';
 import type { ScriptRegistry } from '../connectors/custom-db.js';
 import { type Caller, effectiveAdminOrganizations } from '../domain/access.js';
-import type { Store } from '../store/types.js';
+import type { Store, UserRow } from '../store/types.js';
 
 export type GraphQLContext = AppContext;
 
@@ -41,6 +41,20 @@ export async function buildContext(
   };
 }
 
+/**
+ * Whether the token's sub names an erased user, or a user that bears an erased id again while the
+ * token was issued before that erasure (or says not when). The same second counts as before: `iat`
+ * has one-second precision, and the doubt goes to refusing. A token issued after the current user
+ * was created cannot predate an erasure of the id, so that case costs no query.
+ */
+async function issuedBeforeErasure(deps: ContextDeps, claims: TokenClaims, user: UserRow | null | undefined): Promise<boolean> {
+  if (user && claims.issuedAt !== null && claims.issuedAt * 1000 >= user.createdAt.getTime() + 1000) return false;
+  const deletedAt = await deps.store.users.deletedAt(claims.sub);
+  if (!deletedAt) return false;
+  if (!user) return true;
+  return claims.issuedAt === null || claims.issuedAt <= Math.floor(deletedAt.getTime() / 1000);
+}
+
 async function resolveCaller(
   deps: ContextDeps,
   loaders: Loaders,
@@ -66,9 +80,7 @@ async function resolveCaller(
   ]);
   // A block or an erasure takes effect at once, even for tokens issued before it.
   if (user?.blocked) return { caller: null, problem: 'The user is blocked.' };
-  if (!user && (await deps.store.users.isDeletedId(claims.sub))) {
-    return { caller: null, problem: 'The user was deleted.' };
-  }
+  if (await issuedBeforeErasure(deps, claims, user)) return { caller: null, problem: 'The user was deleted.' };
   const adminOf = memberships.filter((m) => m.roles.includes('ADMIN')).map((m) => m.organizationId);
   return {
     caller: {

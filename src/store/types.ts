@@ -264,8 +264,8 @@ export interface UserStore {
   findByIdentity(connectionId: string, upstreamUserId: string): Promise<UserRow | null>;
   /** For password verification only: the stored hash never leaves the gateway. */
   passwordHashOf(userId: string): Promise<string | null>;
-  /** Whether an id belonged to a user that was erased (and no user bears it again). */
-  isDeletedId(id: string): Promise<boolean>;
+  /** When a user bearing this id was last erased (null if never): kept when the id is reused. */
+  deletedAt(id: string): Promise<Date | null>;
   /**
    * Erasure, in one transaction: the profile, identities, memberships, tickets, invitations to the
    * user's address and outbox messages go; audit events about the user are replaced by one

@@ -1,7 +1,8 @@
 // The SQLite store: the embedded default. better-sqlite3 is synchronous, so each write is one
 // synchronous transaction (SQLite serialises writers), wrapped in the async Store interface.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { and, asc, count, eq, gt, inArray, or, type SQL, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
@@ -47,7 +48,7 @@ import { enqueue, sqliteInvitations, sqliteTickets } from './tickets.js';
 import {
   type Db,
   grouped,
-  hashDeletedId,
+  idHasher,
   inOrder,
   violatedUserKey,
   recordAudit,
@@ -62,6 +63,26 @@ export interface SqliteStoreOptions {
   migrationsFolder: string;
   /** Called with every SQL statement run (the statement-count tests use it). */
   onStatement?: (sql: string) => void;
+  /**
+   * The key of erased ids' hashes and audit pseudonyms (PSEUDONYM_SECRET); without it, a random
+   * key kept beside the database file (`pseudonym-secret`, mode 0600), or one per process in memory.
+   */
+  pseudonymSecret?: string | null;
+}
+
+function pseudonymSecretBeside(path: string): string {
+  if (path === ':memory:') return randomBytes(32).toString('base64url');
+  const file = join(dirname(path), 'pseudonym-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('base64url');
+  try {
+    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    // Another process (a CLI beside the server) made it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    throw err;
+  }
+  return secret;
 }
 
 export function openSqliteStore(opts: SqliteStoreOptions): Store {
@@ -77,6 +98,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   const db: Db = drizzle(sqlite, { schema: t, logger });
   migrate(db, { migrationsFolder: opts.migrationsFolder });
   const statements = new Statements(sqlite, opts.onStatement);
+  const hashId = idHasher(opts.pseudonymSecret || pseudonymSecretBeside(opts.path));
   let importKeySets = 0;
 
   const isDatabaseConnection = (tx: Db, connectionId: string): boolean =>
@@ -287,9 +309,6 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
           tx.insert(t.identities)
             .values({ ...identity, userId: user.id, connectionId: user.connectionId })
             .run();
-          tx.delete(t.deletedUsers)
-            .where(eq(t.deletedUsers.idHash, hashDeletedId(user.id)))
-            .run();
           recordAudit(tx, { ...audit, targetUserId: user.id }, now);
           const row = tx.select(userColumns).from(t.users).where(eq(t.users.id, user.id)).get();
           if (!row) throw new Error('user vanished after insert');
@@ -392,13 +411,14 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       return importBatch(db, statements, items, audit, opts.dryRun);
     },
     async erase(id, audit) {
-      return eraseUser(db, id, audit);
+      return eraseUser(db, hashId, id, audit);
     },
     async exportData(id) {
       return exportUser(db, id);
     },
-    async isDeletedId(id) {
-      return statements.get('SELECT 1 FROM deleted_users WHERE id_hash = ?').get(hashDeletedId(id)) !== undefined;
+    async deletedAt(id) {
+      const row = statements.get('SELECT deleted_at FROM deleted_users WHERE id_hash = ?').get(hashId(id)) as { deleted_at: number } | undefined;
+      return row ? new Date(row.deleted_at) : null;
     },
   };
 

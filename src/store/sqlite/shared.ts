@@ -1,5 +1,5 @@
 // Helpers shared by the SQLite store's modules.
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { and, eq, isNull } from 'drizzle-orm';
 import Database from 'better-sqlite3';
@@ -48,8 +48,14 @@ export function grouped<T>(ids: readonly string[], rows: T[], key: (row: T) => s
   return ids.map((id) => byId.get(id) ?? []);
 }
 
-export function hashDeletedId(id: string): string {
-  return createHash('sha256').update(`deleted-user:${id}`).digest('hex');
+/**
+ * The keyed hash that stands for an erased user id (deleted_users, audit pseudonyms): an HMAC with
+ * the server's pseudonym secret, so knowing an id does not reveal its pseudonym, nor the reverse.
+ */
+export type IdHasher = (id: string) => string;
+
+export function idHasher(secret: string): IdHasher {
+  return (id) => createHmac('sha256', secret).update(`deleted-user:${id}`).digest('hex');
 }
 
 export function recordAudit(tx: Db, entry: AuditEntry, at: Date): void {
