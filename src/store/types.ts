@@ -268,8 +268,9 @@ export interface UserStore {
   deletedAt(id: string): Promise<Date | null>;
   /**
    * Erasure, in one transaction: the profile, identities, memberships, tickets, invitations to the
-   * user's address and outbox messages go; audit events about the user are replaced by one
-   * pseudonymous record of the deletion, and events the user caused are pseudonymised.
+   * user's address and outbox messages go; the user's events about themself go, others' events
+   * about the user stay with a keyed pseudonym as target, events the user caused on others keep the
+   * pseudonym as actor, and one pseudonymous record of the deletion is added.
    */
   erase(id: string, audit: Omit<AuditEntry, 'targetUserId'>): Promise<boolean>;
   /**

@@ -32,7 +32,11 @@ export function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditE
     tx.update(t.invitations).set({ inviterId: pseudonym }).where(eq(t.invitations.inviterId, id)).run();
     // Identities, memberships and tickets go with the user (ON DELETE CASCADE).
     tx.delete(t.users).where(eq(t.users.id, id)).run();
-    tx.delete(t.auditEvents).where(eq(t.auditEvents.targetUserId, id)).run();
+    // What the user did to their own account goes; what others did to it stays, as evidence, with
+    // the pseudonym as target (an erasure never removes the trace of a takeover); what the user
+    // did to others stays with the pseudonym as actor.
+    tx.delete(t.auditEvents).where(and(eq(t.auditEvents.targetUserId, id), eq(t.auditEvents.actorId, id))).run();
+    tx.update(t.auditEvents).set({ targetUserId: pseudonym }).where(eq(t.auditEvents.targetUserId, id)).run();
     tx.update(t.auditEvents).set({ actorId: pseudonym }).where(eq(t.auditEvents.actorId, id)).run();
     // The latest deletion of the id: a token issued before it stays refused, even once the id is reused.
     tx.insert(t.deletedUsers).values({ idHash: hash(id), deletedAt: now }).onConflictDoUpdate({ target: t.deletedUsers.idHash, set: { deletedAt: now } }).run();
