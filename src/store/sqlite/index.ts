@@ -1,7 +1,7 @@
 // The SQLite store: the embedded default. better-sqlite3 is synchronous, so each write is one
 // synchronous transaction (SQLite serialises writers), wrapped in the async Store interface.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { and, asc, count, eq, gt, inArray, or, type SQL, sql } from 'drizzle-orm';
@@ -46,6 +46,7 @@ import {
 import * as t from './tables.js';
 import { enqueue, sqliteInvitations, sqliteTickets } from './tickets.js';
 import {
+  checkpoint,
   type Db,
   grouped,
   idHasher,
@@ -70,6 +71,13 @@ export interface SqliteStoreOptions {
   pseudonymSecret?: string | null;
 }
 
+/** The database file, created if missing, readable and writable by its owner only (0600). */
+function ownerOnly(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
+}
+
 function pseudonymSecretBeside(path: string): string {
   if (path === ':memory:') return randomBytes(32).toString('base64url');
   const file = join(dirname(path), 'pseudonym-secret');
@@ -86,9 +94,11 @@ function pseudonymSecretBeside(path: string): string {
 }
 
 export function openSqliteStore(opts: SqliteStoreOptions): Store {
-  if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+  if (opts.path !== ':memory:') ownerOnly(opts.path);
   const sqlite = new Database(opts.path);
   sqlite.pragma('journal_mode = WAL');
+  // SQLite gives -wal and -shm the database file's mode; files left by an older start are fixed here.
+  if (opts.path !== ':memory:') for (const side of ['-wal', '-shm']) if (existsSync(opts.path + side)) chmodSync(opts.path + side, 0o600);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = NORMAL');
@@ -411,7 +421,10 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       return importBatch(db, statements, items, audit, opts.dryRun);
     },
     async erase(id, audit) {
-      return eraseUser(db, hashId, id, audit);
+      const erased = eraseUser(db, hashId, id, audit);
+      // Erased data must not survive in the WAL: copy it into the file and truncate it.
+      if (erased) checkpoint(db);
+      return erased;
     },
     async exportData(id) {
       return exportUser(db, id);
