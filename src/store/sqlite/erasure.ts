@@ -9,7 +9,7 @@ export const pseudonymOf = (hash: IdHasher, id: string) => `deleted-user:${hash(
 
 export function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditEntry, 'targetUserId'>): boolean {
   return db.transaction((tx) => {
-    const user = tx.select({ id: t.users.id, emailLower: t.users.emailLower }).from(t.users).where(eq(t.users.id, id)).get();
+    const user = tx.select({ id: t.users.id, emailLower: t.users.emailLower, emailVerified: t.users.emailVerified }).from(t.users).where(eq(t.users.id, id)).get();
     if (!user) return false;
     const now = new Date();
     const pseudonym = pseudonymOf(hash, id);
@@ -27,7 +27,11 @@ export function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditE
         .get() !== undefined;
     if (user.emailLower && !addressShared) {
       tx.delete(t.outbox).where(sql`${t.outbox.userId} IS NULL AND lower(${t.outbox.toAddress}) = ${user.emailLower}`).run();
-      tx.delete(t.invitations).where(sql`${t.invitations.acceptedAt} IS NULL AND lower(${t.invitations.email}) = ${user.emailLower}`).run();
+      // Pending invitations belong to their organization: only an address the user had verified
+      // (and no one else holds) lets their erasure cancel one; anyone may type an address.
+      if (user.emailVerified) {
+        tx.delete(t.invitations).where(sql`${t.invitations.acceptedAt} IS NULL AND lower(${t.invitations.email}) = ${user.emailLower}`).run();
+      }
     }
     tx.update(t.invitations).set({ inviterId: pseudonym }).where(eq(t.invitations.inviterId, id)).run();
     // Identities, memberships and tickets go with the user (ON DELETE CASCADE).
