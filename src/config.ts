@@ -31,6 +31,8 @@ export interface Config {
   guard: GuardConfig;
   /** CORS_ORIGINS: exact origins whose pages may call /graphql from a browser; none by default. */
   corsOrigins: string[];
+  /** PSEUDONYM_SECRET: the key of erased users' pseudonyms (null: a key file beside the database). */
+  pseudonymSecret: string | null;
 }
 
 export interface ObservabilityConfig {
@@ -168,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     observability: observabilityConfig(env),
     guard,
     corsOrigins: corsOrigins(env.CORS_ORIGINS),
+    pseudonymSecret: env.PSEUDONYM_SECRET || null,
   };
 }
 

@@ -16,11 +16,12 @@ export class Access {
   private readonly facts = new Map<string, Promise<ConnectionFacts>>();
   /**
    * Users this request wrote with the right to (a write scope, or a ticket that proves who holds
-   * it): the write's payload may show them, at this level.
+   * it): the write's payload may show them at this level, never more than the caller could read
+   * anyway. Writing does not grant reading: a writer who may not read gets `write` (id and version).
    */
   private readonly writeGrants = new Map<string, ReadAccess>();
 
-  grantRead(userId: string, level: ReadAccess = 'full'): void {
+  grantRead(userId: string, level: ReadAccess = 'write'): void {
     this.writeGrants.set(userId, level);
   }
 
@@ -48,20 +49,28 @@ export class Access {
     const known = this.readNow(user.id);
     if (known !== undefined) return known;
     const caller = this.caller as Caller;
-    return this.memo.rememberRead(user.id, async () => readAccess(caller, user.id, await this.organizationIdsOf(user.id)));
+    const own = await this.memo.rememberRead(user.id, async () => readAccess(caller, user.id, await this.organizationIdsOf(user.id)));
+    return this.withGrant(user.id, own);
   }
 
   /** The read level when it is already decided in this request (synchronously), else undefined. */
   readNow(userId: string): ReadAccess | undefined {
-    const granted = this.writeGrants.get(userId);
-    if (granted) return granted;
-    if (!this.caller) return 'none';
-    return this.memo.readLevel(userId);
+    if (!this.caller) return this.withGrant(userId, 'none');
+    const own = this.memo.readLevel(userId);
+    return own === undefined ? undefined : this.withGrant(userId, own);
+  }
+
+  // A write (or a ticket) grants what the caller may see of the user it wrote only where its own
+  // reading rights give nothing: writing does not widen reading.
+  private withGrant(userId: string, own: ReadAccess): ReadAccess {
+    return own === 'none' ? (this.writeGrants.get(userId) ?? 'none') : own;
   }
 
   /** The user row if the caller may read it, else null (the same answer as for a missing user). */
   async visible(user: UserRow | null): Promise<UserRow | null> {
-    return user && (await this.read(user)) !== 'none' ? user : null;
+    if (!user) return null;
+    const access = await this.read(user);
+    return access === 'full' || access === 'member' ? user : null;
   }
 
   connectionFacts(connectionId: string): Promise<ConnectionFacts> {

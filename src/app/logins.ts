@@ -104,7 +104,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
       { releaseFromLegacyUsers: w.source === 'custom_database' },
     );
     if (result.ok) {
-      ctx.access.grantRead(id);
+      ctx.access.grantRead(id, 'full');
       return { user: result.user, userErrors: [] };
     }
     // Two first logins at once: the other one created the user; this one is a later login.
@@ -134,7 +134,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
     if ('notFound' in result) return writeLogin(ctx, { ...w, existing: null });
     return fail(...refusalErrors(result, id));
   }
-  ctx.access.grantRead(id);
+  ctx.access.grantRead(id, 'full');
   return { user: result.user, userErrors: [] };
 }
 
@@ -287,7 +287,7 @@ async function writeLocalLogin(
   );
   forgetUser(ctx.loaders, user.id);
   if (!result.ok) return 'notFound' in result ? WRONG_CREDENTIALS() : fail(...refusalErrors(result, user.id));
-  ctx.access.grantRead(user.id);
+  ctx.access.grantRead(user.id, 'full');
   return { user: result.user, userErrors: [] };
 }
 

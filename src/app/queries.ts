@@ -1,6 +1,7 @@
 // Root listings. Each is one store query, narrowed to what the caller may read; the edges below
 // them resolve through the request's loaders.
-import { hasScope } from '../domain/access.js';
+import { hasScope, mayFilterByOrganization } from '../domain/access.js';
+import { forbidden } from './errors.js';
 import type { ConnectionRow, OrganizationRow, Page, UserFilter, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { findConnection } from './lookup.js';
@@ -11,6 +12,9 @@ export async function listUsers(
 ): Promise<Page<UserRow>> {
   const caller = ctx.caller;
   const { connection: connectionRef, ...filter } = args.filter;
+  if (filter.organizationId && !mayFilterByOrganization(caller, filter.organizationId)) {
+    throw forbidden('Filtering users by an organization needs read:users, or to be that organization’s help desk (ADMIN).');
+  }
   // An unknown connection matches no user.
   const connectionId = connectionRef ? ((await findConnection(ctx, connectionRef))?.id ?? connectionRef) : null;
   const page = await ctx.store.users.list({

@@ -3,11 +3,11 @@
 import { Access } from '../app/access.js';
 import type { AppContext } from '../app/context.js';
 import { createLoaders, type Loaders } from '../app/loaders.js';
-import { InvalidTokenError, type TokenVerifier } from '../auth/tokens.js';
+import { InvalidTokenError, type TokenClaims, type TokenVerifier } from '../auth/tokens.js';
 import type { TicketSettings } from '../config.js';
 import type { ScriptRegistry } from '../connectors/custom-db.js';
 import { type Caller, effectiveAdminOrganizations } from '../domain/access.js';
-import type { Store } from '../store/types.js';
+import type { Store, SubjectStanding } from '../store/types.js';
 
 export type GraphQLContext = AppContext;
 
@@ -43,6 +43,21 @@ export async function buildContext(
   };
 }
 
+/**
+ * Whether the token's sub names an erased user, or a user that bears an erased id again while the
+ * token was issued before that erasure (or says not when). The same second counts as before: `iat`
+ * has one-second precision, and the doubt goes to refusing. A token issued after the current user
+ * was created cannot predate an erasure of the id, so that case costs no query.
+ */
+function issuedBeforeErasure(claims: TokenClaims, standing: SubjectStanding): boolean {
+  if (!standing.deletedAt) return false;
+  // No user bears the id again: every token of it is refused.
+  if (standing.createdAt === null) return true;
+  // A token issued after the current bearer of the id was created is theirs.
+  if (claims.issuedAt !== null && claims.issuedAt * 1000 >= standing.createdAt.getTime() + 1000) return false;
+  return claims.issuedAt === null || claims.issuedAt <= Math.floor(standing.deletedAt.getTime() / 1000);
+}
+
 async function resolveCaller(
   deps: ContextDeps,
   loaders: Loaders,
@@ -66,7 +81,7 @@ async function resolveCaller(
   // even for tokens issued before it.
   const standing = await deps.store.users.standing(claims.sub);
   if (standing.blocked === true) return { caller: null, problem: 'The user is blocked.' };
-  if (standing.blocked === null && standing.deleted) return { caller: null, problem: 'The user was deleted.' };
+  if (issuedBeforeErasure(claims, standing)) return { caller: null, problem: 'The user was deleted.' };
   const memberships = standing.memberships;
   loaders.membershipsByUser.prime(claims.sub, memberships);
   const adminOf = memberships.filter((m) => m.roles.includes('ADMIN')).map((m) => m.organizationId);

@@ -1,12 +1,12 @@
 // graphql-shield: deny by default, an explicit rule for every type and field (a test walks the
 // schema to prove it). Rules only check; the decisions come from src/domain through ctx.access.
-import { GraphQLError, type GraphQLSchema, isObjectType } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo, type GraphQLSchema, isObjectType } from 'graphql';
 import type { IRules } from 'graphql-shield';
 import { allow, chain, deny, rule, shield } from 'graphql-shield';
 import { AppError, forbidden, unauthenticated } from '../app/errors.js';
 import { findUserForWrite } from '../app/lookup.js';
 import { assertEditable } from '../app/users.js';
-import { hasScope } from '../domain/access.js';
+import { hasScope, type ReadAccess, WRITER_VISIBLE_FIELDS } from '../domain/access.js';
 import type { Scope } from '../domain/types.js';
 import type { GraphQLContext } from './context.js';
 import type { UpdateUserInput } from './generated/resolvers-types.js';
@@ -44,8 +44,7 @@ const CANNOT_READ_USER = 'You may not read this user.';
  * request in ctx.access, so `no_cache` costs one map lookup per field.
  */
 const canReadUser = rule('canReadUser', { cache: 'no_cache' })(
-  async (parent: { id: string }, _args, ctx: GraphQLContext) =>
-    (await ctx.access.read(parent)) !== 'none' || forbidden(CANNOT_READ_USER),
+  async (parent: { id: string }, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) => readLevelAllows(await ctx.access.read(parent), info),
 );
 
 /**
@@ -54,6 +53,16 @@ const canReadUser = rule('canReadUser', { cache: 'no_cache' })(
  * synchronous map lookup, with no promise (shield would wrap each field in an async rule). The
  * same rule, the same answer: FORBIDDEN when the caller may not read the user.
  */
+/** The one answer of canReadUser for a decided read level: true, or FORBIDDEN (thrown by the middleware). */
+function readLevelAllows(level: ReadAccess, info: { fieldName: string }): true | AppError {
+  if (level === 'none') return forbidden(CANNOT_READ_USER);
+  // Writing does not grant reading: a writer who may not read sees only what it needs to go on.
+  if (level === 'write' && !WRITER_VISIBLE_FIELDS.has(info.fieldName)) {
+    return forbidden('You may change this user but not read them (that needs read:users): ask for id and version only.');
+  }
+  return true;
+}
+
 export function canReadUserPerObject(
   resolve: (parent: unknown, args: unknown, ctx: unknown, info: unknown) => unknown,
   parent: { id: string },
@@ -61,13 +70,16 @@ export function canReadUserPerObject(
   ctx: GraphQLContext,
   info: unknown,
 ): unknown {
+  const field = info as { fieldName: string };
   const level = ctx.access.readNow(parent.id);
   if (level !== undefined) {
-    if (level === 'none') throw forbidden(CANNOT_READ_USER);
+    const allowed = readLevelAllows(level, field);
+    if (allowed !== true) throw allowed;
     return resolve(parent, args, ctx, info);
   }
   return ctx.access.read(parent).then((decided) => {
-    if (decided === 'none') throw forbidden(CANNOT_READ_USER);
+    const allowed = readLevelAllows(decided, field);
+    if (allowed !== true) throw allowed;
     return resolve(parent, args, ctx, info);
   });
 }

@@ -9,6 +9,8 @@ import type { Store } from './types.js';
 export interface StoreConfig {
   /** The SQLite file, or ':memory:'. */
   databasePath: string;
+  /** PSEUDONYM_SECRET: the key of erased ids' hashes and audit pseudonyms (else a key file beside the database). */
+  pseudonymSecret?: string | null;
 }
 
 export interface OpenStoreOptions {
@@ -24,7 +26,7 @@ export interface OpenStoreOptions {
 
 /** Opens the configured store, migrated to the current schema. */
 export function openStore(config: StoreConfig, opts: OpenStoreOptions = {}): Store {
-  return openSqliteStore({ path: config.databasePath, migrationsFolder: MIGRATIONS_FOLDER, onStatement: opts.onStatement });
+  return openSqliteStore({ path: config.databasePath, migrationsFolder: MIGRATIONS_FOLDER, onStatement: opts.onStatement, pseudonymSecret: config.pseudonymSecret });
 }
 
 /** How the configured store names itself in a log line. */

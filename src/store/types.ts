@@ -243,8 +243,10 @@ export interface UserWithRelations {
 export interface SubjectStanding {
   /** Null when no user has that id. */
   blocked: boolean | null;
-  /** Whether the id belonged to a user who was erased. */
-  deleted: boolean;
+  /** When the user bearing the id now was created; null when no user has it. */
+  createdAt: Date | null;
+  /** When a user with that id was last erased; null if never. */
+  deletedAt: Date | null;
   memberships: MembershipRow[];
 }
 
@@ -287,12 +289,13 @@ export interface UserStore {
   findByIdentity(connectionId: string, upstreamUserId: string): Promise<UserRow | null>;
   /** For password verification only: the stored hash never leaves the gateway. */
   passwordHashOf(userId: string): Promise<string | null>;
-  /** Whether an id belonged to a user that was erased (and no user bears it again). */
-  isDeletedId(id: string): Promise<boolean>;
+  /** When a user bearing this id was last erased (null if never): kept when the id is reused. */
+  deletedAt(id: string): Promise<Date | null>;
   /**
    * Erasure, in one transaction: the profile, identities, memberships, tickets, invitations to the
-   * user's address and outbox messages go; audit events about the user are replaced by one
-   * pseudonymous record of the deletion, and events the user caused are pseudonymised.
+   * user's address and outbox messages go; the user's events about themself go, others' events
+   * about the user stay with a keyed pseudonym as target, events the user caused on others keep the
+   * pseudonym as actor, and one pseudonymous record of the deletion is added.
    */
   erase(id: string, audit: Omit<AuditEntry, 'targetUserId'>): Promise<boolean>;
   /**
@@ -411,7 +414,7 @@ export interface InvitationStore {
     userId: string,
     now: Date,
     audit: AuditEntry,
-  ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; problem: TicketProblem }>;
+  ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; problem: TicketProblem | 'EMAIL_MISMATCH' }>;
 }
 
 export interface AuditStore {

@@ -1,7 +1,7 @@
 // The audit log and the outbox.
 import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, type SQL, sql } from 'drizzle-orm';
 import type { AuditEventRow, AuditStore, OutboxMessageSummary, OutboxStatus, OutboxStore } from '../types.js';
-import { type Db, recordAudit } from './shared.js';
+import { checkpoint, type Db, recordAudit } from './shared.js';
 import * as t from './tables.js';
 
 export function sqliteAudit(db: Db): AuditStore {
@@ -113,6 +113,7 @@ export function sqliteOutbox(db: Db): OutboxStore {
     async markSent(id, at) {
       // Delivered: the body (which may hold a ticket) is not kept.
       db.update(t.outbox).set({ sentAt: at, lastError: null, body: '' }).where(eq(t.outbox.id, id)).run();
+      checkpoint(db);
     },
     async markFailed(id, error, retryAt) {
       db.update(t.outbox)

@@ -203,13 +203,15 @@ export function userWithRelationsFromRaw(r: RawUserWithRelations): UserWithRelat
 /** The caller check: blocked (null: no such user), erased, and memberships; @id the id, @hash its deletion hash. */
 export const SUBJECT_STANDING = `SELECT
   (SELECT blocked FROM users WHERE id = @id) AS blocked,
-  EXISTS (SELECT 1 FROM deleted_users WHERE id_hash = @hash) AS deleted,
+  (SELECT created_at FROM users WHERE id = @id) AS created_at,
+  (SELECT deleted_at FROM deleted_users WHERE id_hash = @hash) AS deleted_at,
   (SELECT json_group_array(json_object('organization_id', organization_id, 'user_id', user_id, 'roles', roles, 'invited_email', invited_email, 'joined_at', joined_at)) FROM memberships WHERE user_id = @id) AS memberships_json`;
 
-export function standingFromRaw(r: { blocked: number | null; deleted: number; memberships_json: string }): SubjectStanding {
+export function standingFromRaw(r: { blocked: number | null; created_at: number | null; deleted_at: number | null; memberships_json: string }): SubjectStanding {
   return {
     blocked: r.blocked === null ? null : r.blocked === 1,
-    deleted: r.deleted === 1,
+    createdAt: r.created_at === null ? null : new Date(r.created_at),
+    deletedAt: r.deleted_at === null ? null : new Date(r.deleted_at),
     memberships: (JSON.parse(r.memberships_json) as RawMembership[])
       .map(membershipFromRaw)
       .sort((a, b) => (a.organizationId < b.organizationId ? -1 : a.organizationId > b.organizationId ? 1 : 0)),
