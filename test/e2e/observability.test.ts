@@ -128,7 +128,7 @@ describe('GET /metrics (METRICS=1)', () => {
     expect(logins('legacy-db', 'DATABASE', 'success')).toBe(1);
     expect(logins('unknown', 'unknown', 'NOT_FOUND')).toBe(1);
     expect(sample(text, 'gateway_custom_db_script_duration_seconds_count', { connection: 'legacy-db', function: 'login', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'gateway_store_call_duration_seconds_count', { call: 'users.byIds' })).toBeGreaterThan(0);
+    expect(sample(text, 'gateway_store_call_duration_seconds_count', { call: 'users.withRelationsByIds' })).toBeGreaterThan(0);
     for (const status of ['pending', 'sent', 'failed']) expect(sample(text, 'gateway_outbox_messages', { status })).not.toBeNull();
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
     expect(text).toMatch(/^process_cpu_seconds_total /m);

@@ -73,7 +73,7 @@ describe('traces', () => {
     expect(direct.filter((n) => n === 'store users.update')).toHaveLength(1);
     // A loader batch is one store call.
     const userBatch = spans.find((s) => s.name === 'loader user' && parentOf(s) === root.spanContext().spanId);
-    expect(userBatch && children(spans, userBatch).map((s) => s.name)).toEqual(['store users.byIds']);
+    expect(userBatch && children(spans, userBatch).map((s) => s.name)).toEqual(['store users.withRelationsByIds']);
     expect(userBatch?.attributes['loader.batch_size']).toBe(1);
     const write = spans.find((s) => s.name === 'store users.update');
     expect(write?.attributes['db.system.name']).toBe('sqlite');
