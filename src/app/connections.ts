@@ -1,5 +1,12 @@
 // Connection operations. What the options mean is decided in src/domain/connection.ts.
 import { ScriptLoadError } from '../connectors/custom-db.js';
+import {
+  ATTRIBUTES_OPTION,
+  type AttributeDeclaration,
+  checkAttributeSettings,
+  UNDECLARED_ATTRIBUTES_OPTION,
+  type UndeclaredAttributePolicy,
+} from '../domain/attributes.js';
 import type { ConnectionKind, RootAttributeSync, UserError } from '../domain/types.js';
 import type { ConnectionOptions, ConnectionRow } from '../store/types.js';
 import type { AppContext } from './context.js';
@@ -18,6 +25,9 @@ export interface ConnectionInput {
   requiresUsername?: boolean | null;
   customScripts?: string | null;
   options?: Record<string, unknown> | null;
+  /** Declared attributes; replaces the stored list when given. */
+  attributes?: AttributeDeclaration[] | null;
+  undeclaredAttributes?: UndeclaredAttributePolicy | null;
 }
 
 export type ConnectionResult = { connection: ConnectionRow | null; userErrors: UserError[] };
@@ -92,6 +102,8 @@ export async function checkConnectionSettings(
       }
     }
   }
+  // Declarations are checked however they arrive: the attributes field or the raw options.
+  errors.push(...checkAttributeSettings(options));
   return errors;
 }
 
@@ -103,6 +115,8 @@ export function optionsFrom(input: Omit<ConnectionInput, 'name' | 'kind' | 'stra
   if (input.importMode != null) options.import_mode = input.importMode;
   if (input.customScripts != null) options.customScripts = input.customScripts;
   if (input.requiresUsername != null) options.requires_username = input.requiresUsername;
+  if (input.attributes != null) options[ATTRIBUTES_OPTION] = input.attributes;
+  if (input.undeclaredAttributes != null) options[UNDECLARED_ATTRIBUTES_OPTION] = input.undeclaredAttributes;
   return options;
 }
 

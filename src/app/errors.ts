@@ -33,19 +33,28 @@ export const badUserInput = (message: string, field?: string) =>
 
 export interface RefusedField {
   field: ProfileField;
+  /** A declared (or undeclared) attribute of user_metadata / app_metadata, when the refusal is about one key. */
+  key?: string;
   reason: MutabilityReason;
   message: string;
 }
+
+/** How a refused field is named in messages: `userMetadata.plan` for an attribute. */
+const refusedLabel = (r: RefusedField) => (r.key === undefined ? FIELD_LABELS[r.field] : `${FIELD_LABELS[r.field]}.${r.key}`);
 
 /** FIELD_NOT_EDITABLE; `extensions.fields` names each field as `User.fieldPolicies` does (ProfileField). */
 export class FieldNotEditableError extends AppError {
   constructor(readonly refused: RefusedField[]) {
     super(
       'FIELD_NOT_EDITABLE',
-      `You may not change ${refused.map((r) => FIELD_LABELS[r.field]).join(', ')} of this user (${refused
+      `You may not change ${refused.map(refusedLabel).join(', ')} of this user (${refused
         .map((r) => r.message)
         .join('; ')}). Nothing was changed.`,
-      { fields: refused.map((r) => ({ field: r.field.toUpperCase(), reason: r.reason })) },
+      {
+        fields: refused.map((r) =>
+          r.key === undefined ? { field: r.field.toUpperCase(), reason: r.reason } : { field: r.field.toUpperCase(), key: r.key, reason: r.reason },
+        ),
+      },
     );
   }
 }
@@ -57,5 +66,6 @@ export const fieldNotEditable = (refused: RefusedField[]) => new FieldNotEditabl
  * input key, the message names the field, the reason and what to do.
  */
 export function refusedFieldError(r: RefusedField): UserError {
-  return { field: [FIELD_LABELS[r.field]], code: 'FIELD_NOT_EDITABLE', message: `${FIELD_LABELS[r.field]}: ${r.reason}: ${r.message}` };
+  const field = r.key === undefined ? [FIELD_LABELS[r.field]] : [FIELD_LABELS[r.field], r.key];
+  return { field, code: 'FIELD_NOT_EDITABLE', message: `${refusedLabel(r)}: ${r.reason}: ${r.message}` };
 }

@@ -36,8 +36,14 @@ export const userResolvers: Resolvers = {
       if (!connection) throw new Error(`connection ${user.connectionId} of user ${user.id} is missing`);
       return connection;
     },
+    // Declared attributes the caller may not view are absent (not an error).
+    userMetadata: async (user, _, ctx) =>
+      ctx.access.visibleMetadata(user, 'user_metadata', user.userMetadata),
     // The help desk reads every field but app_metadata, which reads as null without an error.
-    appMetadata: async (user, _, ctx) => ((await ctx.access.read(user)) === 'full' ? user.appMetadata : null),
+    appMetadata: async (user, _, ctx) =>
+      (await ctx.access.read(user)) === 'full'
+        ? ctx.access.visibleMetadata(user, 'app_metadata', user.appMetadata)
+        : null,
     identities: (user, _, ctx) => ctx.loaders.identitiesByUser.load(user.id),
     organizations: async (user, _, ctx) => {
       const memberships = await ctx.loaders.membershipsByUser.load(user.id);
@@ -46,6 +52,10 @@ export const userResolvers: Resolvers = {
     fieldPolicies: async (user, _, ctx) => {
       const policies = await ctx.access.policies(user);
       return PROFILE_FIELDS.map((field) => ({ ...policies[field], field: upper(field) }));
+    },
+    attributePolicies: async (user, _, ctx) => {
+      const decisions = await ctx.access.attributePolicies(user);
+      return decisions.map((d) => ({ ...d, in: d.in === 'app_metadata' ? ('APP_METADATA' as const) : ('USER_METADATA' as const) }));
     },
   },
   Identity: {
