@@ -3,6 +3,7 @@ import { ScriptLoadError } from '../connectors/custom-db.js';
 import {
   ATTRIBUTES_OPTION,
   type AttributeDeclaration,
+  attributeSettingsOf,
   checkAttributeSettings,
   UNDECLARED_ATTRIBUTES_OPTION,
   type UndeclaredAttributePolicy,
@@ -158,6 +159,7 @@ export async function createConnection(ctx: AppContext, input: ConnectionInput):
     { id: newConnectionId(), name: input.name, kind: input.kind, strategy, options },
     { actorId: caller.sub, operation: 'createConnection' },
   );
+  await indexDeclaredAttributes(ctx, row);
   ctx.loaders.connection.prime(row.id, row);
   return { connection: row, userErrors: [] };
 }
@@ -201,9 +203,16 @@ export async function updateConnection(ctx: AppContext, id: string, input: Conne
     { actorId: caller.sub, operation: 'updateConnection' },
   );
   if (!row) throw notFound('connection', id);
+  await indexDeclaredAttributes(ctx, row);
   // Field policies and logins read the connection anew from the next request on.
   ctx.loaders.connection.clear(row.id).prime(row.id, row);
   return { connection: row, userErrors: [] };
+}
+
+/** Searches on declared attributes are served by expression indexes, made when they are declared. */
+async function indexDeclaredAttributes(ctx: AppContext, row: ConnectionRow): Promise<void> {
+  const { attributes } = attributeSettingsOf(row.options);
+  if (attributes.length > 0) await ctx.store.connections.indexAttributes(row.id, attributes.map((d) => ({ object: d.in, key: d.key })));
 }
 
 /** Refuses while users exist, unless asked to erase them too (which needs delete:users). */

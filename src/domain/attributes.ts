@@ -191,3 +191,51 @@ export function visibleMetadata(
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/** A search condition on one attribute, as a client writes it (values as strings). */
+export interface AttributeSearch {
+  key: string;
+  in: AttributeObject;
+  equals?: string | null;
+  prefix?: string | null;
+  gte?: string | null;
+  lte?: string | null;
+}
+
+/**
+ * A search condition with its values typed as the declaration's schema says (a number for
+ * `integer`/`number`, a boolean for `boolean`, else the string), or why it cannot run: only
+ * declared keys are searchable, and only by a caller who may view them.
+ */
+export function searchCondition(
+  settings: AttributeSettings,
+  search: AttributeSearch,
+  viewer: { tenantAdmin: boolean; helpDesk: boolean; self: boolean },
+):
+  | { ok: true; condition: { object: AttributeObject; key: string; equals?: string | number | boolean; prefix?: string; gte?: string | number; lte?: string | number } }
+  | { ok: false; code: 'BAD_USER_INPUT' | 'FORBIDDEN'; message: string } {
+  const declaration = declarationOf(settings, search.in, search.key);
+  if (!declaration) return { ok: false, code: 'BAD_USER_INPUT', message: `${search.key} is not a declared attribute of this connection: only declared attributes are searchable.` };
+  if (!mayView(declaration, viewer)) return { ok: false, code: 'FORBIDDEN', message: `You may not view ${search.key}, so you may not search by it.` };
+  const type = declaration.schema.type;
+  const typed = (raw: string): string | number | boolean | null => {
+    if (type === 'integer' || type === 'number') return Number.isFinite(Number(raw)) ? Number(raw) : null;
+    if (type === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : null;
+    return raw;
+  };
+  const condition: { object: AttributeObject; key: string; equals?: string | number | boolean; prefix?: string; gte?: string | number; lte?: string | number } = {
+    object: search.in,
+    key: search.key,
+  };
+  for (const bound of ['equals', 'gte', 'lte'] as const) {
+    const raw = search[bound];
+    if (raw === undefined || raw === null) continue;
+    const value = typed(raw);
+    if (value === null || (bound !== 'equals' && typeof value === 'boolean')) {
+      return { ok: false, code: 'BAD_USER_INPUT', message: `${bound} of ${search.key} must be a ${String(type)}.` };
+    }
+    condition[bound] = value as never;
+  }
+  if (search.prefix !== undefined && search.prefix !== null) condition.prefix = search.prefix;
+  return { ok: true, condition };
+}

@@ -1,5 +1,6 @@
 // Declared attributes through the real server: declarations on a connection, the policy per key
 // (roles, lifecycle, undeclared keys), schema validation, and viewing rules in every read.
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { addMember, adminToken, createConnection, createOrganization, createUser } from '../helpers/tenant.js';
@@ -46,8 +47,10 @@ async function policies(token: string, id = userId) {
 
 const policyOf = (list: Policy[], key: string) => list.find((p) => p.key === key)!;
 
+const statements: string[] = [];
+
 beforeAll(async () => {
-  gw = await startTestGateway();
+  gw = await startTestGateway({ onStatement: (sql) => statements.push(sql) });
   admin = await adminToken(gw);
   connectionId = await createConnection(gw, admin, { name: 'staff', kind: 'DATABASE' });
   const res = await gw.gql<{ updateConnection: { connection: { attributes: unknown[]; undeclaredAttributes: string }; userErrors: unknown[] } }>(
@@ -178,5 +181,90 @@ describe('attributePolicies and writes agree', () => {
     expect(undeclared.data?.createUser.userErrors).toEqual([expect.objectContaining({ field: ['userMetadata', 'nickname2'], code: 'FIELD_NOT_EDITABLE' })]);
     const adminRefused = await update(admin, { userMetadata: { another: 1 } });
     expect(adminRefused.errors?.[0]?.extensions?.fields).toEqual([{ field: 'USER_METADATA', key: 'another', reason: 'UNDECLARED_ATTRIBUTE' }]);
+  });
+});
+
+describe('search by declared attributes', () => {
+  const SEARCH = `query($filter: UserFilter, $orderBy: UserOrder, $after: String, $first: Int) {
+    users(filter: $filter, orderBy: $orderBy, after: $after, first: $first) { totalCount pageInfo { hasNextPage endCursor } edges { node { id email } } }
+  }`;
+  type Page = { users: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: { id: string; email: string } }[] } };
+  const emails = (p: Page) => p.users.edges.map((e) => e.node.email);
+
+  beforeAll(async () => {
+    await gw.gql(`mutation($id: ID!) { updateConnection(id: $id, input: { undeclaredAttributes: ALLOW }) { userErrors { code } } }`, { id: connectionId }, admin);
+    for (let i = 0; i < 12; i++) {
+      await createUser(gw, admin, {
+        connection: 'staff',
+        email: `s${String(i).padStart(2, '0')}@staff.example`,
+        password: 'correct horse battery',
+        userMetadata: { employeeNumber: 100 + i, locale: i % 3 === 0 ? 'de' : i % 3 === 1 ? 'de-AT' : 'en', department: i < 6 ? 'sales' : 'support' },
+      });
+    }
+  });
+
+  it('equals, prefix and typed bounds; consistent with the last committed write', async () => {
+    const de = await gw.gql<Page>(SEARCH, { filter: { connection: 'staff', attributes: [{ key: 'locale', in: 'USER_METADATA', equals: 'de' }] }, first: 100 }, admin);
+    expect(de.errors).toBeUndefined();
+    expect(emails(de.data!).sort()).toEqual(['s00', 's03', 's06', 's09'].map((e) => `${e}@staff.example`));
+    expect(de.data!.users.totalCount).toBe(4);
+    const prefix = await gw.gql<Page>(SEARCH, { filter: { connection: 'staff', attributes: [{ key: 'locale', in: 'USER_METADATA', prefix: 'de' }] }, first: 100 }, admin);
+    expect(prefix.data!.users.totalCount).toBe(8);
+    const range = await gw.gql<Page>(
+      SEARCH,
+      { filter: { connection: 'staff', attributes: [{ key: 'employeeNumber', in: 'USER_METADATA', gte: '105', lte: '107' }, { key: 'department', in: 'USER_METADATA', equals: 'support' }] }, first: 100 },
+      admin,
+    );
+    expect(emails(range.data!).sort()).toEqual(['s06@staff.example', 's07@staff.example']);
+    // A write is found by the very next search.
+    const s06 = range.data!.users.edges.find((e) => e.node.email === 's06@staff.example')!.node.id;
+    expect((await update(admin, { userMetadata: { department: 'sales' } }, s06)).data?.updateUser.userErrors).toEqual([]);
+    const after = await gw.gql<Page>(
+      SEARCH,
+      { filter: { connection: 'staff', attributes: [{ key: 'department', in: 'USER_METADATA', equals: 'support' }, { key: 'employeeNumber', in: 'USER_METADATA', gte: '105', lte: '107' }] } },
+      admin,
+    );
+    expect(emails(after.data!)).toEqual(['s07@staff.example']);
+  });
+
+  it('orders by a field and pages without gaps or repeats', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 10; i++) {
+      const page: { data?: Page | null } = await gw.gql<Page>(SEARCH, { filter: { connection: 'staff' }, orderBy: { field: 'EMAIL', direction: 'DESC' }, first: 4, after: cursor }, admin);
+      seen.push(...emails(page.data!));
+      if (!page.data!.users.pageInfo.hasNextPage) break;
+      cursor = page.data!.users.pageInfo.endCursor;
+    }
+    const all = await gw.gql<Page>(SEARCH, { filter: { connection: 'staff' }, first: 100 }, admin);
+    expect(seen).toEqual(emails(all.data!).sort().reverse());
+  });
+
+  it('refuses a search by an undeclared key, without a connection, or by a key the caller may not view', async () => {
+    const undeclared = await gw.gql(SEARCH, { filter: { connection: 'staff', attributes: [{ key: 'favouriteColour', in: 'USER_METADATA', equals: 'teal' }] } }, admin);
+    expect(errorCode(undeclared)).toBe('BAD_USER_INPUT');
+    const noConnection = await gw.gql(SEARCH, { filter: { attributes: [{ key: 'locale', in: 'USER_METADATA', equals: 'de' }] } }, admin);
+    expect(errorCode(noConnection)).toBe('BAD_USER_INPUT');
+    // termsAcceptedAt is viewed by tenant administrators and the user only.
+    const desk = await gw.gql(SEARCH, { filter: { connection: 'staff', attributes: [{ key: 'termsAcceptedAt', in: 'USER_METADATA', prefix: '2026' }] } }, helpDesk);
+    expect(errorCode(desk)).toBe('FORBIDDEN');
+    // The help desk's search stays inside its organization: of the staff users only its members match.
+    const deskSearch = await gw.gql<Page>(SEARCH, { filter: { connection: 'staff', attributes: [{ key: 'locale', in: 'USER_METADATA', prefix: '' }] } }, helpDesk);
+    expect(emails(deskSearch.data!)).toEqual(['ada@staff.example']);
+  });
+
+  it('the search is served by the expression index declared with the attribute (EXPLAIN QUERY PLAN)', async () => {
+    statements.length = 0;
+    await gw.gql(SEARCH, { filter: { connection: 'staff', attributes: [{ key: 'locale', in: 'USER_METADATA', equals: 'de' }] } }, admin);
+    const query = statements.find((s) => s.includes(`json_extract(user_metadata, '$."locale"')`) && !s.includes('count('));
+    expect(query).toBeDefined();
+    const db = new Database(gw.dbPath, { readonly: true });
+    try {
+      const params = (query!.match(/\?/g) ?? []).map(() => 'x');
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${query}`).all(...params) as { detail: string }[];
+      expect(plan.map((p) => p.detail).join('\n')).toMatch(/USING (COVERING )?INDEX users_attr_/);
+    } finally {
+      db.close();
+    }
   });
 });

@@ -93,6 +93,22 @@ export type AttributeDeclarationInput = {
   view: Array<AttributeRole>;
 };
 
+/** A condition on one declared attribute. Values are strings, read as the declaration's schema type says (`"42"` is the number 42 for an integer attribute). */
+export type AttributeFilter = {
+  /** The value equals this. */
+  equals?: InputMaybe<Scalars['String']['input']>;
+  /** The value is at least this. */
+  gte?: InputMaybe<Scalars['String']['input']>;
+  /** The metadata object the key lives in. */
+  in: AttributeObject;
+  /** The declared key. */
+  key: Scalars['String']['input'];
+  /** The value is at most this. */
+  lte?: InputMaybe<Scalars['String']['input']>;
+  /** The (string) value starts with this, case-sensitively. */
+  prefix?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** When a declared attribute may be written. */
 export type AttributeLifecycle =
   /** Only when the user is created (createUser, an import, the first login); never changed afterwards (reason CREATE_ONLY). */
@@ -822,6 +838,13 @@ export type Node = {
   id: Scalars['ID']['output'];
 };
 
+/** Ascending or descending. */
+export type OrderDirection =
+  /** Smallest first. */
+  | 'ASC'
+  /** Largest first. */
+  | 'DESC';
+
 /** A role within an organization. */
 export type OrgRole =
   /** The organization's help-desk operator: manages its members, and nobody else. */
@@ -999,6 +1022,7 @@ export type QueryUsersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<UserFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  orderBy?: InputMaybe<UserOrder>;
 };
 
 /** A completed login at an identity provider. */
@@ -1427,17 +1451,46 @@ export type UserErrorCode =
 
 /** Narrows a list of users; every field given must match, a field left out (or null) does not narrow. */
 export type UserFilter = {
+  /** Conditions on declared attributes, all of which must hold. Needs `connection` (attributes are declared per connection); each key must be declared there and viewable by the caller (FORBIDDEN otherwise). */
+  attributes?: InputMaybe<Array<AttributeFilter>>;
   /** True: blocked users only; false: users who are not blocked. */
   blocked?: InputMaybe<Scalars['Boolean']['input']>;
   /** A connection id or name. */
   connection?: InputMaybe<Scalars['ID']['input']>;
+  /** Users created at or after this instant. */
+  createdAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Users created at or before this instant. */
+  createdBefore?: InputMaybe<Scalars['DateTime']['input']>;
   /** Exact match, case-insensitive. */
   email?: InputMaybe<Scalars['String']['input']>;
+  /** Users whose last login was at or after this instant (never-logged-in users never match). */
+  lastLoginAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Users whose last login was at or before this instant. */
+  lastLoginBefore?: InputMaybe<Scalars['DateTime']['input']>;
   /** An organization id: its members only. */
   organization?: InputMaybe<Scalars['ID']['input']>;
   /** Substring of name, nickname, email or username. */
   search?: InputMaybe<Scalars['String']['input']>;
 };
+
+/** The order of a user listing. */
+export type UserOrder = {
+  /** The direction; ascending when omitted. */
+  direction?: InputMaybe<OrderDirection>;
+  /** The field to order by. */
+  field: UserOrderField;
+};
+
+/** What a user listing is ordered by. */
+export type UserOrderField =
+  /** When the user was created. */
+  | 'CREATED_AT'
+  /** The email, compared case-insensitively; users without one come last. */
+  | 'EMAIL'
+  /** The last login; users who never logged in come last. */
+  | 'LAST_LOGIN'
+  /** The name; users without one come last. */
+  | 'NAME';
 
 /** An email verification ticket to redeem. */
 export type VerifyEmailInput = {
@@ -1542,6 +1595,7 @@ export type ResolversTypes = ResolversObject<{
   AddOrganizationMemberPayload: ResolverTypeWrapper<Omit<AddOrganizationMemberPayload, 'membership'> & { membership?: Maybe<ResolversTypes['OrganizationMembership']> }>;
   AttributeDeclaration: ResolverTypeWrapper<AttributeDeclaration>;
   AttributeDeclarationInput: AttributeDeclarationInput;
+  AttributeFilter: AttributeFilter;
   AttributeLifecycle: AttributeLifecycle;
   AttributeObject: AttributeObject;
   AttributePolicy: ResolverTypeWrapper<AttributePolicy>;
@@ -1585,6 +1639,7 @@ export type ResolversTypes = ResolversObject<{
   MutabilityReason: MutabilityReason;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
+  OrderDirection: OrderDirection;
   OrgRole: OrgRole;
   Organization: ResolverTypeWrapper<OrganizationRow>;
   OrganizationMembership: ResolverTypeWrapper<MembershipRow>;
@@ -1620,6 +1675,8 @@ export type ResolversTypes = ResolversObject<{
   UserError: ResolverTypeWrapper<UserError>;
   UserErrorCode: UserErrorCode;
   UserFilter: UserFilter;
+  UserOrder: UserOrder;
+  UserOrderField: UserOrderField;
   VerifyEmailInput: VerifyEmailInput;
   VerifyEmailPayload: ResolverTypeWrapper<Omit<VerifyEmailPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
 }>;
@@ -1632,6 +1689,7 @@ export type ResolversParentTypes = ResolversObject<{
   AddOrganizationMemberPayload: Omit<AddOrganizationMemberPayload, 'membership'> & { membership?: Maybe<ResolversParentTypes['OrganizationMembership']> };
   AttributeDeclaration: AttributeDeclaration;
   AttributeDeclarationInput: AttributeDeclarationInput;
+  AttributeFilter: AttributeFilter;
   AttributePolicy: AttributePolicy;
   AuditEvent: AuditEventRow;
   AuditEventConnection: AuditPage;
@@ -1700,6 +1758,7 @@ export type ResolversParentTypes = ResolversObject<{
   UserEdge: Omit<UserEdge, 'node'> & { node: ResolversParentTypes['User'] };
   UserError: UserError;
   UserFilter: UserFilter;
+  UserOrder: UserOrder;
   VerifyEmailInput: VerifyEmailInput;
   VerifyEmailPayload: Omit<VerifyEmailPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
 }>;

@@ -2,7 +2,8 @@ import { createUser, updateUser } from '../../app/users.js';
 import { listUsers } from '../../app/queries.js';
 import { visibleMemberships } from '../../domain/access.js';
 import { PROFILE_FIELDS } from '../../domain/types.js';
-import { upper } from '../enums.js';
+import { lower, upper } from '../enums.js';
+import type { UserOrderField } from '../../store/types.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { toProfilePatch } from '../inputs.js';
 import { decodeCursor, pageSize, toConnection } from '../pagination.js';
@@ -12,7 +13,7 @@ export const userResolvers: Resolvers = {
     me: async (_, __, ctx) =>
       ctx.caller ? ctx.access.visible(await ctx.loaders.user.load(ctx.caller.sub)) : null,
     user: async (_, { id }, ctx) => ctx.access.visible(await ctx.loaders.user.load(id)),
-    users: (_, { first, after, filter }, ctx) =>
+    users: (_, { first, after, filter, orderBy }, ctx) =>
       listUsers(ctx, {
         first: pageSize(first),
         after: decodeCursor(after),
@@ -22,7 +23,15 @@ export const userResolvers: Resolvers = {
           email: filter?.email ?? null,
           blocked: filter?.blocked ?? null,
           search: filter?.search ?? null,
+          attributes: filter?.attributes?.map((a) => ({ ...a, in: a.in === 'APP_METADATA' ? ('app_metadata' as const) : ('user_metadata' as const) })),
+          createdAfter: filter?.createdAfter ?? null,
+          createdBefore: filter?.createdBefore ?? null,
+          lastLoginAfter: filter?.lastLoginAfter ?? null,
+          lastLoginBefore: filter?.lastLoginBefore ?? null,
         },
+        orderBy: orderBy
+          ? { field: lower(orderBy.field) as UserOrderField, direction: orderBy.direction === 'DESC' ? 'desc' : 'asc' }
+          : null,
       }),
   },
   UserConnection: {

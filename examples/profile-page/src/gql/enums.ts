@@ -62,6 +62,13 @@ export type MutabilityReason =
   /** A declared attribute with lifecycle WRITE_ONCE that already has a value: it cannot change. */
   | 'WRITE_ONCE';
 
+/** Ascending or descending. */
+export type OrderDirection =
+  /** Smallest first. */
+  | 'ASC'
+  /** Largest first. */
+  | 'DESC';
+
 /** A role within an organization. */
 export type OrgRole =
   /** The organization's help-desk operator: manages its members, and nobody else. */
@@ -223,3 +230,14 @@ export type UserErrorCode =
   | 'VERSION_CONFLICT'
   /** Unknown identifier or wrong password (the two are not told apart). */
   | 'WRONG_CREDENTIALS';
+
+/** What a user listing is ordered by. */
+export type UserOrderField =
+  /** When the user was created. */
+  | 'CREATED_AT'
+  /** The email, compared case-insensitively; users without one come last. */
+  | 'EMAIL'
+  /** The last login; users who never logged in come last. */
+  | 'LAST_LOGIN'
+  /** The name; users without one come last. */
+  | 'NAME';
