@@ -35,6 +35,7 @@ const config: CodegenConfig = {
           Invitation: '../mappers.js#InvitationParent',
           AuditEvent: '../../store/types.js#AuditEventRow',
           AuditEventConnection: '../mappers.js#AuditPage',
+          OutboxMessage: '../../store/types.js#OutboxMessageSummary',
         },
         enumsAsTypes: true,
         scalars: {
@@ -53,7 +54,9 @@ const config: CodegenConfig = {
       documents: ['examples/profile-page/src/**/*.ts', '!examples/profile-page/src/gql/**'],
       preset: 'client',
       // Plain typed documents: the page reads whole results, no fragment masking.
-      presetConfig: { fragmentMasking: false },
+      // persistedDocuments: also persisted-documents.json, `{ "<sha256 hex>": "<document>" }`, the
+      // manifest TRUSTED_DOCUMENTS loads; each document then carries its hash (`__meta__.hash`).
+      presetConfig: { fragmentMasking: false, persistedDocuments: { hashAlgorithm: 'sha256' } },
       config: {
         // Each document is its query string (TypedDocumentString): fetch() sends it as it is, so the
         // page needs no GraphQL library at run time.

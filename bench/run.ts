@@ -44,6 +44,8 @@ const USAGE = `npm run bench -- [options]
   --budget-minutes M the time budget the default stream size must fit in (default 10)
   --duration S       seconds per measured run (default 10)
   --warmup S         seconds of warm-up before each run (default 3)
+  --soak             the guard's soak and attack run instead (bench/soak.ts: --users --duration
+                     --connections --attackers --out)
   --quick            a small, fast run (5000 users, 3 s runs, small imports): checks the harness
   --profile          also profile the gateway (node --cpu-prof) during scenarios 1 and 2
   --skip-bulk        no import figures
@@ -54,6 +56,12 @@ const USAGE = `npm run bench -- [options]
                      (--rounds R, default 3; medians), and their ratios: against.json / against.md
   --rounds R         interleaved rounds per scenario and side with --against (default 3)
   --import-rounds R  alternating import runs per side with --against (default 2; 0: none)`;
+
+// --soak: the guard's soak and attack run instead (bench/soak.ts, its own options).
+if (process.argv.includes('--soak')) {
+  await (await import('./soak.js')).runSoak();
+  process.exit(0);
+}
 
 const { values: args } = parseArgs({
   options: {

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type GuardConfig, GuardConfigError, loadGuardConfig } from './guard/config.js';
 import { CorsOriginError, parseCorsOrigins } from './http/cors.js';
 
 export interface Config {
@@ -25,8 +26,26 @@ export interface Config {
   tickets: TicketSettings;
   /** `fileChosen`: OUTBOX_FILE was set on purpose (production needs SMTP_URL or that). */
   mail: { smtpUrl: string | null; from: string; file: string; fileChosen: boolean };
+  observability: ObservabilityConfig;
+  /** Operation limits, budget, rate limits, brute-force protection, trusted documents (src/guard). */
+  guard: GuardConfig;
   /** CORS_ORIGINS: exact origins whose pages may call /graphql from a browser; none by default. */
   corsOrigins: string[];
+  /** PSEUDONYM_SECRET: the key of erased users' pseudonyms (null: a key file beside the database). */
+  pseudonymSecret: string | null;
+}
+
+export interface ObservabilityConfig {
+  /** LOG_LEVEL: fatal, error, warn, info (default), debug, trace, silent. */
+  logLevel: string;
+  /** METRICS=1: `GET /metrics` on the main port. */
+  metrics: boolean;
+  /** METRICS_PORT: `/metrics`, `/healthz`, `/readyz` on their own port. */
+  metricsPort: number | null;
+  /** Where spans go by OTLP/HTTP: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+  otlpEndpoint: string | null;
+  /** SHUTDOWN_TIMEOUT_MS: how long in-flight requests get after SIGTERM. */
+  shutdownTimeoutMs: number;
 }
 
 /** Default lifetimes of tickets, in seconds; a request may ask for a shorter or longer one up to `maxTtl`. */
@@ -87,10 +106,34 @@ function int(name: string, value: string | undefined, fallback: number, min: num
   return n;
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function observabilityConfig(env: NodeJS.ProcessEnv): ObservabilityConfig {
+  const logLevel = (env.LOG_LEVEL || 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}.`);
+  return {
+    logLevel,
+    metrics: flag(env.METRICS) ?? false,
+    metricsPort: env.METRICS_PORT ? int('METRICS_PORT', env.METRICS_PORT, 0, 0, 65535) : null,
+    // The OpenTelemetry convention: the traces endpoint as given, or the base endpoint + /v1/traces.
+    otlpEndpoint:
+      env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ||
+      (env.OTEL_EXPORTER_OTLP_ENDPOINT ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : null),
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', env.SHUTDOWN_TIMEOUT_MS, 10_000, 0, 600_000),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const databasePath = databasePathFromUrl(env.DATABASE_URL);
   const seed = flag(env.SEED_DEMO);
+  const playground = flag(env.PLAYGROUND) ?? !production;
+  let guard: GuardConfig;
+  try {
+    guard = loadGuardConfig(env, playground);
+  } catch (err) {
+    throw err instanceof GuardConfigError ? new ConfigError(err.message) : err;
+  }
   return {
     port: int('PORT', env.PORT, 4000, 0, 65535),
     databasePath,
@@ -111,7 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       1,
       10000,
     ),
-    playground: flag(env.PLAYGROUND) ?? !production,
+    playground,
     tickets: {
       passwordResetTtl: int('PASSWORD_RESET_TTL_SECONDS', env.PASSWORD_RESET_TTL_SECONDS, DEFAULT_TICKET_SETTINGS.passwordResetTtl, 60, DEFAULT_TICKET_SETTINGS.maxTtl),
       emailVerificationTtl: int('EMAIL_VERIFICATION_TTL_SECONDS', env.EMAIL_VERIFICATION_TTL_SECONDS, DEFAULT_TICKET_SETTINGS.emailVerificationTtl, 60, DEFAULT_TICKET_SETTINGS.maxTtl),
@@ -124,7 +167,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       file: resolve(env.OUTBOX_FILE || resolve(databasePath === ':memory:' ? resolve('data') : resolve(databasePath, '..'), 'outbox.log')),
       fileChosen: Boolean(env.OUTBOX_FILE),
     },
+    observability: observabilityConfig(env),
+    guard,
     corsOrigins: corsOrigins(env.CORS_ORIGINS),
+    pseudonymSecret: env.PSEUDONYM_SECRET || null,
   };
 }
 

@@ -5,6 +5,11 @@ import { join } from 'node:path';
 import { createTokenVerifier, loadOrCreateDevSecret } from './auth/tokens.js';
 import { type Config, ConfigError } from './config.js';
 import { ScriptRegistry } from './connectors/custom-db.js';
+import { Observability } from './observability/index.js';
+import { instrumentStore } from './observability/store.js';
+import { startTracing } from './observability/tracing.js';
+import { createGuard, type Guard } from './guard/index.js';
+import { TrustedDocumentsError } from './guard/trusted-documents.js';
 import { OutboxSender } from './outbox/sender.js';
 import { createTransport } from './outbox/transports.js';
 import { seedDemo } from './seed/demo.js';
@@ -22,7 +27,18 @@ export interface Runtime {
   seeded: boolean;
   /** The outbox's sender (tests drain it rather than wait for its timer). */
   outbox: OutboxSender;
-  close(): Promise<void>;
+  /** Logs and metrics of this gateway. */
+  obs: Observability;
+  /** The management port (METRICS_PORT), when there is one. */
+  managementPort: number | null;
+  /** Something else to close at shutdown (a Redis or PostgreSQL client), after the HTTP server, bounded by the deadline. */
+  onClose(name: string, close: () => Promise<unknown>): void;
+  /**
+   * Readiness 503, no new connections, in-flight requests get `deadlineMs` (SHUTDOWN_TIMEOUT_MS)
+   * to finish; then every connection still open is dropped and the rest is closed, each step
+   * bounded, so this always ends. `drained` is false when something had to be cut short.
+   */
+  close(deadlineMs?: number): Promise<{ drained: boolean }>;
 }
 
 export interface RuntimeOptions {
@@ -31,10 +47,30 @@ export interface RuntimeOptions {
   host?: string;
   /** How often the outbox is polled (default 1 s). */
   outboxIntervalMs?: number;
+  /** Where the JSON log lines go: a file path (tests) instead of stdout. */
+  logDestination?: string;
+}
+
+/** After the deadline, how long each remaining close step may still take. */
+const CLOSE_STEP_GRACE_MS = 2000;
+
+async function bounded(step: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([step.then(() => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function startRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
-  const log = opts.log ?? (() => {});
+  const obs = new Observability({
+    log: { level: config.observability.logLevel, ...(opts.logDestination ? { destination: opts.logDestination } : {}) },
+  });
+  const log = opts.log ?? ((line: string) => obs.log.info(line));
   let jwtSecret = config.auth.jwtSecret;
   if (!jwtSecret && !config.auth.jwksUrl) {
     if (config.production) {
@@ -50,31 +86,64 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   process.env.LEGACY_DB_PATH ??= join(config.dataDir, 'legacy.db');
 
   const isNew = config.databasePath === ':memory:' || !existsSync(config.databasePath);
-  const store = openStore(config, { onStatement: opts.onStatement });
-  const scripts = new ScriptRegistry(config.customDbScriptsDir, config.customDbScriptTimeoutMs);
+  const migrationStarted = performance.now();
+  let store: Store;
+  try {
+    store = openStore(config, { onStatement: opts.onStatement, onPool: (name, pool) => obs.metrics.registerDbPool(name, pool) });
+  } catch (err) {
+    obs.error('database migration failed', err, { event: 'migration_failed' });
+    throw err;
+  }
+  obs.log.info({ event: 'migrated', dialect: store.dialect, durationMs: Math.round(performance.now() - migrationStarted) }, 'database schema is at the latest migration');
+  const rawStore = store;
+  store = instrumentStore(rawStore, obs.metrics);
+  obs.metrics.setOutboxCounts(() => rawStore.outbox.counts());
+  const scripts = new ScriptRegistry(config.customDbScriptsDir, config.customDbScriptTimeoutMs, (call) =>
+    obs.scriptCall(call.connection, call.fn, call.outcome, call.seconds, call.err),
+  );
+  const tracing = await startTracing({ endpoint: config.observability.otlpEndpoint, serviceName: 'profile-gateway', instance: obs.instance });
+  const closers: { name: string; close: () => Promise<unknown> }[] = [];
   try {
     const seeded = config.seedDemo === true || (config.seedDemo === 'if-new' && isNew);
     if (seeded) await seedDemo({ store, scripts, legacyDbPath: process.env.LEGACY_DB_PATH, log });
 
     const verifier = createTokenVerifier({ ...config.auth, jwtSecret });
+    let guard: Guard;
+    try {
+      guard = createGuard(config.guard, { log: (line) => console.error(line) });
+    } catch (err) {
+      throw err instanceof TrustedDocumentsError ? new ConfigError(err.message) : err;
+    }
+    if (config.guard.redisUrl) await guard.ready();
     const gateway = await createGateway({
       store,
       verifier,
       scripts,
       tickets: config.tickets,
       playground: config.playground,
+      guard,
       corsOrigins: config.corsOrigins,
-      // The message and the error's own text only: no request, no token.
-      logError: (message, err) =>
-        console.error(`${message}:`, err instanceof Error ? err.message : String(err)),
+      // The message and the error's own (scrubbed) text only: no request, no token.
+      logError: (message, err) => obs.error(message, err),
+      obs,
+      metricsOnMainPort: config.observability.metrics,
     });
     // Tickets and invitations for users and the help desk leave through the outbox.
     const sender = new OutboxSender(store.outbox, createTransport({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, file: config.mail.file }), {
-      log,
+      // Lines with ids and counts only; the give-ups are logged as errors by onDelivery.
+      log: (line) => obs.log.debug({ event: 'outbox' }, line),
+      onDelivery: (outcome, id, attempts) => obs.outboxDelivery(outcome, id, attempts),
       ...(opts.outboxIntervalMs ? { intervalMs: opts.outboxIntervalMs } : {}),
     });
     sender.start();
     const port = await gateway.listen(config.port, opts.host);
+    const managementPort =
+      config.observability.metricsPort === null ? null : await gateway.listenManagement(config.observability.metricsPort, opts.host);
+    obs.log.info(
+      { event: 'started', port, managementPort, dialect: store.dialect, metrics: config.observability.metrics || managementPort !== null, tracing: tracing !== null },
+      'gateway started',
+    );
+    let closing: Promise<{ drained: boolean }> | null = null;
     return {
       gateway,
       store,
@@ -82,14 +151,48 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       signingSecret: jwtSecret,
       seeded,
       outbox: sender,
-      async close() {
-        await gateway.close();
-        await sender.stop();
-        await store.close();
+      obs,
+      managementPort,
+      onClose(name, close) {
+        closers.push({ name, close });
+      },
+      close(deadlineMs = config.observability.shutdownTimeoutMs) {
+        closing ??= (async () => {
+          const started = performance.now();
+          gateway.beginShutdown();
+          const inFlight = gateway.inFlight;
+          obs.log.info({ event: 'stopping', inFlight, deadlineMs }, 'stopping: no new connections, in-flight requests may finish');
+          let { drained } = await gateway.close(deadlineMs);
+          if (!drained) obs.log.warn({ event: 'shutdown_deadline', inFlight: gateway.inFlight }, 'shutdown deadline reached: open connections were dropped');
+          const left = () => Math.max(CLOSE_STEP_GRACE_MS, deadlineMs - (performance.now() - started));
+          const steps: { name: string; close: () => Promise<unknown> }[] = [
+            { name: 'outbox sender', close: () => sender.stop() },
+            ...closers,
+            { name: 'database', close: () => rawStore.close() },
+            ...(tracing ? [{ name: 'tracing', close: () => tracing.shutdown() }] : []),
+          ];
+          for (const step of steps) {
+            let ok: boolean;
+            try {
+              ok = await bounded(step.close(), left());
+            } catch (err) {
+              obs.error(`closing the ${step.name} failed`, err, { event: 'close_failed' });
+              ok = false;
+            }
+            if (!ok) {
+              drained = false;
+              obs.log.warn({ event: 'close_timeout', step: step.name }, `closing the ${step.name} did not finish in time; left behind`);
+            }
+          }
+          obs.log.info({ event: 'stopped', drained, durationMs: Math.round(performance.now() - started) }, 'gateway stopped');
+          return { drained };
+        })();
+        return closing;
       },
     };
   } catch (err) {
     await store.close();
+    await tracing?.shutdown();
     throw err;
   }
 }

@@ -11,9 +11,14 @@ import type { TokenVerifier } from './auth/tokens.js';
 import type { TicketSettings } from './config.js';
 import type { ScriptRegistry } from './connectors/custom-db.js';
 import { buildContext, type GraphQLContext } from './graphql/context.js';
-import { createCors } from './http/cors.js';
+import { jitGateway } from './graphql/executor.js';
 import { isInvalidScalar } from './graphql/scalars.js';
 import { buildSchema } from './graphql/schema.js';
+import type { Observability, RequestRecord } from './observability/index.js';
+import { callerKind, newRequestRecord, observabilityPlugin, observeRequest, requestIdFrom } from './observability/requests.js';
+import { createGuard, type Guard } from './guard/index.js';
+import { loadGuardConfig } from './guard/config.js';
+import { createCors } from './http/cors.js';
 import { createPlayground, PLAYGROUND_ASSETS_PATH } from './http/playground.js';
 import type { Store } from './store/types.js';
 
@@ -24,17 +29,33 @@ export interface GatewayDeps {
   tickets: TicketSettings;
   /** Serve the GraphQL IDE and allow introspection. */
   playground: boolean;
+  /** Limits, budget, rate limits, trusted documents (src/guard); the defaults when left out. */
+  guard?: Guard;
   /** Exact origins whose pages may call /graphql from a browser (CORS); none when absent. */
   corsOrigins?: readonly string[];
   /** Where unexpected errors are reported (never with request bodies or tokens). */
   logError?: (message: string, err: unknown) => void;
+  /** Logs, metrics and traces of this gateway. */
+  obs: Observability;
+  /** `GET /metrics` on the main port (METRICS=1). */
+  metricsOnMainPort?: boolean;
 }
 
 export interface Gateway {
   server: Server;
   listen(port: number, host?: string): Promise<number>;
-  /** Stops taking connections, lets in-flight requests finish, then stops Apollo. */
-  close(): Promise<void>;
+  /** The management server (`/metrics`, `/healthz`, `/readyz`), listening on its own port. */
+  listenManagement(port: number, host?: string): Promise<number>;
+  /** Readiness turns 503 (a load balancer drains this instance); requests are still served. */
+  beginShutdown(): void;
+  /** Requests being served now. */
+  readonly inFlight: number;
+  /**
+   * Stops taking connections, lets in-flight requests finish for at most `deadlineMs` (default:
+   * no bound), then drops every connection still open and stops Apollo. `drained` is false when
+   * the deadline cut requests short.
+   */
+  close(deadlineMs?: number): Promise<{ drained: boolean }>;
 }
 
 /** Codes a client may see as they are; anything else is masked as an internal error. */
@@ -109,21 +130,29 @@ function send(
 }
 
 export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
+  const guard = deps.guard ?? createGuard(loadGuardConfig({}, deps.playground));
+  const contextDeps = { ...deps, loginAttempts: guard.loginAttempts };
   const apollo = new ApolloServer<GraphQLContext>({
-    schema: buildSchema(),
+    // The schema, executed by graphql-jit (compiled once per document) inside Apollo's pipeline.
+    gateway: jitGateway(buildSchema()),
     introspection: deps.playground,
     includeStacktraceInErrorResponses: false,
-    formatError: formatError(deps.logError),
+    // The gateway owns its signals (src/cli/start.ts): Apollo's own SIGTERM handler would stop it
+    // behind the drain's back and leave our apollo.stop() waiting forever.
+    stopOnTerminationSignals: false,
+    formatError: guard.formatError(formatError(deps.logError)),
+    validationRules: guard.apollo.validationRules,
+    parseOptions: guard.apollo.parseOptions,
     // No cache hints: answers depend on the caller. Apollo's default cache-control plugin would
     // instrument every field resolved for nothing.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), observabilityPlugin(), ...guard.apollo.plugins],
   });
   await apollo.start();
   // GraphiQL served by the gateway itself (no CDN): it works with no internet access. Introspection
   // follows the same switch (`config.playground`), so production has neither unless PLAYGROUND=1.
   const playground = deps.playground ? await createPlayground() : null;
 
-  async function graphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, record: RequestRecord): Promise<void> {
     if (req.method === 'GET' && playground && (req.headers.accept ?? '').includes('text/html')) {
       return playground.servePage(req, res);
     }
@@ -159,10 +188,22 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body },
-      context: () => buildContext(deps, req.headers.authorization),
-    });
+    const guarded = guard.begin(req, body);
+    const result = await guard.finish(
+      guarded.request,
+      await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body: guarded.body },
+        context: () =>
+          guard.context(guarded.request, async () => {
+            const ctx = await buildContext(contextDeps, req.headers.authorization);
+            record.callerKind = callerKind(ctx.caller);
+            record.organization = ctx.caller?.orgId ?? null;
+            ctx.obs = deps.obs;
+            ctx.request = record;
+            return ctx;
+          }),
+      }),
+    );
     for (const [key, value] of result.headers) res.setHeader(key, value);
     res.statusCode = result.status ?? 200;
     if (result.body.kind === 'complete') {
@@ -175,51 +216,126 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
 
   const cors = createCors(deps.corsOrigins ?? []);
 
+  let shuttingDown = false;
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
+
+  /** /healthz, /readyz and (when on) /metrics; true when the request was one of them. */
+  async function probes(req: IncomingMessage, res: ServerResponse, path: string, metrics: boolean): Promise<boolean> {
+    if (req.method !== 'GET') return false;
+    if (path === '/healthz') {
+      send(res, 200, '{"status":"ok"}');
+      return true;
+    }
+    if (path === '/readyz') {
+      // Not ready from the moment shutdown begins, so a load balancer stops sending traffic.
+      if (shuttingDown) send(res, 503, '{"status":"shutting down"}');
+      else {
+        try {
+          await deps.store.ping();
+          send(res, 200, '{"status":"ready"}');
+        } catch {
+          send(res, 503, '{"status":"database unavailable"}');
+        }
+      }
+      return true;
+    }
+    if (path === '/metrics' && metrics) {
+      send(res, 200, await deps.obs.metrics.text(), deps.obs.metrics.contentType);
+      return true;
+    }
+    return false;
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    res.setHeader('x-request-id', requestId);
+    // During shutdown a kept-alive connection is closed after its answer.
+    if (shuttingDown) res.setHeader('connection', 'close');
     try {
       if (url.pathname === '/graphql') {
         if (cors.handle(req, res)) return;
-        return await graphql(req, res, url);
+        const record = newRequestRecord(requestId);
+        return await observeRequest(deps.obs, req, res, record, () => graphql(req, res, url, record));
       }
       if (playground && url.pathname.startsWith(PLAYGROUND_ASSETS_PATH)) return await playground.serveAsset(req, res, url.pathname);
-      if (url.pathname === '/healthz' && req.method === 'GET') return send(res, 200, '{"status":"ok"}');
-      if (url.pathname === '/readyz' && req.method === 'GET') {
-        try {
-          await deps.store.ping();
-          return send(res, 200, '{"status":"ready"}');
-        } catch {
-          return send(res, 503, '{"status":"database unavailable"}');
-        }
-      }
+      if (await probes(req, res, url.pathname, deps.metricsOnMainPort === true)) return;
       send(res, 404, '{"error":"not found"}');
     } catch (err) {
-      deps.logError?.('unexpected error serving a request', err);
+      deps.obs.error('unexpected error serving a request', err, { requestId });
       if (!res.headersSent) send(res, 500, '{"error":"internal server error"}');
       else res.end();
     }
   }
 
   const server = createServer((req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) idle?.();
+    });
     void handle(req, res);
   });
   server.keepAliveTimeout = 5000;
 
+  const management = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    probes(req, res, url.pathname, true)
+      .then((served) => {
+        if (!served) send(res, 404, '{"error":"not found"}');
+      })
+      .catch((err: unknown) => {
+        deps.obs.error('unexpected error serving a management request', err);
+        if (!res.headersSent) send(res, 500, '{"error":"internal server error"}');
+        else res.end();
+      });
+  });
+
+  const listenOn = (target: Server, port: number, host?: string) =>
+    new Promise<number>((resolve, reject) => {
+      target.once('error', reject);
+      target.listen(port, host, () => resolve((target.address() as AddressInfo).port));
+    });
+
   return {
     server,
-    listen(port, host) {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-      });
+    listen: (port, host) => listenOn(server, port, host),
+    listenManagement: (port, host) => listenOn(management, port, host),
+    beginShutdown() {
+      shuttingDown = true;
     },
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
-        server.closeIdleConnections();
-      });
+    get inFlight() {
+      return inFlight;
+    },
+    async close(deadlineMs) {
+      shuttingDown = true;
+      // No new connections; idle kept-alive ones go now, busy ones after their answer.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      let drained = true;
+      if (inFlight > 0) {
+        const finished = new Promise<void>((resolve) => {
+          idle = resolve;
+        });
+        if (deadlineMs === undefined) await finished;
+        else {
+          let timer: NodeJS.Timeout | undefined;
+          const expired = new Promise<'expired'>((resolve) => {
+            timer = setTimeout(() => resolve('expired'), deadlineMs);
+          });
+          drained = (await Promise.race([finished, expired])) !== 'expired';
+          clearTimeout(timer);
+        }
+      }
+      // Whatever is still open (a request stuck on a script, a client that keeps its socket) is dropped.
+      server.closeAllConnections();
+      await closed;
+      management.closeAllConnections();
+      await new Promise<void>((resolve) => (management.listening ? management.close(() => resolve()) : resolve()));
       await apollo.stop();
+      await guard.close();
+      return { drained };
     },
   };
 }

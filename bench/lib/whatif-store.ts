@@ -3,7 +3,6 @@
 // prototype of the proposed fix), not part of the gateway: it wraps a real store, replaces only
 // the reads the benchmark's requests make, and delegates everything else.
 import Database from 'better-sqlite3';
-import { hashDeletedId } from '../../src/store/sqlite/shared.js';
 import type {
   ConnectionRow,
   IdentityRow,
@@ -74,7 +73,6 @@ export function withPreparedReads(store: Store, path: string): Store & { closeRe
     'SELECT * FROM memberships WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY organization_id',
   );
   const identities = db.prepare('SELECT * FROM identities WHERE user_id IN (SELECT value FROM json_each(?))');
-  const deleted = db.prepare('SELECT 1 FROM deleted_users WHERE id_hash = ?').pluck();
   const count = db.prepare('SELECT count(*) FROM users').pluck();
   const pageFirst = db.prepare(`SELECT ${USER_COLUMNS} FROM users ORDER BY id LIMIT ?`);
   const pageAfter = db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE id > ? ORDER BY id LIMIT ?`);
@@ -99,9 +97,6 @@ export function withPreparedReads(store: Store, path: string): Store & { closeRe
           }),
         );
         return groupBy(ids, rows, (r) => r.userId);
-      },
-      async isDeletedId(id) {
-        return deleted.get(hashDeletedId(id)) !== undefined;
       },
       async list(args) {
         const plain = !args.visibleTo && !Object.values(args.filter ?? {}).some((v) => v !== null && v !== undefined);

@@ -11,7 +11,7 @@
 // The file is LEGACY_DB_PATH (read at every call), by default ./data/legacy.db under the working
 // directory. Connections open lazily, one per path.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { bcrypt, bcryptVerify } from 'hash-wasm';
@@ -116,7 +116,10 @@ export function openLegacyDatabase(path) {
   const file = path ? resolve(process.cwd(), path) : legacyDatabasePath();
   let db = databases.get(file);
   if (db?.open) return db;
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // Owner-only, like the gateway's own file (SQLite gives -wal and -shm the same mode).
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
   db = new Database(file, { fileMustExist: false });
   try {
     db.pragma('journal_mode = WAL');

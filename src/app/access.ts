@@ -7,6 +7,7 @@ import type { Caller } from '../domain/access.js';
 import { callerRoles, type ReadAccess, readAccess } from '../domain/access.js';
 import { type AttributeObject, type AttributeSettings, attributeSettingsOf, visibleMetadata } from '../domain/attributes.js';
 import { connectionFacts, customScriptsName } from '../domain/connection.js';
+import { type Audience, audienceOf } from '../domain/messages.js';
 import { attributePolicies, fieldPolicies } from '../domain/policy.js';
 import type { CallerRoles, ConnectionFacts, FieldPolicies, Metadata } from '../domain/types.js';
 import type { UserRow } from '../store/types.js';
@@ -15,21 +16,23 @@ import type { Loaders } from './loaders.js';
 export class Access {
   private readonly facts = new Map<string, Promise<ConnectionFacts>>();
   /**
-   * The policy decided for each user in this request, by what it was decided from: the shield
-   * rule, the use case, `User.fieldPolicies` and the payload after a write share one evaluation
-   * (a write that changes a fact, e.g. a migration or an invitation, makes a new key).
-   */
-  private readonly decided = new Map<string, FieldPolicies>();
-  /** How many times this request evaluated the policy, per user (a test holds it to one). */
-  readonly evaluations = new Map<string, number>();
-  /**
    * Users this request wrote with the right to (a write scope, or a ticket that proves who holds
-   * it): the write's payload may show them, at this level.
+   * it): the write's payload may show them at this level, never more than the caller could read
+   * anyway. Writing does not grant reading: a writer who may not read gets `write` (id and version).
    */
   private readonly writeGrants = new Map<string, ReadAccess>();
 
-  grantRead(userId: string, level: ReadAccess = 'full'): void {
+  grantRead(userId: string, level: ReadAccess = 'write'): void {
     this.writeGrants.set(userId, level);
+  }
+
+  private get memo() {
+    return this.loaders.memo;
+  }
+
+  /** How many times this request evaluated the policy, per user (a test holds it to one). */
+  get evaluations(): ReadonlyMap<string, number> {
+    return this.memo.evaluations;
   }
 
   constructor(
@@ -44,15 +47,31 @@ export class Access {
   }
 
   async read(user: Pick<UserRow, 'id'>): Promise<ReadAccess> {
-    const granted = this.writeGrants.get(user.id);
-    if (granted) return granted;
-    if (!this.caller) return 'none';
-    return readAccess(this.caller, user.id, await this.organizationIdsOf(user.id));
+    const known = this.readNow(user.id);
+    if (known !== undefined) return known;
+    const caller = this.caller as Caller;
+    const own = await this.memo.rememberRead(user.id, async () => readAccess(caller, user.id, await this.organizationIdsOf(user.id)));
+    return this.withGrant(user.id, own);
+  }
+
+  /** The read level when it is already decided in this request (synchronously), else undefined. */
+  readNow(userId: string): ReadAccess | undefined {
+    if (!this.caller) return this.withGrant(userId, 'none');
+    const own = this.memo.readLevel(userId);
+    return own === undefined ? undefined : this.withGrant(userId, own);
+  }
+
+  // A write (or a ticket) grants what the caller may see of the user it wrote only where its own
+  // reading rights give nothing: writing does not widen reading.
+  private withGrant(userId: string, own: ReadAccess): ReadAccess {
+    return own === 'none' ? (this.writeGrants.get(userId) ?? 'none') : own;
   }
 
   /** The user row if the caller may read it, else null (the same answer as for a missing user). */
   async visible(user: UserRow | null): Promise<UserRow | null> {
-    return user && (await this.read(user)) !== 'none' ? user : null;
+    if (!user) return null;
+    const access = await this.read(user);
+    return access === 'full' || access === 'member' ? user : null;
   }
 
   connectionFacts(connectionId: string): Promise<ConnectionFacts> {
@@ -101,16 +120,22 @@ export class Access {
     return callerRoles(this.caller, user.id, await this.organizationIdsOf(user.id));
   }
 
-  /** The policy as a tenant administrator would have it: what the connection itself allows. */
+  /**
+   * The policy as a tenant administrator would have it: what the connection itself allows,
+   * its refusals worded for this caller.
+   */
   async tenantAdminPolicies(user: UserRow): Promise<FieldPolicies> {
-    return this.policiesWith(user, { tenantAdmin: true, helpDesk: false, self: false });
+    const audience = audienceOf(await this.rolesFor(user));
+    return this.policiesWith(user, { tenantAdmin: true, helpDesk: false, self: false }, audience);
   }
 
+  /** The caller's policy for this user: decided once per user per request (see RequestMemo). */
   async policies(user: UserRow): Promise<FieldPolicies> {
-    return this.policiesWith(user, await this.rolesFor(user));
+    const roles = await this.rolesFor(user);
+    return this.policiesWith(user, roles, audienceOf(roles));
   }
 
-  private async policiesWith(user: UserRow, roles: CallerRoles): Promise<FieldPolicies> {
+  private async policiesWith(user: UserRow, roles: CallerRoles, audience: Audience): Promise<FieldPolicies> {
     const [memberships, facts] = await Promise.all([
       this.loaders.membershipsByUser.load(user.id),
       this.connectionFacts(user.connectionId),
@@ -128,12 +153,8 @@ export class Access {
             ? ('this_help_desk' as const)
             : ('another_help_desk' as const),
     };
-    const key = JSON.stringify([user.id, user.connectionId, roles, userFacts]);
-    const known = this.decided.get(key);
-    if (known) return known;
-    const decision = fieldPolicies(roles, facts, userFacts);
-    this.decided.set(key, decision);
-    this.evaluations.set(user.id, (this.evaluations.get(user.id) ?? 0) + 1);
-    return decision;
+    // The audience is part of what a decision is made from: its messages are worded for it.
+    const key = JSON.stringify([user.id, user.connectionId, roles, userFacts, audience]);
+    return this.memo.policies(user.id, key, () => fieldPolicies(roles, facts, userFacts, audience));
   }
 }

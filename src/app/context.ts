@@ -2,9 +2,11 @@
 import type { ScriptRegistry } from '../connectors/custom-db.js';
 import type { TicketSettings } from '../config.js';
 import type { Caller } from '../domain/access.js';
+import type { Observability, RequestRecord } from '../observability/index.js';
 import type { Store } from '../store/types.js';
 import type { Access } from './access.js';
 import type { Loaders } from './loaders.js';
+import type { LoginAttempts } from './logins.js';
 
 export interface AppContext {
   store: Store;
@@ -16,4 +18,10 @@ export interface AppContext {
   loaders: Loaders;
   access: Access;
   tickets: TicketSettings;
+  /** The gateway's logs and metrics (absent in CLI jobs). */
+  obs?: Observability;
+  /** This request's record: its id, operation and caller kind (absent outside a request). */
+  request?: RequestRecord;
+  /** Brute-force protection of authenticate; absent, logins are not counted. */
+  loginAttempts?: LoginAttempts;
 }

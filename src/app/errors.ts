@@ -1,5 +1,6 @@
 // Failures that end an operation with a top-level error and a stable code (extensions.code).
 // Business failures a caller can fix are not thrown: they are `userErrors` in the payload.
+import { fieldNotEditableMessage } from '../domain/messages.js';
 import { FIELD_LABELS } from '../domain/policy.js';
 import type { MutabilityReason, ProfileField, UserError } from '../domain/types.js';
 
@@ -39,23 +40,15 @@ export interface RefusedField {
   message: string;
 }
 
-/** How a refused field is named in messages: `userMetadata.plan` for an attribute. */
-const refusedLabel = (r: RefusedField) => (r.key === undefined ? FIELD_LABELS[r.field] : `${FIELD_LABELS[r.field]}.${r.key}`);
-
 /** FIELD_NOT_EDITABLE; `extensions.fields` names each field as `User.fieldPolicies` does (ProfileField). */
 export class FieldNotEditableError extends AppError {
   constructor(readonly refused: RefusedField[]) {
-    super(
-      'FIELD_NOT_EDITABLE',
-      `You may not change ${refused.map(refusedLabel).join(', ')} of this user (${refused
-        .map((r) => r.message)
-        .join('; ')}). Nothing was changed.`,
-      {
-        fields: refused.map((r) =>
-          r.key === undefined ? { field: r.field.toUpperCase(), reason: r.reason } : { field: r.field.toUpperCase(), key: r.key, reason: r.reason },
-        ),
-      },
-    );
+    // The same sentences as fieldPolicies shows the same caller (messages.ts).
+    super('FIELD_NOT_EDITABLE', fieldNotEditableMessage(refused.map((r) => r.message)), {
+      fields: refused.map((r) =>
+        r.key === undefined ? { field: r.field.toUpperCase(), reason: r.reason } : { field: r.field.toUpperCase(), key: r.key, reason: r.reason },
+      ),
+    });
   }
 }
 
@@ -63,9 +56,10 @@ export const fieldNotEditable = (refused: RefusedField[]) => new FieldNotEditabl
 
 /**
  * One refused field as a `userErrors` entry (updateUsers items, import records): `field` is the
- * input key, the message names the field, the reason and what to do.
+ * input key; the message is fieldPolicies' sentence for this caller (messages.ts), then the reason
+ * (a userError has no field of its own for it).
  */
 export function refusedFieldError(r: RefusedField): UserError {
   const field = r.key === undefined ? [FIELD_LABELS[r.field]] : [FIELD_LABELS[r.field], r.key];
-  return { field, code: 'FIELD_NOT_EDITABLE', message: `${refusedLabel(r)}: ${r.reason}: ${r.message}` };
+  return { field, code: 'FIELD_NOT_EDITABLE', message: `${r.message} (${r.reason})` };
 }

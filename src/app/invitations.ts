@@ -95,6 +95,9 @@ export async function acceptInvitation(
     operation: 'acceptInvitation',
   });
   forgetUser(ctx.loaders, user.id);
-  if (!result.ok) return fail(ticketError(result.problem));
+  if (!result.ok) {
+    if (result.problem !== 'EMAIL_MISMATCH') return fail(ticketError(result.problem));
+    return fail({ field: ['ticket'], code: 'EMAIL_MISMATCH', message: 'Your email address changed while the invitation was being accepted; it was not accepted.' });
+  }
   return { membership: result.membership, userErrors: [] };
 }

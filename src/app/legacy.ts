@@ -22,7 +22,7 @@ export async function callLegacyScript(
   const name = connection ? customScriptsName(connection) : null;
   if (!connection || !name) return null;
   try {
-    await ctx.scripts.call(name, run);
+    await ctx.scripts.call(name, run, connection.name);
     return null;
   } catch (err) {
     if (!(err instanceof ScriptUnavailableError)) throw err;

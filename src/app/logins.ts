@@ -21,6 +21,30 @@ import { fail, refusalErrors, userError, type UserResult } from './results.js';
 
 const WRONG_CREDENTIALS = () => fail(userError('WRONG_CREDENTIALS', 'Wrong email, username or password.'));
 const USER_BLOCKED = () => fail(userError('USER_BLOCKED', 'The user is blocked.'));
+const TOO_MANY_ATTEMPTS = (until: Date) =>
+  fail(
+    userError(
+      'TOO_MANY_ATTEMPTS',
+      `Too many failed logins for this identifier from this address: logins are refused until ${until.toISOString()} (or until a tenant administrator lifts the block).`,
+    ),
+  );
+
+/** An address refused for one identifier, and until when. */
+export interface LoginBlock {
+  ip: string;
+  until: Date;
+}
+
+/** Consecutive failed logins per (connection, identifier, ip) and the blocks they lead to (src/guard). */
+export interface LoginAttempts {
+  blockedUntil(connectionId: string, identifier: string, ip: string): Promise<Date | null>;
+  /** Counts a failure; the block it starts, when it is the last one allowed. */
+  recordFailure(connectionId: string, identifier: string, ip: string): Promise<LoginBlock | null>;
+  recordSuccess(connectionId: string, identifier: string, ip: string): Promise<void>;
+  list(connectionId: string, identifier: string): Promise<LoginBlock[]>;
+  /** Lifts every block of the identifier; how many there were. */
+  remove(connectionId: string, identifier: string): Promise<number>;
+}
 const unavailable = (connection: ConnectionRow) =>
   fail(
     userError(
@@ -80,7 +104,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
       { releaseFromLegacyUsers: w.source === 'custom_database' },
     );
     if (result.ok) {
-      ctx.access.grantRead(id);
+      ctx.access.grantRead(id, 'full');
       return { user: result.user, userErrors: [] };
     }
     // Two first logins at once: the other one created the user; this one is a later login.
@@ -110,7 +134,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
     if ('notFound' in result) return writeLogin(ctx, { ...w, existing: null });
     return fail(...refusalErrors(result, id));
   }
-  ctx.access.grantRead(id);
+  ctx.access.grantRead(id, 'full');
   return { user: result.user, userErrors: [] };
 }
 
@@ -159,10 +183,68 @@ export async function authenticate(
       ]),
     );
   }
+  // Brute-force protection: a blocked (identifier, ip) is refused before anything is verified or
+  // sent to a legacy script.
+  const attempts = ctx.loginAttempts;
+  const ip = input.ip ?? '';
+  // Keyed by the connection's name (unique, and the same in every instance's view).
+  const until = attempts ? await attempts.blockedUntil(connection.name, input.identifier, ip) : null;
+  if (until) return TOO_MANY_ATTEMPTS(until);
   const cached = input.identifier ? await ctx.store.users.findByIdentifier(connection.id, input.identifier) : null;
   // The own store, and migrated users: the gateway verifies; a custom database is never asked again.
-  if (!isCustomDatabase(connection) || cached?.migrated) return authenticateLocally(ctx, cached, input);
-  return authenticateWithScript(ctx, connection, input);
+  const result =
+    !isCustomDatabase(connection) || cached?.migrated
+      ? await authenticateLocally(ctx, cached, input)
+      : await authenticateWithScript(ctx, connection, input);
+  if (!attempts) return result;
+  if (result.user) {
+    await attempts.recordSuccess(connection.name, input.identifier, ip);
+  } else if (result.userErrors.some((e) => e.code === 'WRONG_CREDENTIALS')) {
+    const block = await attempts.recordFailure(connection.name, input.identifier, ip);
+    if (block) {
+      await ctx.store.audit.record({
+        actorId: ctx.caller?.sub ?? 'unknown',
+        operation: 'loginBlocked',
+        targetUserId: cached?.id ?? null,
+        fields: [],
+      });
+    }
+  }
+  return result;
+}
+
+async function databaseConnection(ctx: AppContext, ref: string): Promise<ConnectionRow | null> {
+  const connection = await findConnection(ctx, ref);
+  return connection?.kind === 'DATABASE' ? connection : null;
+}
+
+/** loginBlocks: the addresses refused for an identifier (read:users, checked by the permissions). */
+export async function loginBlocks(ctx: AppContext, connectionRef: string, identifier: string): Promise<LoginBlock[]> {
+  const connection = await databaseConnection(ctx, connectionRef);
+  if (!connection || !ctx.loginAttempts) return [];
+  return ctx.loginAttempts.list(connection.name, identifier);
+}
+
+/** removeLoginBlocks: lifts them (update:users, checked by the permissions); audited. */
+export async function removeLoginBlocks(
+  ctx: AppContext,
+  input: { connection: string; identifier: string },
+): Promise<{ removed: number; userErrors: UserResult['userErrors'] }> {
+  const connection = await databaseConnection(ctx, input.connection);
+  if (!connection) {
+    return { removed: 0, userErrors: [userError('NOT_FOUND', `No database connection ${input.connection}.`, ['connection'])] };
+  }
+  const removed = ctx.loginAttempts ? await ctx.loginAttempts.remove(connection.name, input.identifier) : 0;
+  if (removed > 0) {
+    const user = await ctx.store.users.findByIdentifier(connection.id, input.identifier);
+    await ctx.store.audit.record({
+      actorId: ctx.caller?.sub ?? 'unknown',
+      operation: 'removeLoginBlocks',
+      targetUserId: user?.id ?? null,
+      fields: [],
+    });
+  }
+  return { removed, userErrors: [] };
 }
 
 async function authenticateLocally(
@@ -205,7 +287,7 @@ async function writeLocalLogin(
   );
   forgetUser(ctx.loaders, user.id);
   if (!result.ok) return 'notFound' in result ? WRONG_CREDENTIALS() : fail(...refusalErrors(result, user.id));
-  ctx.access.grantRead(user.id);
+  ctx.access.grantRead(user.id, 'full');
   return { user: result.user, userErrors: [] };
 }
 
@@ -218,7 +300,7 @@ async function authenticateWithScript(
   if (!scriptName) return unavailable(connection);
   let profile: UpstreamProfile | null;
   try {
-    profile = (await ctx.scripts.call(scriptName, (s) => s.login(input.identifier, input.password))) as UpstreamProfile | null;
+    profile = (await ctx.scripts.call(scriptName, (s) => s.login(input.identifier, input.password), connection.name)) as UpstreamProfile | null;
   } catch (err) {
     if (err instanceof ScriptUnavailableError) return unavailable(connection);
     throw err;

@@ -1,6 +1,6 @@
 // Root listings. Each is one store query, narrowed to what the caller may read; the edges below
 // them resolve through the request's loaders.
-import { hasScope } from '../domain/access.js';
+import { hasScope, mayFilterByOrganization } from '../domain/access.js';
 import { type AttributeSearch, attributeSettingsOf, searchCondition } from '../domain/attributes.js';
 import type { AttributeCondition, ConnectionRow, OrganizationRow, Page, UserFilter, UserOrder, UserRow } from '../store/types.js';
 import { badUserInput, forbidden } from './errors.js';
@@ -18,6 +18,9 @@ export async function listUsers(
 ): Promise<Page<UserRow>> {
   const caller = ctx.caller;
   const { connection: connectionRef, attributes: searches, ...filter } = args.filter;
+  if (filter.organizationId && !mayFilterByOrganization(caller, filter.organizationId)) {
+    throw forbidden('Filtering users by an organization needs read:users, or to be that organization’s help desk (ADMIN).');
+  }
   // An unknown connection matches no user.
   const connection = connectionRef ? await findConnection(ctx, connectionRef) : null;
   const connectionId = connectionRef ? (connection?.id ?? connectionRef) : null;

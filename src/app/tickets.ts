@@ -4,7 +4,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hashPassword } from '../auth/passwords.js';
 import { ScriptUnavailableError } from '../connectors/custom-db.js';
-import { hasScope } from '../domain/access.js';
 import { isLegacyUser } from '../domain/policy.js';
 import type { UserError } from '../domain/types.js';
 import { sameEmail, validateProfilePatch } from '../domain/validation.js';
@@ -100,7 +99,8 @@ export async function createPasswordResetTicket(
       message: "The user's email address is not verified, so no password reset is mailed to it: verify it first (createEmailVerificationTicket).",
     });
   }
-  return issue(ctx, user, 'password_reset', ttl.seconds, tenantAdmin, null, (ticket, expiresAt) => [
+  // Bound to the email at issue: void once the email changes (checked when it is redeemed).
+  return issue(ctx, user, 'password_reset', ttl.seconds, tenantAdmin, { email: user.email }, (ticket, expiresAt) => [
     'Someone asked to reset the password of your account.',
     `Your password reset ticket: ${ticket}`,
     `It can be used once, until ${expiresAt.toISOString()}. If you did not ask for it, ignore this message.`,
@@ -180,27 +180,49 @@ async function redeem(
   ticket: string,
   prepare: (user: UserRow, data: Record<string, unknown> | null) => Promise<{ changes: UserChanges } | { errors: UserError[] }>,
   operation: string,
+  /** Re-checked inside the write transaction, against the row as it is then (a concurrent change cannot slip between). */
+  stillValid: (current: UserRow, data: Record<string, unknown> | null) => UserError | null,
 ): Promise<UserResult> {
   const claimed = await ctx.store.tickets.claim(kind, hashTicket(ticket), new Date());
   if (!claimed.ok) return { user: null, userErrors: [ticketError(claimed.problem)] };
   const user = await ctx.loaders.user.load(claimed.ticket.userId);
   if (!user) return { user: null, userErrors: [ticketError('TICKET_INVALID')] };
+  const early = stillValid(user, claimed.ticket.data);
+  if (early) return { user: null, userErrors: [early] };
   const prepared = await prepare(user, claimed.ticket.data);
   if ('errors' in prepared) {
     await ctx.store.tickets.release(claimed.ticket.id);
     return { user: null, userErrors: prepared.errors };
   }
-  const result = await ctx.store.users.update(user.id, () => prepared, {
+  const result = await ctx.store.users.update(user.id, (current) => {
+    const changed = stillValid(current, claimed.ticket.data);
+    return changed ? { errors: [changed] } : prepared;
+  }, {
     // The ticket holder proved to be the user.
     actorId: ctx.caller?.sub ?? user.id,
     operation,
   });
   forgetUser(ctx.loaders, user.id);
   if (!result.ok) return { user: null, userErrors: 'notFound' in result ? [ticketError('TICKET_INVALID')] : refusalErrors(result, user.id) };
-  // The ticket is the credential: its holder sees the profile as the help desk would (no app_metadata).
-  ctx.access.grantRead(user.id, ctx.caller?.sub === user.id || (ctx.caller && hasScope(ctx.caller, 'read:users')) ? 'full' : 'member');
+  // The ticket is a credential to write, not to read: an anonymous holder sees id and version only
+  // (a signed-in caller sees what they may read anyway).
+  ctx.access.grantRead(user.id);
   return { user: result.user, userErrors: [] };
 }
+
+/** The address a ticket was issued for (undefined for a ticket that records none). */
+function boundEmailOf(data: Record<string, unknown> | null): string | null | undefined {
+  const email = data?.email;
+  return typeof email === 'string' || email === null ? email : undefined;
+}
+
+const sameAddress = (a: string | null | undefined, b: string | null) => (a == null && b == null) || sameEmail(a, b);
+
+const emailChanged = (how: 'issued' | 'sent'): UserError => ({
+  field: ['ticket'],
+  code: 'EMAIL_MISMATCH',
+  message: `The email address changed since this ticket was ${how}; ask for a new one.`,
+});
 
 export async function resetPassword(ctx: AppContext, input: { ticket: string; password: string }): Promise<UserResult> {
   const invalid = validateProfilePatch({ password: input.password });
@@ -223,6 +245,7 @@ export async function resetPassword(ctx: AppContext, input: { ticket: string; pa
       return { changes: { passwordHash: await hashPassword(input.password) } };
     },
     'resetPassword',
+    (current, data) => (boundEmailOf(data) === undefined || !sameAddress(boundEmailOf(data), current.email) ? emailChanged('issued') : null),
   );
 }
 
@@ -232,15 +255,13 @@ export async function verifyEmail(ctx: AppContext, input: { ticket: string }): P
     'email_verification',
     input.ticket,
     async (user, data) => {
-      const email = typeof data?.email === 'string' ? data.email : null;
-      if (!email || !sameEmail(email, user.email)) {
-        return {
-          errors: [{ field: ['ticket'], code: 'EMAIL_MISMATCH', message: 'The email address changed since this ticket was sent.' }],
-        };
-      }
-      const error = await legacyChangeEmail(ctx, user, email, true);
+      const error = await legacyChangeEmail(ctx, user, boundEmailOf(data) as string, true);
       return error ? { errors: [error] } : { changes: { emailVerified: true } };
     },
     'verifyEmail',
+    (current, data) => {
+      const email = boundEmailOf(data);
+      return typeof email === 'string' && sameEmail(email, current.email) ? null : emailChanged('sent');
+    },
   );
 }

@@ -327,7 +327,7 @@ export async function createUser(ctx: AppContext, input: NewUserInput): Promise<
     if (clash.length > 0) return fail(...clash);
     // The legacy database stores the user (and its password); the gateway caches its answer.
     try {
-      const created = await ctx.scripts.call(scriptName, async (s) => s.create?.({ ...patch }));
+      const created = await ctx.scripts.call(scriptName, async (s) => s.create?.({ ...patch }), connection.name);
       if (!created || created.user_id === undefined || created.user_id === null) {
         return fail({
           field: null,

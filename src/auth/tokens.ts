@@ -18,6 +18,8 @@ export interface TokenClaims {
   scopes: ReadonlySet<Scope>;
   /** The `org_id` claim: the organization the token was issued for, if any. */
   orgId: string | null;
+  /** The `iat` claim in seconds, if the token has one: a token issued before its sub was erased stays refused. */
+  issuedAt: number | null;
 }
 
 export interface AuthSettings {
@@ -47,7 +49,7 @@ export function claimsFrom(payload: JWTPayload): TokenClaims {
   const permissions = Array.isArray(payload.permissions) ? payload.permissions : [];
   for (const s of [...scope, ...permissions])
     if (typeof s === 'string' && KNOWN_SCOPES.has(s)) granted.add(s as Scope);
-  return { sub: payload.sub, scopes: granted, orgId: orgIdClaim(payload) };
+  return { sub: payload.sub, scopes: granted, orgId: orgIdClaim(payload), issuedAt: typeof payload.iat === 'number' ? payload.iat : null };
 }
 
 /**

@@ -1,14 +1,17 @@
 // `npm start`: migrate, seed the demo tenant when the database is new, serve, shut down gracefully.
+import { constants } from 'node:os';
 import { ALL_SCOPES, signToken } from '../auth/tokens.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { scrub } from '../observability/logger.js';
 import { startRuntime } from '../runtime.js';
 import { DIALECT_LABELS } from '../store/index.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const runtime = await startRuntime(config, { log: (line) => console.log(line) });
+  const runtime = await startRuntime(config);
+  const log = runtime.obs.log;
   const url = `http://localhost:${runtime.port}/graphql`;
-  console.log(`Profile gateway listening on ${url} (${DIALECT_LABELS[runtime.store.dialect]}: ${config.databasePath})`);
+  log.info({ event: 'listening', url }, `Profile gateway listening on ${url} (${DIALECT_LABELS[runtime.store.dialect]}: ${config.databasePath})`);
   // A token is printed only when it is signed with the dev secret this start made for itself: one
   // signed with a configured secret would be an all-scope credential left in a log.
   const devSecret = config.auth.jwtSecret ? null : runtime.signingSecret;
@@ -36,21 +39,37 @@ async function main(): Promise<void> {
     if (config.playground) console.log(`\nPlayground: open ${url} in a browser.`);
   }
 
+  // The first signal drains (SHUTDOWN_TIMEOUT_MS), the second exits at once; either way it ends.
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      log.warn({ event: 'forced_exit', signal }, `${signal} again: exiting now.`);
+      // 128 + the signal's number, as a shell reports a process killed by it (143 for SIGTERM).
+      process.exit(128 + (constants.signals[signal as NodeJS.Signals] ?? 2));
+    }
     stopping = true;
-    console.log(`${signal}: finishing in-flight requests, then closing the database.`);
-    const force = setTimeout(() => process.exit(1), 15_000);
+    const deadline = config.observability.shutdownTimeoutMs;
+    log.info({ event: 'signal', signal, deadlineMs: deadline }, `${signal}: finishing in-flight requests (up to ${deadline} ms), then closing the database.`);
+    // Every close step is bounded; this is the last resort should one still hang.
+    const force = setTimeout(() => {
+      log.error({ event: 'forced_exit' }, 'shutdown did not end in time: exiting.');
+      process.exit(1);
+    }, deadline + 10_000);
     force.unref();
-    await runtime.close();
-    process.exit(0);
+    try {
+      const { drained } = await runtime.close(deadline);
+      process.exit(drained ? 0 : 1);
+    } catch (err) {
+      runtime.obs.error('shutdown failed', err);
+      process.exit(1);
+    }
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? `Configuration error: ${err.message}` : err);
+  // Before the logger exists (a configuration error), or a start-up failure: one scrubbed line.
+  console.error(err instanceof ConfigError ? `Configuration error: ${err.message}` : `Start-up failed: ${err instanceof Error ? scrub(err.message) : 'unknown error'}`);
   process.exit(1);
 });

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Metadata } from '../domain/types.js';
+import { traced } from '../observability/tracing.js';
 
 /** The profile shape a script resolves to (Auth0's normalized snake_case keys). */
 export interface ScriptProfile {
@@ -48,12 +49,24 @@ export class ScriptUnavailableError extends Error {}
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const EXTENSIONS = ['.js', '.mjs', '.ts'];
 
+/** Told of every script call's end: for metrics and the failure log line. */
+export type ScriptCallObserver = (call: {
+  connection: string;
+  fn: string;
+  outcome: 'ok' | 'error' | 'timeout';
+  seconds: number;
+  err?: unknown;
+}) => void;
+
+const FUNCTIONS = new Set(['login', 'getUser', 'create', 'changePassword', 'changeEmail']);
+
 export class ScriptRegistry {
   private readonly loaded = new Map<string, Promise<CustomDbScript>>();
 
   constructor(
     private readonly dir: string,
     readonly timeoutMs: number,
+    private readonly observe?: ScriptCallObserver,
   ) {}
 
   /** Loads (once) and validates the script module NAME. Rejects with ScriptLoadError. */
@@ -82,30 +95,54 @@ export class ScriptRegistry {
     }
   }
 
-  /** Calls one script function within the timeout; a throw or a timeout is ScriptUnavailableError. */
-  async call<T>(name: string, fn: (script: CustomDbScript) => Promise<T>): Promise<T> {
-    let script: CustomDbScript;
-    try {
-      script = await this.load(name);
-    } catch (err) {
-      throw new ScriptUnavailableError(err instanceof Error ? err.message : 'script did not load');
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(new ScriptUnavailableError(`custom database did not answer within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
+  /**
+   * Calls one script function within the timeout; a throw or a timeout is ScriptUnavailableError.
+   * `connection` names the caller's connection in metrics and logs (the script's name otherwise).
+   */
+  async call<T>(name: string, fn: (script: CustomDbScript) => Promise<T>, connection = name): Promise<T> {
+    let called = 'unknown';
+    return traced('custom_db.call', { 'custom_db.connection': connection, 'custom_db.script': name }, async (span) => {
+      const started = performance.now();
+      const end = (outcome: 'ok' | 'error' | 'timeout', err?: unknown) => {
+        span?.setAttribute('custom_db.function', called);
+        span?.setAttribute('custom_db.outcome', outcome);
+        this.observe?.({ connection, fn: called, outcome, seconds: (performance.now() - started) / 1000, err });
+      };
+      let script: CustomDbScript;
+      try {
+        script = await this.load(name);
+      } catch (err) {
+        end('error', err);
+        throw new ScriptUnavailableError(err instanceof Error ? err.message : 'script did not load');
+      }
+      // Which function the caller invokes, for the label (a closed set: the module's contract).
+      const watched = new Proxy(script, {
+        get(target, key, receiver) {
+          const value: unknown = Reflect.get(target, key, receiver);
+          if (typeof key === 'string' && typeof value === 'function') called = FUNCTIONS.has(key) ? key : 'other';
+          return value;
+        },
+      });
+      let timer: NodeJS.Timeout | undefined;
+      let timedOut = false;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          timedOut = true;
+          reject(new ScriptUnavailableError(`custom database did not answer within ${this.timeoutMs} ms`));
+        }, this.timeoutMs);
+      });
+      try {
+        const result = await Promise.race([Promise.resolve().then(() => fn(watched)), timeout]);
+        end('ok');
+        return result;
+      } catch (err) {
+        end(timedOut ? 'timeout' : 'error', err);
+        if (err instanceof ScriptUnavailableError) throw err;
+        throw new ScriptUnavailableError(err instanceof Error ? err.message : 'custom database script failed');
+      } finally {
+        clearTimeout(timer);
+      }
     });
-    try {
-      return await Promise.race([Promise.resolve().then(() => fn(script)), timeout]);
-    } catch (err) {
-      if (err instanceof ScriptUnavailableError) throw err;
-      throw new ScriptUnavailableError(err instanceof Error ? err.message : 'custom database script failed');
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   private async import(name: string): Promise<CustomDbScript> {

@@ -11,8 +11,22 @@ export interface Caller {
   adminOrganizationIds: ReadonlySet<string>;
 }
 
-/** `full`: every field; `member`: the help desk's view (app_metadata reads as null); `none`: not visible. */
-export type ReadAccess = 'full' | 'member' | 'none';
+/**
+ * `full`: every field; `member`: the help desk's view (app_metadata reads as null); `write`: a
+ * writer who may not read (its write's payload shows only `id` and `version`); `none`: not visible.
+ */
+export type ReadAccess = 'full' | 'member' | 'write' | 'none';
+
+/** The fields of a user that a writer who may not read sees in its write's payload. */
+export const WRITER_VISIBLE_FIELDS: ReadonlySet<string> = new Set(['id', 'version']);
+
+/**
+ * The help desk's listings and filters never reach beyond its organizations: filtering users by an
+ * organization needs read:users or ADMIN of that organization (narrowed by `org_id`).
+ */
+export function mayFilterByOrganization(caller: Caller | null, organizationId: string): boolean {
+  return caller !== null && (hasScope(caller, 'read:users') || caller.adminOrganizationIds.has(organizationId));
+}
 
 export function hasScope(caller: Caller, scope: Scope): boolean {
   return caller.scopes.has(scope);

@@ -17,6 +17,7 @@ export interface ConnectionSettings {
     enabledDatabaseCustomization?: unknown;
     customScripts?: unknown;
     requires_username?: unknown;
+    display_name?: unknown;
   };
 }
 
@@ -46,6 +47,9 @@ export function connectionFacts(c: ConnectionSettings, scripts: ConnectionFacts[
     kind: c.kind,
     strategy: c.strategy,
     name: c.name,
+    ...(typeof c.options.display_name === 'string' && c.options.display_name.trim() !== ''
+      ? { displayName: c.options.display_name.trim() }
+      : {}),
     customDatabase: isCustomDatabase(c),
     importMode: isImportMode(c),
     requiresUsername: c.kind === 'DATABASE' && c.options.requires_username === true,

@@ -1,8 +1,10 @@
 // The mutability policy: who may change which profile field of a user, and why not.
 // This is the only place the rule is decided (shared/domain.md, "Who may change what"); the
 // fieldPolicies resolver, the updateUser check, bulk updates and imports all call fieldPolicies.
+// The rules decide reasons; messages.ts words each refusal for the caller who asks.
 // Pure: no graphql, no storage, no I/O.
 
+import { attributeRoleMessage, type Audience, audienceOf, MESSAGES, refusalMessage } from './messages.js';
 import {
   type CallerRoles,
   type ConnectionFacts,
@@ -26,11 +28,15 @@ export function isLegacyUser(connection: ConnectionFacts, user: UserFacts): bool
   return connection.kind === 'DATABASE' && connection.customDatabase && !user.migrated;
 }
 
-/** Every field's decision for this caller on this user. */
+/**
+ * Every field's decision for this caller on this user, each refusal worded for `audience`: by
+ * default the caller's own (their most privileged role, whose refusal is the one reported).
+ */
 export function fieldPolicies(
   caller: CallerRoles,
   connection: ConnectionFacts,
   user: UserFacts,
+  audience: Audience = audienceOf(caller),
 ): FieldPolicies {
   const tenantAdmin = tenantAdminPolicies(connection, user);
   const perRole: FieldPolicies[] = [];
@@ -39,10 +45,14 @@ export function fieldPolicies(
   if (caller.helpDesk) perRole.push(delegatedPolicies('helpDesk', tenantAdmin, user));
   if (caller.self) perRole.push(delegatedPolicies('self', tenantAdmin, user));
 
-  if (perRole.length === 0) {
-    return mapFields(() => refuse('NOT_AUTHORIZED', "you may not change this user's profile"));
-  }
-  return mapFields((field) => mostPermissive(perRole.map((policies) => policies[field])));
+  const decide = (field: ProfileField): FieldDecision =>
+    perRole.length === 0 ? refuse('NOT_AUTHORIZED') : mostPermissive(perRole.map((policies) => policies[field]));
+  return mapFields((field) => {
+    const decision = decide(field);
+    return decision.editable
+      ? decision
+      : { ...decision, message: refusalMessage(decision.reason, audience, field, connection, user) };
+  });
 }
 
 /** The refused ones among `fields`, in PROFILE_FIELDS order (each at most once). */
@@ -69,8 +79,9 @@ function editable(): FieldDecision {
   return { editable: true, reason: null, message: null };
 }
 
-function refuse(reason: MutabilityReason, message: string): FieldDecision {
-  return { editable: false, reason, message };
+// The message is written last, for the audience, by fieldPolicies (messages.ts).
+function refuse(reason: MutabilityReason): FieldDecision {
+  return { editable: false, reason, message: '' };
 }
 
 /** Editable if any role may edit; otherwise the most privileged role's refusal. */
@@ -120,12 +131,7 @@ function ownStoreUser(connection: ConnectionFacts): FieldPolicies {
   return {
     email: editable(),
     email_verified: editable(),
-    username: connection.requiresUsername
-      ? editable()
-      : refuse(
-          'NOT_SUPPORTED_BY_CONNECTION',
-          `${describe(connection)} does not use usernames; turn on requires_username to give users one`,
-        ),
+    username: connection.requiresUsername ? editable() : refuse('NOT_SUPPORTED_BY_CONNECTION'),
     phone_number: editable(),
     phone_verified: editable(),
     password: editable(),
@@ -136,18 +142,16 @@ function ownStoreUser(connection: ConnectionFacts): FieldPolicies {
 
 // The legacy database owns the identity fields; the gateway can change them only through a script.
 function legacyUser(connection: ConnectionFacts): FieldPolicies {
-  const viaScript = (field: ProfileField, script: 'changeEmail' | 'changePassword') =>
-    connection.scripts[script]
-      ? editable()
-      : managed(connection, field, `the connection has no ${script} script`);
+  const viaScript = (script: 'changeEmail' | 'changePassword') =>
+    connection.scripts[script] ? editable() : refuse('MANAGED_IN_CUSTOM_DATABASE');
   return {
-    email: viaScript('email', 'changeEmail'),
-    email_verified: viaScript('email_verified', 'changeEmail'),
-    username: managed(connection, 'username'),
-    phone_number: managed(connection, 'phone_number'),
-    phone_verified: managed(connection, 'phone_verified'),
-    password: viaScript('password', 'changePassword'),
-    ...rootAttributes((field) => syncedRootAttribute(connection, field)),
+    email: viaScript('changeEmail'),
+    email_verified: viaScript('changeEmail'),
+    username: refuse('MANAGED_IN_CUSTOM_DATABASE'),
+    phone_number: refuse('MANAGED_IN_CUSTOM_DATABASE'),
+    phone_verified: refuse('MANAGED_IN_CUSTOM_DATABASE'),
+    password: viaScript('changePassword'),
+    ...rootAttributes(() => syncedRootAttribute(connection)),
     ...gatewayOwned(),
   } satisfies FieldPolicies;
 }
@@ -155,13 +159,13 @@ function legacyUser(connection: ConnectionFacts): FieldPolicies {
 // Social and enterprise: the upstream identity provider owns email; no password or phone here.
 function identityProviderUser(connection: ConnectionFacts): FieldPolicies {
   return {
-    email: syncedFromProvider(connection, 'email'),
-    email_verified: syncedFromProvider(connection, 'email_verified'),
-    username: notSupported(connection, 'username'),
-    phone_number: notSupported(connection, 'phone_number'),
-    phone_verified: notSupported(connection, 'phone_verified'),
-    password: notSupported(connection, 'password'),
-    ...rootAttributes((field) => syncedRootAttribute(connection, field)),
+    email: refuse('SYNCED_FROM_IDENTITY_PROVIDER'),
+    email_verified: refuse('SYNCED_FROM_IDENTITY_PROVIDER'),
+    username: refuse('NOT_SUPPORTED_BY_CONNECTION'),
+    phone_number: refuse('NOT_SUPPORTED_BY_CONNECTION'),
+    phone_verified: refuse('NOT_SUPPORTED_BY_CONNECTION'),
+    password: refuse('NOT_SUPPORTED_BY_CONNECTION'),
+    ...rootAttributes(() => syncedRootAttribute(connection)),
     ...gatewayOwned(),
   } satisfies FieldPolicies;
 }
@@ -173,65 +177,21 @@ function identityProviderUser(connection: ConnectionFacts): FieldPolicies {
 function passwordlessUser(connection: ConnectionFacts): FieldPolicies {
   const byEmail = connection.strategy === 'email';
   const bySms = connection.strategy === 'sms';
-  const when = (allowed: boolean, field: ProfileField) =>
-    allowed ? editable() : notSupported(connection, field);
+  const when = (allowed: boolean) => (allowed ? editable() : refuse('NOT_SUPPORTED_BY_CONNECTION'));
   return {
-    email: notSupported(connection, 'email'),
-    email_verified: when(byEmail, 'email_verified'),
-    username: notSupported(connection, 'username'),
-    phone_number: when(bySms, 'phone_number'),
-    phone_verified: when(bySms, 'phone_verified'),
-    password: notSupported(connection, 'password'),
+    email: refuse('NOT_SUPPORTED_BY_CONNECTION'),
+    email_verified: when(byEmail),
+    username: refuse('NOT_SUPPORTED_BY_CONNECTION'),
+    phone_number: when(bySms),
+    phone_verified: when(bySms),
+    password: refuse('NOT_SUPPORTED_BY_CONNECTION'),
     ...rootAttributes(() => editable()),
     ...gatewayOwned(),
   } satisfies FieldPolicies;
 }
 
-function syncedRootAttribute(connection: ConnectionFacts, field: RootAttribute): FieldDecision {
-  if (connection.sync !== 'on_each_login') return editable();
-  return refuse(
-    'SYNCED_FROM_IDENTITY_PROVIDER',
-    `${FIELD_LABELS[field]} is overwritten from ${connection.name} at every login; ` +
-      "set the connection's sync (syncUserRootAttributes) to ON_FIRST_LOGIN to edit it here",
-  );
-}
-
-function syncedFromProvider(connection: ConnectionFacts, field: ProfileField): FieldDecision {
-  return refuse(
-    'SYNCED_FROM_IDENTITY_PROVIDER',
-    `${FIELD_LABELS[field]} comes from the identity provider ${connection.name}; change it there`,
-  );
-}
-
-function managed(connection: ConnectionFacts, field: ProfileField, why?: string): FieldDecision {
-  const because = why === undefined ? '' : ` (${why})`;
-  return refuse(
-    'MANAGED_IN_CUSTOM_DATABASE',
-    `${FIELD_LABELS[field]} is managed in the custom database ${connection.name}${because}; ` +
-      'change it there, and the cached profile refreshes at the next login',
-  );
-}
-
-function notSupported(connection: ConnectionFacts, field: ProfileField): FieldDecision {
-  const who = `${describe(connection)} users`;
-  const message =
-    field === 'password' || field === 'username'
-      ? `${who} have no ${field}`
-      : field === 'email' && connection.kind === 'PASSWORDLESS' && connection.strategy === 'email'
-        ? `email is how ${who} sign in; it cannot be changed`
-        : `${describe(connection)} does not support changing ${FIELD_LABELS[field]}`;
-  return refuse('NOT_SUPPORTED_BY_CONNECTION', message);
-}
-
-/** e.g. "social connection 'google-oauth2'", "passwordless email connection 'email'". */
-function describe(connection: ConnectionFacts): string {
-  const kind =
-    connection.kind === 'PASSWORDLESS'
-      ? `passwordless ${connection.strategy}`
-      : connection.kind === 'DATABASE'
-        ? 'database'
-        : connection.kind.toLowerCase();
-  return `${kind} connection '${connection.name}'`;
+function syncedRootAttribute(connection: ConnectionFacts): FieldDecision {
+  return connection.sync === 'on_each_login' ? refuse('SYNCED_FROM_IDENTITY_PROVIDER') : editable();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,43 +201,25 @@ type DelegatedRole = 'helpDesk' | 'self';
 type DelegatedRule = (role: DelegatedRole, user: UserFacts, field: ProfileField) => FieldDecision;
 
 const asTenantAdmin: DelegatedRule = () => editable();
-const tenantAdminOnly: DelegatedRule = (_role, _user, field) =>
-  refuse(
-    'REQUIRES_TENANT_ADMIN',
-    `only a tenant administrator (update:users) can change ${FIELD_LABELS[field]}`,
-  );
+const tenantAdminOnly: DelegatedRule = () => refuse('REQUIRES_TENANT_ADMIN');
 
 // Applied only where the tenant administrator may edit; total over ProfileField, so a new field
 // fails to compile until someone decides what the help desk and the user may do with it.
 // A member who also belongs to another organization is shared: one organization's help desk may
 // not take over their account (email) or lock the other organization out (blocked). SELF is exempt.
-const sharedMember = (role: DelegatedRole, user: UserFacts, field: ProfileField): FieldDecision | null =>
-  role === 'helpDesk' && user.memberOfAnotherOrganization === true
-    ? refuse(
-        'MEMBER_OF_ANOTHER_ORGANIZATION',
-        `this member also belongs to another organization, so their ${FIELD_LABELS[field]} is not yours to change; ` +
-          'remove them from your organization instead (removeOrganizationMember), or ask a tenant administrator',
-      )
-    : null;
+const sharedMember = (role: DelegatedRole, user: UserFacts): FieldDecision | null =>
+  role === 'helpDesk' && user.memberOfAnotherOrganization === true ? refuse('MEMBER_OF_ANOTHER_ORGANIZATION') : null;
 
 const DELEGATED_RULES = {
   email: (role, user, field) =>
     user.invitationBound
-      ? refuse(
-          'INVITATION_BOUND_EMAIL',
-          'email must stay the address an organization invitation was sent to; ' +
-            'a tenant administrator can change it',
-        )
-      : (sharedMember(role, user, field) ?? asTenantAdmin(role, user, field)),
+      ? refuse('INVITATION_BOUND_EMAIL')
+      : (sharedMember(role, user) ?? asTenantAdmin(role, user, field)),
   email_verified: tenantAdminOnly,
   username: asTenantAdmin,
   phone_number: asTenantAdmin,
   phone_verified: tenantAdminOnly,
-  password: () =>
-    refuse(
-      'USE_PASSWORD_RESET',
-      'password cannot be set here; create a password reset ticket (createPasswordResetTicket) instead',
-    ),
+  password: () => refuse('USE_PASSWORD_RESET'),
   name: asTenantAdmin,
   nickname: asTenantAdmin,
   given_name: asTenantAdmin,
@@ -286,23 +228,14 @@ const DELEGATED_RULES = {
   user_metadata: asTenantAdmin,
   app_metadata: tenantAdminOnly,
   // The help desk blocks and unblocks its organization's members, but lifts only a block that a
-  // help desk of its organization set; users may not unblock themselves.
+  // help desk of its organization set (another organization's block: REQUIRES_TENANT_ADMIN, whose
+  // message says so from user.blockedBy); users may not unblock themselves.
   blocked: (role, user, field) => {
     if (role !== 'helpDesk') return tenantAdminOnly(role, user, field);
-    const shared = sharedMember(role, user, field);
+    const shared = sharedMember(role, user);
     if (shared) return shared;
-    if (user.blockedBy === 'tenant_admin') {
-      return refuse(
-        'BLOCKED_BY_TENANT_ADMIN',
-        'a tenant administrator blocked this user; only a tenant administrator (update:users) can lift or change the block',
-      );
-    }
-    if (user.blockedBy === 'another_help_desk') {
-      return refuse(
-        'REQUIRES_TENANT_ADMIN',
-        "another organization's help desk blocked this user; only a tenant administrator (update:users) can lift that block",
-      );
-    }
+    if (user.blockedBy === 'tenant_admin') return refuse('BLOCKED_BY_TENANT_ADMIN');
+    if (user.blockedBy === 'another_help_desk') return refuse('REQUIRES_TENANT_ADMIN');
     return asTenantAdmin(role, user, field);
   },
 } satisfies Record<ProfileField, DelegatedRule>;
@@ -332,19 +265,18 @@ export function attributeDecision(
   key: string,
   present: boolean,
   phase: AttributePhase = 'update',
+  audience: Audience = audienceOf(caller),
 ): FieldDecision {
   if (!objectPolicy.editable) return objectPolicy;
+  const refuseKey = (reason: 'CREATE_ONLY' | 'WRITE_ONCE' | 'UNDECLARED_ATTRIBUTE'): FieldDecision => ({
+    editable: false,
+    reason,
+    message: MESSAGES[reason][audience](object, NO_CONNECTION, { key }),
+  });
   const declaration = declarationOf(settings, object, key);
   if (!declaration) {
-    if (settings.undeclared === 'REJECT') {
-      return refuse('UNDECLARED_ATTRIBUTE', `${key} is not a declared attribute of this connection, which accepts declared keys only`);
-    }
-    if (settings.undeclared === 'ADMIN_ONLY' && !caller.tenantAdmin) {
-      return refuse(
-        'UNDECLARED_ATTRIBUTE',
-        `${key} is not a declared attribute of this connection; only a tenant administrator (update:users) can set undeclared keys`,
-      );
-    }
+    if (settings.undeclared === 'REJECT') return refuseKey('UNDECLARED_ATTRIBUTE');
+    if (settings.undeclared === 'ADMIN_ONLY' && !caller.tenantAdmin) return refuseKey('UNDECLARED_ATTRIBUTE');
     return editable();
   }
   // A user being created gets whatever values its creator (createUser, an import, the first login) gives.
@@ -354,18 +286,16 @@ export function attributeDecision(
     (caller.helpDesk && declaration.edit.includes('HELP_DESK')) ||
     (caller.self && declaration.edit.includes('SELF'));
   if (!mayEdit) {
-    return !caller.tenantAdmin && declaration.edit.includes('TENANT_ADMIN')
-      ? refuse('REQUIRES_TENANT_ADMIN', `only a tenant administrator (update:users) can change ${key}`)
-      : refuse('NOT_AUTHORIZED', `${key} is not editable by you: its declaration lets ${rolesText(declaration.edit)} change it`);
+    const reason = !caller.tenantAdmin && declaration.edit.includes('TENANT_ADMIN') ? 'REQUIRES_TENANT_ADMIN' : 'NOT_AUTHORIZED';
+    return { editable: false, reason, message: attributeRoleMessage(reason, audience, key, rolesText(declaration.edit)) };
   }
-  if (phase === 'update' && declaration.lifecycle === 'CREATE_ONLY') {
-    return refuse('CREATE_ONLY', `${key} is set only when the user is created (createUser, import or first login) and cannot change afterwards`);
-  }
-  if (declaration.lifecycle === 'WRITE_ONCE' && present) {
-    return refuse('WRITE_ONCE', `${key} can be written once and already has a value; it cannot change`);
-  }
+  if (phase === 'update' && declaration.lifecycle === 'CREATE_ONLY') return refuseKey('CREATE_ONLY');
+  if (declaration.lifecycle === 'WRITE_ONCE' && present) return refuseKey('WRITE_ONCE');
   return editable();
 }
+
+// The attribute messages name the key, never the connection.
+const NO_CONNECTION = {} as ConnectionFacts;
 
 function rolesText(roles: readonly string[]): string {
   if (roles.length === 0) return 'nobody';

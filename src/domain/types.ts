@@ -74,8 +74,10 @@ export interface ConnectionFacts {
   kind: ConnectionKind;
   /** e.g. `auth0`, `google-oauth2`, `samlp`, `email`, `sms`. */
   strategy: string;
-  /** Name shown in messages ("overwritten from google-oauth2 at every login"). */
+  /** The connection's name, shown to tenant administrators ("overwritten from google-oauth2 at every login"). */
   name: string;
+  /** The provider as people call it (option `display_name`), shown to users and help desks ("your Google account"). */
+  displayName?: string;
   /** DATABASE only: the customer's own legacy database reached through scripts. */
   customDatabase: boolean;
   /** DATABASE + customDatabase only: users migrate lazily at their first login. */

@@ -3,11 +3,11 @@
 import { Access } from '../app/access.js';
 import type { AppContext } from '../app/context.js';
 import { createLoaders, type Loaders } from '../app/loaders.js';
-import { InvalidTokenError, type TokenVerifier } from '../auth/tokens.js';
+import { InvalidTokenError, type TokenClaims, type TokenVerifier } from '../auth/tokens.js';
 import type { TicketSettings } from '../config.js';
 import type { ScriptRegistry } from '../connectors/custom-db.js';
 import { type Caller, effectiveAdminOrganizations } from '../domain/access.js';
-import type { Store } from '../store/types.js';
+import type { Store, SubjectStanding } from '../store/types.js';
 
 export type GraphQLContext = AppContext;
 
@@ -16,6 +16,7 @@ export interface ContextDeps {
   verifier: TokenVerifier;
   scripts: ScriptRegistry;
   tickets: TicketSettings;
+  loginAttempts?: AppContext['loginAttempts'];
 }
 
 function bearer(header: string | undefined): string | null {
@@ -38,7 +39,23 @@ export async function buildContext(
     loaders,
     access: new Access(caller, loaders, deps.scripts),
     tickets: deps.tickets,
+    ...(deps.loginAttempts ? { loginAttempts: deps.loginAttempts } : {}),
   };
+}
+
+/**
+ * Whether the token's sub names an erased user, or a user that bears an erased id again while the
+ * token was issued before that erasure (or says not when). The same second counts as before: `iat`
+ * has one-second precision, and the doubt goes to refusing. A token issued after the current user
+ * was created cannot predate an erasure of the id, so that case costs no query.
+ */
+function issuedBeforeErasure(claims: TokenClaims, standing: SubjectStanding): boolean {
+  if (!standing.deletedAt) return false;
+  // No user bears the id again: every token of it is refused.
+  if (standing.createdAt === null) return true;
+  // A token issued after the current bearer of the id was created is theirs.
+  if (claims.issuedAt !== null && claims.issuedAt * 1000 >= standing.createdAt.getTime() + 1000) return false;
+  return claims.issuedAt === null || claims.issuedAt <= Math.floor(standing.deletedAt.getTime() / 1000);
 }
 
 async function resolveCaller(
@@ -60,15 +77,13 @@ async function resolveCaller(
     const why = err instanceof InvalidTokenError ? err.message : 'invalid token';
     return { caller: null, problem: `The token is not valid: ${why}.` };
   }
-  const [user, memberships] = await Promise.all([
-    loaders.user.load(claims.sub),
-    loaders.membershipsByUser.load(claims.sub),
-  ]);
-  // A block or an erasure takes effect at once, even for tokens issued before it.
-  if (user?.blocked) return { caller: null, problem: 'The user is blocked.' };
-  if (!user && (await deps.store.users.isDeletedId(claims.sub))) {
-    return { caller: null, problem: 'The user was deleted.' };
-  }
+  // One statement, on every request (never cached): a block or an erasure takes effect at once,
+  // even for tokens issued before it.
+  const standing = await deps.store.users.standing(claims.sub);
+  if (standing.blocked === true) return { caller: null, problem: 'The user is blocked.' };
+  if (issuedBeforeErasure(claims, standing)) return { caller: null, problem: 'The user was deleted.' };
+  const memberships = standing.memberships;
+  loaders.membershipsByUser.prime(claims.sub, memberships);
   const adminOf = memberships.filter((m) => m.roles.includes('ADMIN')).map((m) => m.organizationId);
   return {
     caller: {

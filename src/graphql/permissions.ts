@@ -1,12 +1,12 @@
 // graphql-shield: deny by default, an explicit rule for every type and field (a test walks the
 // schema to prove it). Rules only check; the decisions come from src/domain through ctx.access.
-import { GraphQLError, type GraphQLSchema, isObjectType } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo, type GraphQLSchema, isObjectType } from 'graphql';
 import type { IRules } from 'graphql-shield';
 import { allow, chain, deny, rule, shield } from 'graphql-shield';
 import { AppError, forbidden, unauthenticated } from '../app/errors.js';
 import { findUserForWrite } from '../app/lookup.js';
 import { assertEditable } from '../app/users.js';
-import { hasScope } from '../domain/access.js';
+import { hasScope, type ReadAccess, WRITER_VISIBLE_FIELDS } from '../domain/access.js';
 import type { Scope } from '../domain/types.js';
 import type { GraphQLContext } from './context.js';
 import type { UpdateUserInput } from './generated/resolvers-types.js';
@@ -36,15 +36,56 @@ const hasScopeRule = (scope: Scope) => {
   return r;
 };
 
+const CANNOT_READ_USER = 'You may not read this user.';
+
 /**
  * Every field of a User goes through this: the object reaches a caller only if they may read it.
  * Resolvers already return null for unreadable users; this is the second lock. Memoised per
  * request in ctx.access, so `no_cache` costs one map lookup per field.
  */
 const canReadUser = rule('canReadUser', { cache: 'no_cache' })(
-  async (parent: { id: string }, _args, ctx: GraphQLContext) =>
-    (await ctx.access.read(parent)) !== 'none' || forbidden('You may not read this user.'),
+  async (parent: { id: string }, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) => readLevelAllows(await ctx.access.read(parent), info),
 );
+
+/**
+ * canReadUser as a field middleware that decides per object, not per field: the read level is
+ * decided once per user per request (ctx.access), and every later field of that user passes on a
+ * synchronous map lookup, with no promise (shield would wrap each field in an async rule). The
+ * same rule, the same answer: FORBIDDEN when the caller may not read the user.
+ */
+/** The one answer of canReadUser for a decided read level: true, or FORBIDDEN (thrown by the middleware). */
+function readLevelAllows(level: ReadAccess, info: { fieldName: string }): true | AppError {
+  if (level === 'none') return forbidden(CANNOT_READ_USER);
+  // Writing does not grant reading: a writer who may not read sees only what it needs to go on.
+  if (level === 'write' && !WRITER_VISIBLE_FIELDS.has(info.fieldName)) {
+    return forbidden('You may change this user but not read them (that needs read:users): ask for id and version only.');
+  }
+  return true;
+}
+
+export function canReadUserPerObject(
+  resolve: (parent: unknown, args: unknown, ctx: unknown, info: unknown) => unknown,
+  parent: { id: string },
+  args: unknown,
+  ctx: GraphQLContext,
+  info: unknown,
+): unknown {
+  const field = info as { fieldName: string };
+  const level = ctx.access.readNow(parent.id);
+  if (level !== undefined) {
+    const allowed = readLevelAllows(level, field);
+    if (allowed !== true) throw allowed;
+    return resolve(parent, args, ctx, info);
+  }
+  return ctx.access.read(parent).then((decided) => {
+    const allowed = readLevelAllows(decided, field);
+    if (allowed !== true) throw allowed;
+    return resolve(parent, args, ctx, info);
+  });
+}
+
+/** Rules applied by a middleware of their own instead of shield's per-field wrapper (src/graphql/schema.ts). */
+export const perObjectRules = new Map<unknown, typeof canReadUserPerObject>([[canReadUser, canReadUserPerObject]]);
 
 /** updateUser, step 1: the user exists and the caller may act on it (otherwise NOT_FOUND, as for a missing user). */
 const canActOnUser = rule('canActOnUser', { cache: 'strict' })(
@@ -118,6 +159,9 @@ export const permissionRules = {
     // null, NOT_FOUND or FORBIDDEN as domain.md says.
     exportUserData: isAuthenticated,
     auditEvents: isAuthenticated,
+    // The outbox is the tenant's plumbing: its administrators read it and act on it.
+    outboxMessages: authenticatedWith('read:users'),
+    loginBlocks: authenticatedWith('read:users'),
   },
   Mutation: {
     createConnection: authenticatedWith('create:connections'),
@@ -144,6 +188,9 @@ export const permissionRules = {
     // Each item is judged by updateUser's own checks.
     updateUsers: isAuthenticated,
     importUsers: authenticatedWith('import:users'),
+    retryOutboxMessage: authenticatedWith('update:users'),
+    discardOutboxMessage: authenticatedWith('update:users'),
+    removeLoginBlocks: authenticatedWith('update:users'),
   },
   User: canReadUser,
   // Reached only through a readable user or with read:connections; options and userCount
@@ -188,6 +235,12 @@ export const permissionRules = {
   UpdateUsersPayload: allow,
   ImportError: allow,
   ImportUsersPayload: allow,
+  // Reached only through the rules above; `user` goes through the reading rules (canReadUser).
+  OutboxMessage: allow,
+  RetryOutboxMessagePayload: allow,
+  DiscardOutboxMessagePayload: allow,
+  LoginBlock: allow,
+  RemoveLoginBlocksPayload: allow,
 } satisfies IRules;
 
 /** The rule that applies to one field: its own, else its type's ('*' or the type's single rule). */

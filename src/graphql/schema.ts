@@ -6,7 +6,7 @@ import type { GraphQLSchema } from 'graphql';
 import { applyMiddleware, type IMiddlewareFieldMap } from 'graphql-middleware';
 import { allow } from 'graphql-shield';
 import { PROJECT_ROOT } from '../config.js';
-import { assertRulesCover, permissions, ruleFor } from './permissions.js';
+import { assertRulesCover, permissions, perObjectRules, ruleFor } from './permissions.js';
 import { resolvers } from './resolvers/index.js';
 
 export const SCHEMA_DIR = join(PROJECT_ROOT, 'schema');
@@ -27,7 +27,8 @@ export function buildBareSchema(): GraphQLSchema {
  * The schema with its permissions. Deny by default: every type and field must have a rule, or
  * the gateway does not start (assertRulesCover). Fields whose rule is `allow` are then left
  * unwrapped: shield would otherwise put an async middleware around each of them (thousands on a
- * page of users), for a check that always passes.
+ * page of users), for a check that always passes; and canReadUser, on every User field, runs as a
+ * per-object middleware (perObjectRules) that decides once per user.
  */
 export function buildSchema(schema: GraphQLSchema = buildBareSchema()): GraphQLSchema {
   assertRulesCover(schema);
@@ -35,9 +36,10 @@ export function buildSchema(schema: GraphQLSchema = buildBareSchema()): GraphQLS
   const enforced: Record<string, Record<string, unknown>> = {};
   for (const [type, fields] of Object.entries(generated)) {
     for (const [field, middleware] of Object.entries(fields)) {
-      if (ruleFor(type, field) === allow) continue;
+      const rule = ruleFor(type, field);
+      if (rule === allow) continue;
       enforced[type] ??= {};
-      enforced[type][field] = middleware;
+      enforced[type][field] = perObjectRules.get(rule) ?? middleware;
     }
   }
   return applyMiddleware(schema, enforced as IMiddlewareFieldMap);

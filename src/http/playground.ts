@@ -29,7 +29,7 @@ interface YogaGraphiQLParts {
 }
 
 // The playground opens on one user and what the caller may change in that profile, and why not.
-const PLAYGROUND_QUERY = `# A user, and which profile fields the caller
+export const PLAYGROUND_QUERY = `# A user, and which profile fields the caller
 # may change, and why not.
 # 1. Paste a token after "Bearer " in Headers:
 #    npm start prints an administrator's token;

@@ -15,6 +15,8 @@ export interface OutboxSenderOptions {
   /** Delay before the next try, given the attempts made so far (1 after the first failure). */
   backoffMs?: (attempt: number) => number;
   log?: (line: string) => void;
+  /** Told of each attempt's outcome (metrics; a give-up is logged there). */
+  onDelivery?: (outcome: 'sent' | 'failed' | 'given_up', messageId: number, attempts: number) => void;
   /** The clock (tests). */
   now?: () => Date;
 }
@@ -63,6 +65,7 @@ export class OutboxSender {
   private readonly backoffMs: (attempt: number) => number;
   private readonly log: (line: string) => void;
   private readonly now: () => Date;
+  private readonly onDelivery: NonNullable<OutboxSenderOptions['onDelivery']>;
 
   private timer: NodeJS.Timeout | null = null;
   /** The run in progress or queued last; runs are chained so they never overlap. */
@@ -70,7 +73,7 @@ export class OutboxSender {
   private stopping: Promise<void> | null = null;
 
   constructor(
-    private readonly store: OutboxStore,
+    private readonly store: Pick<OutboxStore, 'pending' | 'markSent' | 'markFailed'>,
     private readonly transport: MailTransport,
     opts: OutboxSenderOptions = {},
   ) {
@@ -89,6 +92,14 @@ export class OutboxSender {
         }
       : () => {};
     this.now = opts.now ?? (() => new Date());
+    const onDelivery = opts.onDelivery;
+    this.onDelivery = (outcome, id, attempts) => {
+      try {
+        onDelivery?.(outcome, id, attempts);
+      } catch {
+        // Observing must not break sending.
+      }
+    };
   }
 
   /** Polls every intervalMs until stop(). The timer does not keep the process alive. */
@@ -174,6 +185,7 @@ export class OutboxSender {
     }
     try {
       await this.store.markSent(message.id, this.now());
+      this.onDelivery('sent', message.id, message.attempts + 1);
       this.log(`outbox: message ${message.id} sent`);
     } catch (err) {
       // Delivered but not recorded: it will be sent again. Say so, it is the one duplicate path.
@@ -192,6 +204,7 @@ export class OutboxSender {
     const code = errorCode(err) ?? 'error';
     try {
       await this.store.markFailed(message.id, safeErrorText(err, message), retryAt);
+      this.onDelivery(retryAt ? 'failed' : 'given_up', message.id, attempts);
       this.log(
         `outbox: message ${message.id} failed (attempt ${attempts} of ${this.maxAttempts}, ${code}); ` +
           (retryAt ? `retry at ${retryAt.toISOString()}` : 'giving up'),

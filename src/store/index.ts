@@ -9,16 +9,24 @@ import type { Store } from './types.js';
 export interface StoreConfig {
   /** The SQLite file, or ':memory:'. */
   databasePath: string;
+  /** PSEUDONYM_SECRET: the key of erased ids' hashes and audit pseudonyms (else a key file beside the database). */
+  pseudonymSecret?: string | null;
 }
 
 export interface OpenStoreOptions {
   /** Called with every SQL statement run (the statement-count tests and the benchmark use it). */
   onStatement?: (sql: string) => void;
+  /**
+   * The hook for a connection pool (#15: PostgreSQL): a store with a pool passes it here once open,
+   * and the runtime exports its in-use, idle and waiting counts as `gateway_db_pool_connections`
+   * (observability/metrics.ts, Metrics.registerDbPool). SQLite has no pool and never calls it.
+   */
+  onPool?: (name: string, pool: { totalCount: number; idleCount: number; waitingCount: number }) => void;
 }
 
 /** Opens the configured store, migrated to the current schema. */
 export function openStore(config: StoreConfig, opts: OpenStoreOptions = {}): Store {
-  return openSqliteStore({ path: config.databasePath, migrationsFolder: MIGRATIONS_FOLDER, onStatement: opts.onStatement });
+  return openSqliteStore({ path: config.databasePath, migrationsFolder: MIGRATIONS_FOLDER, onStatement: opts.onStatement, pseudonymSecret: config.pseudonymSecret });
 }
 
 /** How the configured store names itself in a log line. */

@@ -254,8 +254,33 @@ export interface ConnectionStore {
   indexAttributes(connectionId: string, keys: { object: 'user_metadata' | 'app_metadata'; key: string }[]): Promise<void>;
 }
 
+/** A user with the identities and memberships (and their organizations) a profile shows, read together. */
+export interface UserWithRelations {
+  user: UserRow;
+  identities: IdentityRow[];
+  /** Ordered by organization id, as membershipsByUserIds orders them. */
+  memberships: MembershipRow[];
+  /** The organizations of those memberships. */
+  organizations: OrganizationRow[];
+}
+
+/** What the caller check needs about a token's subject. Read on every request, never cached. */
+export interface SubjectStanding {
+  /** Null when no user has that id. */
+  blocked: boolean | null;
+  /** When the user bearing the id now was created; null when no user has it. */
+  createdAt: Date | null;
+  /** When a user with that id was last erased; null if never. */
+  deletedAt: Date | null;
+  memberships: MembershipRow[];
+}
+
 export interface UserStore {
   byIds(ids: readonly string[]): Promise<(UserRow | null)[]>;
+  /** byIds with each user's identities and memberships, in one statement (a profile read's main read). */
+  withRelationsByIds(ids: readonly string[]): Promise<(UserWithRelations | null)[]>;
+  /** Whether a token's subject is blocked or erased, and its memberships: one statement. */
+  standing(id: string): Promise<SubjectStanding>;
   /** By id, or by `orderBy` then id; `after` is the id of the last row of the previous page. */
   list(args: PageArgs & { filter?: UserFilter; visibleTo?: Visibility; orderBy?: UserOrder }): Promise<Page<UserRow>>;
   /** Case-insensitive: is this email or username already used by another user of the connection? */
@@ -290,12 +315,13 @@ export interface UserStore {
   findByIdentity(connectionId: string, upstreamUserId: string): Promise<UserRow | null>;
   /** For password verification only: the stored hash never leaves the gateway. */
   passwordHashOf(userId: string): Promise<string | null>;
-  /** Whether an id belonged to a user that was erased (and no user bears it again). */
-  isDeletedId(id: string): Promise<boolean>;
+  /** When a user bearing this id was last erased (null if never): kept when the id is reused. */
+  deletedAt(id: string): Promise<Date | null>;
   /**
    * Erasure, in one transaction: the profile, identities, memberships, tickets, invitations to the
-   * user's address and outbox messages go; audit events about the user are replaced by one
-   * pseudonymous record of the deletion, and events the user caused are pseudonymised.
+   * user's address and outbox messages go; the user's events about themself go, others' events
+   * about the user stay with a keyed pseudonym as target, events the user caused on others keep the
+   * pseudonym as actor, and one pseudonymous record of the deletion is added.
    */
   erase(id: string, audit: Omit<AuditEntry, 'targetUserId'>): Promise<boolean>;
   /**
@@ -414,12 +440,14 @@ export interface InvitationStore {
     userId: string,
     now: Date,
     audit: AuditEntry,
-  ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; problem: TicketProblem }>;
+  ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; problem: TicketProblem | 'EMAIL_MISMATCH' }>;
 }
 
 export interface AuditStore {
   /** Newest first; the cursor is the id of the last event of the previous page. */
   list(args: { first: number; after?: number | null; filter: AuditFilter }): Promise<Page<AuditEventRow>>;
+  /** An event that goes with no other write (a login block, its removal). */
+  record(entry: AuditEntry): Promise<void>;
 }
 
 /** A message waiting to be delivered (ticket links, invitations, verification requests). */
@@ -446,7 +474,34 @@ export interface OutboxStore {
   markFailed(id: number, error: string, retryAt: Date | null): Promise<void>;
   /** For tests and the export: every message to a user. */
   byUser(userId: string): Promise<OutboxMessage[]>;
+  /** How many messages wait (or are being retried), were sent, and were given up. */
+  counts(): Promise<{ pending: number; sent: number; failed: number }>;
+  /** Messages in one status, oldest first, after the message `afterId`; never their bodies or addresses. */
+  list(args: { status: OutboxStatus; first: number; afterId?: number | null }): Promise<OutboxMessageSummary[]>;
+  byId(id: number): Promise<OutboxMessageSummary | null>;
+  /** An unsent message due now with a fresh count of tries; audited in the same transaction. */
+  retry(id: number, now: Date, audit: AuditEntry): Promise<OutboxChange>;
+  /** An unsent message deleted; audited in the same transaction. */
+  discard(id: number, audit: AuditEntry): Promise<OutboxChange>;
 }
+
+export type OutboxStatus = 'PENDING' | 'SENT' | 'FAILED';
+
+/** What an operator may see of a message: no body (it may hold a ticket), no address. */
+export interface OutboxMessageSummary {
+  id: number;
+  userId: string | null;
+  subject: string;
+  status: OutboxStatus;
+  attempts: number;
+  lastError: string | null;
+  createdAt: Date;
+  /** Null once sent or given up. */
+  nextAttemptAt: Date | null;
+  sentAt: Date | null;
+}
+
+export type OutboxChange = { ok: true; message: OutboxMessageSummary | null } | { ok: false; problem: 'missing' | 'sent' };
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';

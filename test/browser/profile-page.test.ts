@@ -1,11 +1,14 @@
 // The example profile page (examples/profile-page) in real headless Chromium: built with Vite,
 // served by its own server whose POST /graphql goes to a test gateway with the demo tenant.
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExampleServer, startExampleServer } from '../../examples/profile-page/serve.mjs';
 import { ADMIN_SCOPES, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { type Browser, isLocal, launchChromium } from './chromium.js';
-import { buildExamplePage, type ExampleBuild, examplePageFolder } from './example-build.js';
+import { buildExamplePage, EXAMPLE_ROOT, type ExampleBuild, examplePageFolder } from './example-build.js';
+
+const MANIFEST = join(EXAMPLE_ROOT, 'src/gql/persisted-documents.json');
 
 interface UserView {
   id: string;
@@ -47,7 +50,12 @@ describe('the profile page (examples/profile-page)', () => {
 
   beforeAll(async () => {
     folder = examplePageFolder();
-    [gw, browser] = await Promise.all([startTestGateway({ seed: true }), launchChromium(), buildExamplePage(folder.outDir)]);
+    // Trusted documents on (the recommended production setting): the page sends documentIds only.
+    [gw, browser] = await Promise.all([
+      startTestGateway({ seed: true, env: { TRUSTED_DOCUMENTS: MANIFEST } }),
+      launchChromium(),
+      buildExamplePage(folder.outDir),
+    ]);
     site = await startExampleServer({ root: folder.outDir, gatewayUrl: gw.url, port: 0, host: '127.0.0.1' });
     adminToken = await gw.token('admin@tenant', ADMIN_SCOPES);
     for (const email of ['gabriel.silva@gmail.example', 'alice@acme.example']) {
@@ -72,7 +80,11 @@ describe('the profile page (examples/profile-page)', () => {
     expect(await name.isDisabled()).toBe(true);
     const reason = field(page, 'name').locator('.reason');
     expect(await reason.getAttribute('data-reason')).toBe('SYNCED_FROM_IDENTITY_PROVIDER');
-    expect(await reason.innerText()).toMatch(/google-oauth2/);
+    // Worded for the user who reads it: their provider by name, what they can do; no settings.
+    expect(await reason.innerText()).toContain(
+      'Your name comes from your Google account and is updated each time you sign in: change it there.',
+    );
+    expect(await reason.innerText()).not.toMatch(/google-oauth2|syncUserRootAttributes|ON_FIRST_LOGIN/);
     expect(await page.locator('#field-nickname').isDisabled()).toBe(true);
     expect(await page.locator('#field-userMetadata').isEnabled()).toBe(true);
     expect(await page.locator('#organizations').innerText()).toContain('Acme Corporation');
@@ -106,7 +118,8 @@ describe('the profile page (examples/profile-page)', () => {
     await name.fill('Gabe');
     await page.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => page.locator('#banner').isVisible()).toBe(true);
-    expect(await page.locator('#banner').innerText()).toMatch(/name/i);
+    // The banner says it in the same words as the field's reason.
+    expect(await page.locator('#banner').innerText()).toContain('Your name comes from your Google account');
     expect(await field(page, 'name').locator('.error').innerText()).toContain('may not change');
     expect((await userByEmail(email)).name).toBe(saved.name);
 
@@ -141,6 +154,17 @@ describe('the profile page (examples/profile-page)', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.locator('#banner').innerText()).toMatch(/Signed out: .*token/i);
     expect(await page.locator('#profile').isHidden()).toBe(true);
+    await page.close();
+  }, 30_000);
+
+  it('works with trusted documents on, where the same user may not send a document of their own', async () => {
+    const token = await gw.token(ids['alice@acme.example'] ?? '', '');
+    const raw = await gw.gql('{ me { id } }', {}, token);
+    expect(raw.status).toBe(400);
+    expect(raw.errors?.[0]?.extensions?.code).toBe('TRUSTED_DOCUMENT_REQUIRED');
+    // The page signed in and loaded the profile above: through its manifest's documentIds.
+    const page = await signIn('alice@acme.example');
+    expect(await page.locator('#field-name').inputValue()).toBe((await userByEmail('alice@acme.example')).name);
     await page.close();
   }, 30_000);
 });

@@ -1,5 +1,5 @@
 // `npm run docs:screenshots`: the README's screenshots (docs/*.png), taken in headless Chromium
-// against a running gateway with the demo tenant (`npm start` in another terminal, a new data/).
+// against a running gateway with the demo tenant (`TRUSTED_DOCUMENTS=examples/profile-page/src/gql/persisted-documents.json npm start` in another terminal, a new data/: the page sends documentIds).
 // Tokens come from `npm run token`, as the README says. Nothing is written to the demo data.
 //   GATEWAY_URL  default http://localhost:4000/graphql
 import { execFileSync, spawnSync } from 'node:child_process';

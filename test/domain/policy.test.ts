@@ -343,8 +343,8 @@ const passwordlessEmail: ConnectionFacts = {
 };
 const ownStore: ConnectionFacts = { ...database('users'), sync: 'on_each_login' };
 
-describe('fieldPolicies: messages', () => {
-  it('root attributes under on_each_login name the connection and ON_FIRST_LOGIN', () => {
+describe('fieldPolicies: messages (worded by messages.ts for the caller who asks)', () => {
+  it('root attributes under on_each_login: the tenant administrator reads the connection and ON_FIRST_LOGIN', () => {
     for (const connection of [google, legacyDb]) {
       const policies = fieldPolicies(TA, connection, PLAIN_USER);
       for (const field of ROOT_ATTRIBUTES) {
@@ -356,76 +356,75 @@ describe('fieldPolicies: messages', () => {
       }
     }
     expect(fieldPolicies(TA, google, PLAIN_USER).given_name.message).toBe(
-      "givenName is overwritten from google-oauth2 at every login; set the connection's sync " +
-        '(syncUserRootAttributes) to ON_FIRST_LOGIN to edit it here',
+      "givenName is overwritten from Google (connection google-oauth2) at every login; set the connection's sync " +
+        '(syncUserRootAttributes) to ON_FIRST_LOGIN to edit it here.',
     );
   });
 
-  it('the same refusal reaches the help desk and the user unchanged', () => {
+  it('the same reason reaches the help desk and the user, each in their own words', () => {
     const ta = fieldPolicies(TA, google, PLAIN_USER);
-    expect(fieldPolicies(OA, google, PLAIN_USER).name).toEqual(ta.name);
-    expect(fieldPolicies(SELF, google, PLAIN_USER).email).toEqual(ta.email);
-  });
-
-  it('email synced from the identity provider says to change it there', () => {
-    expect(fieldPolicies(TA, google, PLAIN_USER).email.message).toBe(
-      'email comes from the identity provider google-oauth2; change it there',
+    const oa = fieldPolicies(OA, google, PLAIN_USER);
+    const self = fieldPolicies(SELF, google, PLAIN_USER);
+    for (const field of ['name', 'email'] as const) {
+      expect(oa[field].reason).toBe(ta[field].reason);
+      expect(self[field].reason).toBe(ta[field].reason);
+      expect(new Set([ta[field].message, oa[field].message, self[field].message]).size).toBe(3);
+    }
+    expect(self.name.message).toBe(
+      'Your name comes from your Google account and is updated each time you sign in: change it there.',
     );
-    expect(fieldPolicies(TA, google, PLAIN_USER).email_verified.message).toContain('emailVerified');
+    expect(oa.name.message).toContain('Only a tenant administrator');
   });
 
-  it('managed fields name the custom database and the refresh at the next login', () => {
-    const policies = fieldPolicies(TA, legacyDb, PLAIN_USER);
-    expect(policies.username.message).toBe(
+  it('an explicit audience words the same decisions for another reader', () => {
+    const forUser = fieldPolicies(TA, legacyDb, PLAIN_USER, 'SELF');
+    const forAdmin = fieldPolicies(TA, legacyDb, PLAIN_USER);
+    for (const field of PROFILE_FIELDS) {
+      expect(forUser[field].reason).toBe(forAdmin[field].reason);
+      expect(forUser[field].editable).toBe(forAdmin[field].editable);
+    }
+    expect(forUser.password.message).toContain("ask your organization's administrator");
+    expect(forAdmin.password.message).toContain('changePassword');
+  });
+
+  it('the tenant administrator reads the setting or the script that would make a field editable', () => {
+    const legacy = fieldPolicies(TA, legacyDb, PLAIN_USER);
+    expect(legacy.username.message).toBe(
       'username is managed in the custom database legacy-db; change it there, ' +
-        'and the cached profile refreshes at the next login',
+        'and the cached profile refreshes at the next login.',
     );
-    expect(policies.email.message).toContain('changeEmail');
-    expect(policies.password.message).toContain('changePassword');
-  });
-
-  it('not supported names the connection', () => {
+    expect(legacy.email.message).toContain('changeEmail');
+    expect(legacy.password.message).toContain('changePassword');
+    expect(fieldPolicies(TA, ownStore, PLAIN_USER).username.message).toContain('requires_username');
+    expect(fieldPolicies(TA, google, PLAIN_USER).email.message).toContain('change it there');
     expect(fieldPolicies(TA, passwordlessEmail, PLAIN_USER).password.message).toBe(
-      "passwordless email connection 'email' users have no password",
-    );
-    expect(fieldPolicies(TA, google, PLAIN_USER).phone_number.message).toContain('google-oauth2');
-    expect(fieldPolicies(TA, google, PLAIN_USER).phone_number.message).toContain('phoneNumber');
-    expect(fieldPolicies(TA, ownStore, PLAIN_USER).username.message).toContain("'users'");
-  });
-
-  it('invitation-bound email says the address must stay and who can change it', () => {
-    const { message } = fieldPolicies(SELF, ownStore, { migrated: false, invitationBound: true }).email;
-    expect(message).toContain('invitation');
-    expect(message).toContain('tenant administrator');
-  });
-
-  it('password for the help desk and the user points at createPasswordResetTicket', () => {
-    expect(fieldPolicies(OA, ownStore, PLAIN_USER).password.message).toContain(
-      'create a password reset ticket (createPasswordResetTicket) instead',
+      "passwordless email connection 'email' users have no password.",
     );
   });
 
-  it('tenant-admin-only fields say so with their GraphQL name', () => {
-    const policies = fieldPolicies(SELF, ownStore, PLAIN_USER);
-    expect(policies.app_metadata.message).toBe(
-      'only a tenant administrator (update:users) can change appMetadata',
-    );
-    expect(policies.email_verified.message).toContain('emailVerified');
-    expect(policies.blocked.message).toContain('blocked');
+  it('invitation-bound email: the help desk learns that only a tenant administrator can change it', () => {
+    const bound = { migrated: false, invitationBound: true };
+    expect(fieldPolicies(OA, ownStore, bound).email.message).toContain('only a tenant administrator');
+    expect(fieldPolicies(SELF, ownStore, bound).email.message).toContain('invitation');
   });
 
-  it('a caller with no role is not authorized for anything', () => {
+  it('password: the help desk sends a reset ticket, the user uses password reset', () => {
+    expect(fieldPolicies(OA, ownStore, PLAIN_USER).password.message).toContain('createPasswordResetTicket');
+    expect(fieldPolicies(SELF, ownStore, PLAIN_USER).password.message).toContain('password reset');
+  });
+
+  it('a caller with no role is not authorized for anything, and told what it would take', () => {
     const policies = fieldPolicies(NOBODY, ownStore, PLAIN_USER);
     for (const field of PROFILE_FIELDS) {
       expect(policies[field]).toEqual({
         editable: false,
         reason: 'NOT_AUTHORIZED',
-        message: "you may not change this user's profile",
+        message: expect.stringContaining('update:users'),
       });
     }
   });
 
-  it('several roles: the refusal of the most privileged role present', () => {
+  it('several roles: the refusal of the most privileged role present, in its words', () => {
     // Legacy without changePassword: TA says MANAGED, so OA/SELF say MANAGED too.
     expect(
       fieldPolicies({ tenantAdmin: true, helpDesk: true, self: true }, legacyDb, PLAIN_USER).password,
@@ -535,5 +534,19 @@ describe('shared members and who set a block (help desk only)', () => {
     const policies = fieldPolicies(caller, ownStore, user);
     expect({ email: policies.email.reason, blocked: policies.blocked.reason }).toEqual(expected);
     expect(policies.name.editable).toBe(true);
+  });
+});
+
+describe("the help desk's block refusals, in the help desk's words", () => {
+  it('says who set the block: a tenant administrator, or another organization\'s help desk', () => {
+    const byAdmin = fieldPolicies(OA, ownStore, { ...PLAIN_USER, blockedBy: 'tenant_admin' }).blocked;
+    expect(byAdmin.message).toBe('A tenant administrator blocked this member: only a tenant administrator can unblock them.');
+    const byOther = fieldPolicies(OA, ownStore, { ...PLAIN_USER, blockedBy: 'another_help_desk' }).blocked;
+    expect(byOther).toMatchObject({ reason: RTA, message: "Another organization's help desk blocked this member: only a tenant administrator can lift that block." });
+    // Other REQUIRES_TENANT_ADMIN refusals keep their own sentence.
+    expect(fieldPolicies(OA, ownStore, PLAIN_USER).app_metadata.message).toBe("Only a tenant administrator can change the member's app settings.");
+    const shared = fieldPolicies(OA, ownStore, { ...PLAIN_USER, memberOfAnotherOrganization: true });
+    expect(shared.blocked.message).toContain('remove them from your organization instead (removeOrganizationMember)');
+    expect(shared.email.message).toContain('cannot change their email address');
   });
 });

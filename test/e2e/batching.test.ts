@@ -63,7 +63,30 @@ const MEMBERS = `query($id: ID!, $first: Int) { organization(id: $id) { members(
   roles user { id email connection { name } fieldPolicies { field editable } }
 } } } } }`;
 
+const PROFILE = `query($id: ID!) { user(id: $id) {
+  id version email emailVerified username phoneNumber phoneVerified name nickname givenName familyName picture
+  userMetadata appMetadata blocked migrated createdAt updatedAt lastLogin lastIp loginsCount profileSyncedAt
+  connection { id name kind strategy customDatabase importMode syncUserRootAttributes }
+  identities { connection provider userId isSocial profileData }
+  organizations { roles invitedEmail joinedAt organization { id name displayName } }
+  fieldPolicies { field editable reason message }
+} }`;
+
 describe('batched reads', () => {
+  it('one profile with every field, identities, organizations and fieldPolicies: at most 3 statements', async () => {
+    // The caller check, the user with its identities and memberships (and organizations), its connection.
+    const id = `auth0|${(0).toString(16).padStart(24, '0')}`;
+    statements = [];
+    counting = true;
+    const res = await gw.gql<{ user: { organizations: unknown[]; identities: unknown[] } }>(PROFILE, { id }, reader);
+    counting = false;
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.user.organizations).toHaveLength(2);
+    expect(res.data?.user.identities).toHaveLength(1);
+    expect(statements.length, statements.join('\n')).toBeLessThanOrEqual(3);
+  });
+
+
   it('users(first: N) with connection, organizations and fieldPolicies: constant statements', async () => {
     const ten = await count(USERS, { first: 10 });
     const hundred = await count(USERS, { first: 100 });

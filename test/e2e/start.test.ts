@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findLeaks } from '../helpers/log-scan.js';
 
 let child: ChildProcess;
 let output = '';
@@ -103,9 +104,17 @@ describe('npm start', () => {
   });
 
   it('shuts down on SIGTERM with exit code 0', async () => {
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // 'close': the exit code, after the last of its output has been read.
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(output).toMatch(/SIGTERM: finishing in-flight requests/);
+    expect(output).toMatch(/"event":"stopped"/);
+  });
+
+  it('logs JSON lines (beside the banner a person reads) with nothing personal or secret in them', () => {
+    const json = output.split('\n').filter((l) => l.startsWith('{'));
+    expect(json.map((l) => (JSON.parse(l) as { event?: string }).event)).toEqual(expect.arrayContaining(['migrated', 'started', 'listening', 'request', 'signal', 'stopped']));
+    expect(findLeaks(json.join('\n'))).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { isEnumType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { buildBareSchema } from '../../src/graphql/schema.js';
+import { GUARD_CODES } from '../../src/guard/errors.js';
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -31,7 +32,7 @@ describe('UserErrorCode', () => {
     if (!isEnumType(type)) throw new Error('UserErrorCode is not an enum');
     const listed = new Set(type.getValues().map((v) => v.name));
     // Top-level error codes (extensions.code) are not userErrors codes.
-    const topLevel = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'BAD_REQUEST', 'INTERNAL_SERVER_ERROR']);
+    const topLevel = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'BAD_REQUEST', 'INTERNAL_SERVER_ERROR', ...Object.keys(GUARD_CODES)]);
     const used = [...codesInSource()].filter((c) => !topLevel.has(c));
     // Password-reset refusals reuse the policy's reasons as codes.
     used.push('NOT_SUPPORTED_BY_CONNECTION', 'MANAGED_IN_CUSTOM_DATABASE');

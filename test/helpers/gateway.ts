@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { signToken } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
+import { assertNoLeaks } from './log-scan.js';
 
 export interface GqlResponse<T = Record<string, unknown>> {
   status: number;
@@ -20,6 +21,8 @@ export interface TestGateway {
   dbPath: string;
   secret: string;
   runtime: Runtime;
+  /** The gateway's JSON log (LOG_LEVEL debug), scanned for personal data and secrets at close. */
+  logFile: string;
   /** POST /graphql with an optional bearer token (a string, or null for none). */
   gql<T = Record<string, unknown>>(
     query: string,
@@ -48,10 +51,14 @@ export async function startTestGateway(
     AUTH_ISSUER: 'https://issuer.test/',
     AUTH_AUDIENCE: 'profile-gateway',
     OUTBOX_FILE: join(dir, 'outbox.log'),
+    // Every line the gateway can write, so the scan at close sees them all.
+    LOG_LEVEL: 'debug',
     ...opts.env,
   });
   process.env.LEGACY_DB_PATH = join(dir, 'legacy.db');
+  const logFile = join(dir, 'gateway.log');
   const runtime = await startRuntime(config, {
+    logDestination: logFile,
     host: '127.0.0.1',
     onStatement: opts.onStatement,
     outboxIntervalMs: opts.outboxIntervalMs,
@@ -63,6 +70,7 @@ export async function startTestGateway(
     dbPath,
     secret,
     runtime,
+    logFile,
     async gql(query, variables, token) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (token) headers.authorization = `Bearer ${token}`;
@@ -82,7 +90,11 @@ export async function startTestGateway(
     },
     async close() {
       await runtime.close();
-      rmSync(dir, { recursive: true, force: true });
+      try {
+        assertNoLeaks(logFile);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -26,7 +26,7 @@ interface Row extends OutboxMessage {
 }
 
 /** OutboxStore in memory, with the semantics the interface documents. */
-class MemoryOutbox implements OutboxStore {
+class MemoryOutbox implements Pick<OutboxStore, 'pending' | 'markSent' | 'markFailed' | 'byUser'> {
   rows: Row[] = [];
   calls = { pending: 0, markSent: 0, markFailed: 0 };
   failures: Array<{ id: number; error: string; retryAt: Date | null }> = [];

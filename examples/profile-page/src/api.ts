@@ -1,5 +1,6 @@
 // A minimal GraphQL client over fetch. The typed documents from ./gql carry their result and
 // variable types, so `execute(MeQuery, token)` is typed with no casts in the page.
+import type {} from './env.js';
 import type { TypedDocumentString } from './gql/graphql.js';
 
 /**
@@ -16,6 +17,8 @@ export interface GraphQLError {
     code?: string;
     /** FIELD_NOT_EDITABLE: each refused field (a ProfileField, as in fieldPolicies) and why. */
     fields?: { field: string; reason: string }[];
+    /** RATE_LIMITED: seconds until the caller's budget refills (also the Retry-After header). */
+    retryAfter?: number;
   };
 }
 
@@ -33,6 +36,11 @@ export interface GraphQLResult<TResult> {
 /** The gateway did not answer with GraphQL (down, or not reachable through the proxy). */
 export class NetworkError extends Error {}
 
+function documentBody<R, V>(document: TypedDocumentString<R, V>, variables: unknown) {
+  const hash = document.__meta__?.hash as string | undefined;
+  return hash ? { documentId: hash, variables } : { query: document.toString(), variables };
+}
+
 export async function execute<TResult, TVariables>(
   document: TypedDocumentString<TResult, TVariables>,
   token: string,
@@ -49,7 +57,9 @@ export async function execute<TResult, TVariables>(
         authorization: `Bearer ${token}`,
         'x-request-id': requestId,
       },
-      body: JSON.stringify({ query: document.toString(), variables }),
+      // A trusted document (codegen's persistedDocuments): its id, not its text. The gateway runs
+      // it from its manifest (TRUSTED_DOCUMENTS), the recommended production setting.
+      body: JSON.stringify(documentBody(document, variables)),
     });
   } catch (err) {
     // A browser says no more than "Failed to fetch" when CORS refuses the answer: name both causes.

@@ -1,6 +1,10 @@
 // The profile page: sign in with a bearer token, show `me` as a form where each field the policy
 // refuses is disabled with its reason, and save the changed fields with `updateUser`.
-import { execute, type GraphQLError, NetworkError } from './api.js';
+// As a reference client it also shows how to meet the gateway's refusals: RATE_LIMITED (wait for
+// Retry-After, say so, try again), VERSION_CONFLICT (reload, show what changed, keep the user's
+// other edits) and a refused or expired token (sign out, saying why). Every request carries an
+// x-request-id (api.ts), shown with unexpected errors so a user can quote it.
+import { execute, type GraphQLError, type GraphQLResult, NetworkError } from './api.js';
 import { MeQuery, UpdateProfileMutation } from './operations.js';
 import {
   collectChanges,
@@ -13,6 +17,14 @@ import {
   type Profile,
   REASON_LABELS,
 } from './profile.js';
+import {
+  changedFields,
+  isUnauthenticated,
+  MAX_RATE_LIMIT_RETRIES,
+  rateLimitWait,
+  shown,
+  signedOutReason,
+} from './session.js';
 
 const TOKEN_KEY = 'profile-page:token';
 
@@ -24,6 +36,7 @@ function $<T extends HTMLElement>(id: string): T {
 
 const ui = {
   banner: $<HTMLDivElement>('banner'),
+  notice: $<HTMLDivElement>('notice'),
   who: $<HTMLSpanElement>('who'),
   signOut: $<HTMLButtonElement>('sign-out'),
   signIn: $<HTMLElement>('sign-in'),
@@ -53,9 +66,20 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return element;
 }
 
-function showBanner(messages: string[]): void {
-  ui.banner.replaceChildren(...messages.map((m) => el('p', { textContent: m })));
+/** Errors; with the request's id when the gateway could not say more than an error. */
+function showBanner(messages: string[], requestId?: string): void {
+  const lines = messages.map((m) => el('p', { textContent: m }));
+  if (requestId && messages.length > 0) {
+    lines.push(el('p', { className: 'request-id' }, 'Request id: ', el('code', { textContent: requestId })));
+  }
+  ui.banner.replaceChildren(...lines);
   ui.banner.hidden = messages.length === 0;
+}
+
+/** Information that is not an error (waiting out a rate limit, a reload after a conflict). */
+function showNotice(message: string | null): void {
+  ui.notice.textContent = message ?? '';
+  ui.notice.hidden = message === null;
 }
 
 function showSignedOut(message?: string): void {
@@ -64,7 +88,52 @@ function showSignedOut(message?: string): void {
   ui.signIn.hidden = false;
   ui.signOut.hidden = true;
   ui.who.textContent = '';
+  showNotice(null);
   showBanner(message ? [message] : []);
+}
+
+function signOut(message?: string): void {
+  sessionStorage.removeItem(TOKEN_KEY);
+  token = null;
+  showSignedOut(message);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Counts down in the notice, then resolves: the gateway said when the budget refills. */
+async function waitOut(seconds: number, attempt: number): Promise<void> {
+  for (let left = seconds; left > 0; left--) {
+    showNotice(
+      `Too many requests: the gateway asked to wait ${seconds} s (rate limited). Trying again in ${left} s…` +
+        (attempt > 1 ? ` (attempt ${attempt} of ${MAX_RATE_LIMIT_RETRIES})` : ''),
+    );
+    await sleep(1000);
+  }
+  showNotice('Trying again…');
+}
+
+/**
+ * Sends an operation and meets the refusals every operation may get: RATE_LIMITED is retried after
+ * Retry-After (refused before it ran, so a mutation is safe to send again), UNAUTHENTICATED signs
+ * out. Null when the page signed out; otherwise the result to handle.
+ */
+async function send<T>(operation: (token: string) => Promise<GraphQLResult<T>>): Promise<GraphQLResult<T> | null> {
+  for (let attempt = 1; ; attempt++) {
+    if (!token) return null;
+    const sentWith = token;
+    const result = await operation(sentWith);
+    const wait = rateLimitWait(result);
+    if (wait !== null && attempt <= MAX_RATE_LIMIT_RETRIES) {
+      await waitOut(wait, attempt);
+      continue;
+    }
+    showNotice(null);
+    if (isUnauthenticated(result)) {
+      signOut(signedOutReason(sentWith, result));
+      return null;
+    }
+    return result;
+  }
 }
 
 function fieldRow(spec: FieldSpec, profile: Profile): HTMLElement {
@@ -163,19 +232,11 @@ function topLevelErrors(errors: GraphQLError[]): string[] {
   return messages;
 }
 
-function isUnauthenticated(errors: GraphQLError[]): boolean {
-  return errors.some((e) => e.extensions?.code === 'UNAUTHENTICATED');
-}
-
 async function load(): Promise<void> {
   if (!token) return showSignedOut();
-  const result = await execute(MeQuery, token);
-  if (isUnauthenticated(result.errors)) {
-    sessionStorage.removeItem(TOKEN_KEY);
-    token = null;
-    return showSignedOut(`Signed out: ${result.errors[0]?.message ?? 'the token was refused.'}`);
-  }
-  if (result.errors.length > 0) return showBanner(result.errors.map((e) => e.message));
+  const result = await send((t) => execute(MeQuery, t));
+  if (!result) return;
+  if (result.errors.length > 0) return showBanner(result.errors.map((e) => e.message), result.requestId);
   const me = result.data?.me;
   if (!me) {
     return showSignedOut('This token is valid but its subject (sub) is not a user of the gateway: a machine client has no profile.');
@@ -184,11 +245,45 @@ async function load(): Promise<void> {
   renderProfile(me);
 }
 
-async function save(): Promise<void> {
-  if (!current || !token) return;
+/** The enabled inputs' values, as the user left them. */
+function formValues(): Map<FormKey, string> {
   const values = new Map<FormKey, string>();
   for (const [key, input] of inputs) if (!input.disabled) values.set(key, input.value);
-  const { input, problems } = collectChanges(current, values);
+  return values;
+}
+
+/**
+ * VERSION_CONFLICT: someone else saved first. Reload, say what they changed, and keep the user's
+ * edits of the fields they did not touch, so saving again applies the user's edits on the new version.
+ */
+async function reloadAfterConflict(before: Profile, edits: Map<FormKey, string>): Promise<void> {
+  const result = await send((t) => execute(MeQuery, t));
+  if (!result) return;
+  const fresh = result.data?.me;
+  if (!fresh) return showBanner(result.errors.map((e) => e.message), result.requestId);
+  const changes = changedFields(before, fresh);
+  renderProfile(fresh);
+  const changedKeys = new Set(changes.map((c) => c.key));
+  for (const [key, value] of edits) {
+    const input = inputs.get(key);
+    if (input && !input.disabled && !changedKeys.has(key) && value !== initialValue(before, key)) input.value = value;
+  }
+  for (const change of changes) ui.fields.querySelector(`[data-field="${change.key}"]`)?.classList.add('changed');
+  const what =
+    changes.length === 0
+      ? 'None of the fields on this page changed.'
+      : `Changed: ${changes.map((c) => `${c.label} from ${shown(c.before)} to ${shown(c.after)}`).join('; ')}.`;
+  showBanner([
+    `Not saved: your profile was changed elsewhere while you were editing it (version ${before.version} → ${fresh.version}). ` +
+      `The page now shows the current version. ${what} Your other edits are kept: check them and save again.`,
+  ]);
+}
+
+async function save(): Promise<void> {
+  if (!current || !token) return;
+  const before = current;
+  const values = formValues();
+  const { input, problems } = collectChanges(before, values);
   showBanner([]);
   showFieldErrors(new Map([...problems].map(([key, message]) => [key, [message]])));
   if (problems.size > 0) {
@@ -202,18 +297,24 @@ async function save(): Promise<void> {
   ui.save.disabled = true;
   ui.status.textContent = 'Saving…';
   try {
-    const result = await execute(UpdateProfileMutation, token, {
-      id: current.id,
-      input: { ...input, expectedVersion: current.version },
-    });
+    const result = await send((t) =>
+      execute(UpdateProfileMutation, t, { id: before.id, input: { ...input, expectedVersion: before.version } }),
+    );
+    if (!result) return;
     if (result.errors.length > 0) {
       ui.status.textContent = 'Not saved.';
-      showBanner(topLevelErrors(result.errors));
+      const fieldNotEditable = result.errors.every((e) => e.extensions?.code === 'FIELD_NOT_EDITABLE');
+      showBanner(topLevelErrors(result.errors), fieldNotEditable ? undefined : result.requestId);
       return;
     }
     const payload = result.data?.updateUser;
     if (!payload) {
       ui.status.textContent = 'Not saved.';
+      return;
+    }
+    if (payload.userErrors.some((e) => e.code === 'VERSION_CONFLICT')) {
+      ui.status.textContent = 'Not saved.';
+      await reloadAfterConflict(before, values);
       return;
     }
     const { byField, general } = placeUserErrors(payload.userErrors);
@@ -245,11 +346,7 @@ ui.signInForm.addEventListener('submit', (event) => {
   load().catch(report);
 });
 
-ui.signOut.addEventListener('click', () => {
-  sessionStorage.removeItem(TOKEN_KEY);
-  token = null;
-  showSignedOut();
-});
+ui.signOut.addEventListener('click', () => signOut());
 
 ui.form.addEventListener('submit', (event) => {
   event.preventDefault();

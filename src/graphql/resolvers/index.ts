@@ -14,6 +14,7 @@ import { loginResolvers } from './login.js';
 import { selfServiceResolvers } from './self-service.js';
 import { readableOrganization } from '../../app/queries.js';
 import { organizationResolvers } from './organization.js';
+import { outboxResolvers } from './outbox.js';
 import { userResolvers } from './user.js';
 
 function nodeType(id: string): 'Connection' | 'Organization' | 'User' {
@@ -59,4 +60,5 @@ export const resolvers: Resolvers[] = [
   loginResolvers,
   selfServiceResolvers,
   bulkResolvers,
+  outboxResolvers,
 ];

@@ -1,7 +1,7 @@
 // The audit log and the outbox.
-import { and, asc, count, desc, eq, inArray, isNull, lt, lte, type SQL, sql } from 'drizzle-orm';
-import type { AuditEventRow, AuditStore, OutboxStore } from '../types.js';
-import type { Db } from './shared.js';
+import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, type SQL, sql } from 'drizzle-orm';
+import type { AuditEventRow, AuditStore, OutboxMessageSummary, OutboxStatus, OutboxStore } from '../types.js';
+import { checkpoint, type Db, recordAudit } from './shared.js';
 import * as t from './tables.js';
 
 export function sqliteAudit(db: Db): AuditStore {
@@ -22,6 +22,9 @@ export function sqliteAudit(db: Db): AuditStore {
         .all();
       return { rows: rows.slice(0, first), hasNextPage: rows.length > first, totalCount: total?.n ?? 0 };
     },
+    async record(entry) {
+      recordAudit(db, entry, new Date());
+    },
   };
 }
 
@@ -40,8 +43,64 @@ const messageColumns = {
 /** Far in the future: a message that failed too often waits for an operator. */
 const GIVEN_UP = new Date('9999-01-01T00:00:00Z');
 
+const summaryColumns = {
+  id: t.outbox.id,
+  userId: t.outbox.userId,
+  subject: t.outbox.subject,
+  attempts: t.outbox.attempts,
+  lastError: t.outbox.lastError,
+  createdAt: t.outbox.createdAt,
+  nextAttemptAt: t.outbox.nextAttemptAt,
+  sentAt: t.outbox.sentAt,
+} as const;
+
+type SummaryRow = Omit<OutboxMessageSummary, 'status'>;
+
+function summary(row: SummaryRow): OutboxMessageSummary {
+  const failed = row.sentAt === null && row.nextAttemptAt !== null && row.nextAttemptAt.getTime() >= GIVEN_UP.getTime();
+  const status: OutboxStatus = row.sentAt !== null ? 'SENT' : failed ? 'FAILED' : 'PENDING';
+  return { ...row, status, nextAttemptAt: status === 'PENDING' ? row.nextAttemptAt : null };
+}
+
+function statusCondition(status: OutboxStatus): SQL | undefined {
+  if (status === 'SENT') return isNotNull(t.outbox.sentAt);
+  if (status === 'FAILED') return and(isNull(t.outbox.sentAt), gte(t.outbox.nextAttemptAt, GIVEN_UP));
+  return and(isNull(t.outbox.sentAt), lt(t.outbox.nextAttemptAt, GIVEN_UP));
+}
+
 export function sqliteOutbox(db: Db): OutboxStore {
+  const byId = (tx: Db, id: number): SummaryRow | undefined => tx.select(summaryColumns).from(t.outbox).where(eq(t.outbox.id, id)).get();
   return {
+    async list({ status, first, afterId }) {
+      const conds = [statusCondition(status)];
+      if (afterId != null) conds.push(gt(t.outbox.id, afterId));
+      return db.select(summaryColumns).from(t.outbox).where(and(...conds)).orderBy(asc(t.outbox.id)).limit(first).all().map(summary);
+    },
+    async byId(id) {
+      const row = byId(db, id);
+      return row ? summary(row) : null;
+    },
+    async retry(id, now, audit) {
+      return db.transaction((tx) => {
+        const row = byId(tx, id);
+        if (!row) return { ok: false as const, problem: 'missing' as const };
+        if (row.sentAt !== null) return { ok: false as const, problem: 'sent' as const };
+        tx.update(t.outbox).set({ attempts: 0, nextAttemptAt: now }).where(eq(t.outbox.id, id)).run();
+        recordAudit(tx, { ...audit, targetUserId: row.userId }, now);
+        const updated = byId(tx, id);
+        return { ok: true as const, message: updated ? summary(updated) : null };
+      });
+    },
+    async discard(id, audit) {
+      return db.transaction((tx) => {
+        const row = byId(tx, id);
+        if (!row) return { ok: false as const, problem: 'missing' as const };
+        if (row.sentAt !== null) return { ok: false as const, problem: 'sent' as const };
+        tx.delete(t.outbox).where(eq(t.outbox.id, id)).run();
+        recordAudit(tx, { ...audit, targetUserId: row.userId }, new Date());
+        return { ok: true as const, message: summary(row) };
+      });
+    },
     async pending(limit, now) {
       return db
         .select(messageColumns)
@@ -54,6 +113,7 @@ export function sqliteOutbox(db: Db): OutboxStore {
     async markSent(id, at) {
       // Delivered: the body (which may hold a ticket) is not kept.
       db.update(t.outbox).set({ sentAt: at, lastError: null, body: '' }).where(eq(t.outbox.id, id)).run();
+      checkpoint(db);
     },
     async markFailed(id, error, retryAt) {
       db.update(t.outbox)
@@ -63,6 +123,17 @@ export function sqliteOutbox(db: Db): OutboxStore {
     },
     async byUser(userId) {
       return db.select(messageColumns).from(t.outbox).where(eq(t.outbox.userId, userId)).orderBy(asc(t.outbox.id)).all();
+    },
+    async counts() {
+      const row = db
+        .select({
+          pending: sql<number>`coalesce(sum(case when ${t.outbox.sentAt} is null and ${t.outbox.nextAttemptAt} < ${GIVEN_UP.getTime()} then 1 else 0 end), 0)`,
+          sent: sql<number>`coalesce(sum(case when ${t.outbox.sentAt} is not null then 1 else 0 end), 0)`,
+          failed: sql<number>`coalesce(sum(case when ${t.outbox.sentAt} is null and ${t.outbox.nextAttemptAt} >= ${GIVEN_UP.getTime()} then 1 else 0 end), 0)`,
+        })
+        .from(t.outbox)
+        .get();
+      return { pending: Number(row?.pending ?? 0), sent: Number(row?.sent ?? 0), failed: Number(row?.failed ?? 0) };
     },
   };
 }

@@ -1,18 +1,18 @@
 // Erasure and export of one user's data: everything the gateway holds about them.
 import { and, eq, or, sql } from 'drizzle-orm';
 import type { AuditEntry } from '../types.js';
-import { type Db, hashDeletedId, recordAudit, userColumns } from './shared.js';
+import { type Db, type IdHasher, recordAudit, userColumns } from './shared.js';
 import * as t from './tables.js';
 
 /** What stands in the audit log for an erased user. */
-export const pseudonymOf = (id: string) => `deleted-user:${hashDeletedId(id).slice(0, 32)}`;
+export const pseudonymOf = (hash: IdHasher, id: string) => `deleted-user:${hash(id).slice(0, 32)}`;
 
-export function eraseUser(db: Db, id: string, audit: Omit<AuditEntry, 'targetUserId'>): boolean {
+export function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditEntry, 'targetUserId'>): boolean {
   return db.transaction((tx) => {
-    const user = tx.select({ id: t.users.id, emailLower: t.users.emailLower }).from(t.users).where(eq(t.users.id, id)).get();
+    const user = tx.select({ id: t.users.id, emailLower: t.users.emailLower, emailVerified: t.users.emailVerified }).from(t.users).where(eq(t.users.id, id)).get();
     if (!user) return false;
     const now = new Date();
-    const pseudonym = pseudonymOf(id);
+    const pseudonym = pseudonymOf(hash, id);
     // An address is not an identity (the same email can belong to users of other connections):
     // what is linked to this user goes, and what was sent to the address only when no one else has it.
     tx.delete(t.outbox).where(eq(t.outbox.userId, id)).run();
@@ -27,14 +27,23 @@ export function eraseUser(db: Db, id: string, audit: Omit<AuditEntry, 'targetUse
         .get() !== undefined;
     if (user.emailLower && !addressShared) {
       tx.delete(t.outbox).where(sql`${t.outbox.userId} IS NULL AND lower(${t.outbox.toAddress}) = ${user.emailLower}`).run();
-      tx.delete(t.invitations).where(sql`${t.invitations.acceptedAt} IS NULL AND lower(${t.invitations.email}) = ${user.emailLower}`).run();
+      // Pending invitations belong to their organization: only an address the user had verified
+      // (and no one else holds) lets their erasure cancel one; anyone may type an address.
+      if (user.emailVerified) {
+        tx.delete(t.invitations).where(sql`${t.invitations.acceptedAt} IS NULL AND lower(${t.invitations.email}) = ${user.emailLower}`).run();
+      }
     }
     tx.update(t.invitations).set({ inviterId: pseudonym }).where(eq(t.invitations.inviterId, id)).run();
     // Identities, memberships and tickets go with the user (ON DELETE CASCADE).
     tx.delete(t.users).where(eq(t.users.id, id)).run();
-    tx.delete(t.auditEvents).where(eq(t.auditEvents.targetUserId, id)).run();
+    // What the user did to their own account goes; what others did to it stays, as evidence, with
+    // the pseudonym as target (an erasure never removes the trace of a takeover); what the user
+    // did to others stays with the pseudonym as actor.
+    tx.delete(t.auditEvents).where(and(eq(t.auditEvents.targetUserId, id), eq(t.auditEvents.actorId, id))).run();
+    tx.update(t.auditEvents).set({ targetUserId: pseudonym }).where(eq(t.auditEvents.targetUserId, id)).run();
     tx.update(t.auditEvents).set({ actorId: pseudonym }).where(eq(t.auditEvents.actorId, id)).run();
-    tx.insert(t.deletedUsers).values({ idHash: hashDeletedId(id), deletedAt: now }).onConflictDoNothing().run();
+    // The latest deletion of the id: a token issued before it stays refused, even once the id is reused.
+    tx.insert(t.deletedUsers).values({ idHash: hash(id), deletedAt: now }).onConflictDoUpdate({ target: t.deletedUsers.idHash, set: { deletedAt: now } }).run();
     recordAudit(tx, { ...audit, actorId: audit.actorId === id ? pseudonym : audit.actorId, targetUserId: pseudonym, fields: [] }, now);
     return true;
   });

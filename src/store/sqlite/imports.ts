@@ -4,7 +4,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { AuditEntry, ImportItem, ImportItemResult, ImportProblem, UserKey, UserRow } from '../types.js';
 import { type RawUser, type Statements, USER_COLUMNS, userFromRaw } from './raw.js';
-import { applyUserChanges, type Db, hashDeletedId, recordAudit, violatedUniqueColumns, violatedUserKey } from './shared.js';
+import { applyUserChanges, type Db, recordAudit, violatedUniqueColumns, violatedUserKey } from './shared.js';
 import * as t from './tables.js';
 
 class ItemFailure extends Error {
@@ -36,7 +36,6 @@ const INSERT_USER = `INSERT INTO users (id, connection_id, email, email_lower, e
   version, created_at, updated_at, logins_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 0)`;
 const INSERT_IDENTITY =
   'INSERT INTO identities (user_id, connection_id, provider, upstream_user_id, is_social, profile_data) VALUES (?, ?, ?, ?, ?, ?)';
-const FORGET_DELETED = 'DELETE FROM deleted_users WHERE id_hash = ?';
 const INSERT_AUDIT =
   'INSERT INTO audit_events (at, actor_id, operation, target_user_id, organization_id, fields) VALUES (?, ?, ?, ?, ?, ?)';
 
@@ -69,7 +68,6 @@ function insert(sql: Statements, user: ImportItem['user'], audit: AuditEntry, no
   sql
     .get(INSERT_IDENTITY)
     .run(user.id, user.connectionId, identity.provider, identity.upstreamUserId, bool(identity.isSocial), identity.profileData ? JSON.stringify(identity.profileData) : null);
-  sql.get(FORGET_DELETED).run(hashDeletedId(user.id));
   sql.get(INSERT_AUDIT).run(now, audit.actorId, audit.operation, user.id, audit.organizationId ?? null, JSON.stringify(['user']));
 }
 

@@ -1,7 +1,8 @@
 // The SQLite store: the embedded default. better-sqlite3 is synchronous, so each write is one
 // synchronous transaction (SQLite serialises writers), wrapped in the async Store interface.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { and, asc, count, eq, gt, gte, inArray, lte, or, type SQL, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
@@ -39,16 +40,22 @@ import {
   type RawMembership,
   type RawOrganization,
   type RawUser,
+  type RawUserWithRelations,
+  SUBJECT_STANDING,
   Statements,
+  standingFromRaw,
   USER_COLUMNS,
+  USERS_WITH_RELATIONS,
   userFromRaw,
+  userWithRelationsFromRaw,
 } from './raw.js';
 import * as t from './tables.js';
 import { enqueue, sqliteInvitations, sqliteTickets } from './tickets.js';
 import {
+  checkpoint,
   type Db,
   grouped,
-  hashDeletedId,
+  idHasher,
   inOrder,
   violatedUserKey,
   recordAudit,
@@ -63,12 +70,41 @@ export interface SqliteStoreOptions {
   migrationsFolder: string;
   /** Called with every SQL statement run (the statement-count tests use it). */
   onStatement?: (sql: string) => void;
+  /**
+   * The key of erased ids' hashes and audit pseudonyms (PSEUDONYM_SECRET); without it, a random
+   * key kept beside the database file (`pseudonym-secret`, mode 0600), or one per process in memory.
+   */
+  pseudonymSecret?: string | null;
+}
+
+/** The database file, created if missing, readable and writable by its owner only (0600). */
+function ownerOnly(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
+}
+
+function pseudonymSecretBeside(path: string): string {
+  if (path === ':memory:') return randomBytes(32).toString('base64url');
+  const file = join(dirname(path), 'pseudonym-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('base64url');
+  try {
+    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    // Another process (a CLI beside the server) made it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    throw err;
+  }
+  return secret;
 }
 
 export function openSqliteStore(opts: SqliteStoreOptions): Store {
-  if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+  if (opts.path !== ':memory:') ownerOnly(opts.path);
   const sqlite = new Database(opts.path);
   sqlite.pragma('journal_mode = WAL');
+  // SQLite gives -wal and -shm the database file's mode; files left by an older start are fixed here.
+  if (opts.path !== ':memory:') for (const side of ['-wal', '-shm']) if (existsSync(opts.path + side)) chmodSync(opts.path + side, 0o600);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = NORMAL');
@@ -78,6 +114,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   const db: Db = drizzle(sqlite, { schema: t, logger });
   migrate(db, { migrationsFolder: opts.migrationsFolder });
   const statements = new Statements(sqlite, opts.onStatement);
+  const hashId = idHasher(opts.pseudonymSecret || pseudonymSecretBeside(opts.path));
   let importKeySets = 0;
 
   const isDatabaseConnection = (tx: Db, connectionId: string): boolean =>
@@ -246,6 +283,17 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       );
       return inOrder(ids, rows, (r) => r.id);
     },
+    async withRelationsByIds(ids) {
+      const rows = (statements.get(USERS_WITH_RELATIONS).all(JSON.stringify(ids)) as RawUserWithRelations[]).map(
+        userWithRelationsFromRaw,
+      );
+      return inOrder(ids, rows, (r) => r.user.id);
+    },
+    async standing(id) {
+      return standingFromRaw(
+        statements.get(SUBJECT_STANDING).get({ id, hash: hashId(id) }) as Parameters<typeof standingFromRaw>[0],
+      );
+    },
     async list({ first, after, filter, visibleTo, orderBy }) {
       const conds = userWhere(filter, visibleTo);
       const total = db
@@ -299,9 +347,6 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
             .run();
           tx.insert(t.identities)
             .values({ ...identity, userId: user.id, connectionId: user.connectionId })
-            .run();
-          tx.delete(t.deletedUsers)
-            .where(eq(t.deletedUsers.idHash, hashDeletedId(user.id)))
             .run();
           recordAudit(tx, { ...audit, targetUserId: user.id }, now);
           const row = tx.select(userColumns).from(t.users).where(eq(t.users.id, user.id)).get();
@@ -405,13 +450,17 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       return importBatch(db, statements, items, audit, opts.dryRun);
     },
     async erase(id, audit) {
-      return eraseUser(db, id, audit);
+      const erased = eraseUser(db, hashId, id, audit);
+      // Erased data must not survive in the WAL: copy it into the file and truncate it.
+      if (erased) checkpoint(db);
+      return erased;
     },
     async exportData(id) {
       return exportUser(db, id);
     },
-    async isDeletedId(id) {
-      return statements.get('SELECT 1 FROM deleted_users WHERE id_hash = ?').get(hashDeletedId(id)) !== undefined;
+    async deletedAt(id) {
+      const row = statements.get('SELECT deleted_at FROM deleted_users WHERE id_hash = ?').get(hashId(id)) as { deleted_at: number } | undefined;
+      return row ? new Date(row.deleted_at) : null;
     },
   };
 

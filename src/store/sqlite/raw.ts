@@ -2,7 +2,15 @@
 // prepares its SQL on every call, which the import's profile showed as most of its time.
 import type Database from 'better-sqlite3';
 import type { ConnectionKind, Metadata, OrgRole } from '../../domain/types.js';
-import type { ConnectionOptions, IdentityRow, MembershipRow, OrganizationRow, UserRow } from '../types.js';
+import type {
+  ConnectionOptions,
+  IdentityRow,
+  MembershipRow,
+  OrganizationRow,
+  SubjectStanding,
+  UserRow,
+  UserWithRelations,
+} from '../types.js';
 
 /** The columns of a UserRow, never the password hash. */
 export const USER_COLUMNS =
@@ -160,3 +168,52 @@ export const identityFromRaw = (r: RawIdentity): IdentityRow => ({
   isSocial: r.is_social === 1,
   profileData: r.profile_data === null ? null : (JSON.parse(r.profile_data) as Metadata),
 });
+
+// A user with its identities and memberships (joined to their organizations) in one statement:
+// json_group_array per relation, the raw column names kept so the mappers above read them.
+const IDENTITY_JSON = `json_object('user_id', i.user_id, 'connection_id', i.connection_id, 'provider', i.provider, 'upstream_user_id', i.upstream_user_id, 'is_social', i.is_social, 'profile_data', i.profile_data)`;
+const MEMBERSHIP_JSON = `json_object('organization_id', m.organization_id, 'user_id', m.user_id, 'roles', m.roles, 'invited_email', m.invited_email, 'joined_at', m.joined_at, 'name', o.name, 'display_name', o.display_name, 'created_at', o.created_at, 'updated_at', o.updated_at)`;
+
+export const USERS_WITH_RELATIONS = `SELECT ${USER_COLUMNS
+  .split(', ')
+  .map((c) => `u.${c}`)
+  .join(', ')},
+  (SELECT json_group_array(${IDENTITY_JSON}) FROM identities i WHERE i.user_id = u.id) AS identities_json,
+  (SELECT json_group_array(${MEMBERSHIP_JSON}) FROM memberships m JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = u.id) AS memberships_json
+FROM users u WHERE u.id ${IN_JSON}`;
+
+export interface RawUserWithRelations extends RawUser {
+  identities_json: string;
+  memberships_json: string;
+}
+
+export function userWithRelationsFromRaw(r: RawUserWithRelations): UserWithRelations {
+  const identities = (JSON.parse(r.identities_json) as RawIdentity[]).map(identityFromRaw);
+  const joined = (JSON.parse(r.memberships_json) as (RawMembership & RawOrganization)[]).sort((a, b) =>
+    a.organization_id < b.organization_id ? -1 : a.organization_id > b.organization_id ? 1 : 0,
+  );
+  return {
+    user: userFromRaw(r),
+    identities,
+    memberships: joined.map(membershipFromRaw),
+    organizations: joined.map((j) => organizationFromRaw({ ...j, id: j.organization_id })),
+  };
+}
+
+/** The caller check: blocked (null: no such user), erased, and memberships; @id the id, @hash its deletion hash. */
+export const SUBJECT_STANDING = `SELECT
+  (SELECT blocked FROM users WHERE id = @id) AS blocked,
+  (SELECT created_at FROM users WHERE id = @id) AS created_at,
+  (SELECT deleted_at FROM deleted_users WHERE id_hash = @hash) AS deleted_at,
+  (SELECT json_group_array(json_object('organization_id', organization_id, 'user_id', user_id, 'roles', roles, 'invited_email', invited_email, 'joined_at', joined_at)) FROM memberships WHERE user_id = @id) AS memberships_json`;
+
+export function standingFromRaw(r: { blocked: number | null; created_at: number | null; deleted_at: number | null; memberships_json: string }): SubjectStanding {
+  return {
+    blocked: r.blocked === null ? null : r.blocked === 1,
+    createdAt: r.created_at === null ? null : new Date(r.created_at),
+    deletedAt: r.deleted_at === null ? null : new Date(r.deleted_at),
+    memberships: (JSON.parse(r.memberships_json) as RawMembership[])
+      .map(membershipFromRaw)
+      .sort((a, b) => (a.organizationId < b.organizationId ? -1 : a.organizationId > b.organizationId ? 1 : 0)),
+  };
+}

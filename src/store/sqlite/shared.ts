@@ -1,13 +1,22 @@
 // Helpers shared by the SQLite store's modules.
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
-import { eq } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import Database from 'better-sqlite3';
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { AuditEntry, UserChanges, UserKey, UserRow } from '../types.js';
 import * as t from './tables.js';
 
 export type Db = BetterSQLite3Database<typeof t>;
+
+/**
+ * Moves the WAL into the database file and truncates it, so data just overwritten or deleted (with
+ * secure_delete) leaves no copy in the side file. A reader holding an old snapshot can keep frames
+ * for a moment; the next checkpoint takes them.
+ */
+export function checkpoint(db: Db): void {
+  db.all(sql`PRAGMA wal_checkpoint(TRUNCATE)`);
+}
 
 /** Columns of a UserRow: everything but the password hash. */
 export const userColumns = {
@@ -48,8 +57,14 @@ export function grouped<T>(ids: readonly string[], rows: T[], key: (row: T) => s
   return ids.map((id) => byId.get(id) ?? []);
 }
 
-export function hashDeletedId(id: string): string {
-  return createHash('sha256').update(`deleted-user:${id}`).digest('hex');
+/**
+ * The keyed hash that stands for an erased user id (deleted_users, audit pseudonyms): an HMAC with
+ * the server's pseudonym secret, so knowing an id does not reveal its pseudonym, nor the reverse.
+ */
+export type IdHasher = (id: string) => string;
+
+export function idHasher(secret: string): IdHasher {
+  return (id) => createHmac('sha256', secret).update(`deleted-user:${id}`).digest('hex');
 }
 
 export function recordAudit(tx: Db, entry: AuditEntry, at: Date): void {
@@ -120,6 +135,14 @@ export function applyUserChanges(
   if ('email' in changes) values.emailLower = changes.email ? normalizeEmail(changes.email) : null;
   if ('username' in changes) values.usernameLower = changes.username ? normalizeUsername(changes.username) : null;
   tx.update(t.users).set(values).where(eq(t.users.id, current.id)).run();
+  // A password change, by any path, voids every other outstanding reset ticket of the user (the
+  // one being redeemed was claimed before).
+  if (changed.includes('password')) {
+    tx.update(t.tickets)
+      .set({ usedAt: now })
+      .where(and(eq(t.tickets.userId, current.id), eq(t.tickets.kind, 'password_reset'), isNull(t.tickets.usedAt)))
+      .run();
+  }
   const user = tx.select(userColumns).from(t.users).where(eq(t.users.id, current.id)).get();
   if (!user) throw new Error('user vanished during update');
   return { user, changed };

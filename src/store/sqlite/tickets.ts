@@ -10,6 +10,7 @@ import type {
   TicketRow,
   TicketStore,
 } from '../types.js';
+import { normalizeEmail } from '../../domain/keys.js';
 import { applyUserChanges, type Db, recordAudit, userColumns } from './shared.js';
 import * as t from './tables.js';
 
@@ -101,6 +102,10 @@ export function sqliteInvitations(db: Db): InvitationStore {
         if (problem || !invitation) return { ok: false as const, problem: problem ?? 'TICKET_INVALID' };
         const user = tx.select(userColumns).from(t.users).where(eq(t.users.id, userId)).get();
         if (!user) return { ok: false as const, problem: 'TICKET_INVALID' as const };
+        // Checked again here: the user's email may have changed since the caller compared it.
+        if (!user.email || normalizeEmail(user.email) !== normalizeEmail(invitation.email)) {
+          return { ok: false as const, problem: 'EMAIL_MISMATCH' as const };
+        }
         const where = and(eq(t.memberships.organizationId, invitation.organizationId), eq(t.memberships.userId, userId));
         const existing = tx.select().from(t.memberships).where(where).get();
         let membership: MembershipRow;

@@ -76,6 +76,15 @@ export type OrgRole =
   /** A member: no powers over the organization or its other members. */
   | 'MEMBER';
 
+/** Where an outbox message stands. */
+export type OutboxMessageStatus =
+  /** Given up after too many failed tries: waiting for an operator to retry or discard it. */
+  | 'FAILED'
+  /** Waiting for its first delivery, or for its next try after a failure. */
+  | 'PENDING'
+  /** Delivered (its body is no longer kept). */
+  | 'SENT';
+
 /** A profile field whose mutability the gateway decides (see `User.fieldPolicies`). */
 export type ProfileField =
   /** User.appMetadata. */
@@ -200,6 +209,8 @@ export type UserErrorCode =
   | 'NOT_SUPPORTED_BY_CONNECTION'
   /** The user has no email address for the ticket to be sent to. */
   | 'NO_EMAIL'
+  /** retryOutboxMessage, discardOutboxMessage: the message was delivered already; there is nothing to retry or discard. */
+  | 'OUTBOX_MESSAGE_SENT'
   /** A password longer than 72 bytes (UTF-8). */
   | 'PASSWORD_TOO_LONG'
   /** A password shorter than 8 bytes. */
@@ -216,6 +227,8 @@ export type UserErrorCode =
   | 'TICKET_INVALID'
   /** The ticket was already used; tickets are single-use. */
   | 'TICKET_USED'
+  /** authenticate: too many consecutive failed logins of this identifier from this address; refused without verifying until the block ends or a tenant administrator lifts it (removeLoginBlocks). */
+  | 'TOO_MANY_ATTEMPTS'
   /** importUsers: the record has a key that is not an Auth0 bulk-import field. */
   | 'UNKNOWN_FIELD'
   /** A legacy custom-database user's email and password cannot change in one update (two scripts are not one transaction); send two updates. */

@@ -237,7 +237,7 @@ export const MeDocument = new TypedDocumentString(`
     roles
     joinedAt
   }
-}`) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
+}`, {"hash":"sha256:9e997adab8e2c7c93a279a6d5cd172d5a96cb0489e144cad31a6c66ec5d7cb2d"}) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
 export const UpdateProfileDocument = new TypedDocumentString(`
     mutation UpdateProfile($id: ID!, $input: UpdateUserInput!) {
   updateUser(id: $id, input: $input) {
@@ -285,4 +285,4 @@ export const UpdateProfileDocument = new TypedDocumentString(`
     roles
     joinedAt
   }
-}`) as unknown as TypedDocumentString<UpdateProfileMutation, UpdateProfileMutationVariables>;
+}`, {"hash":"sha256:8780b84a9f1c53c8e53d1e5a748869c772deb9029747ae4de0c05dae2558ae7b"}) as unknown as TypedDocumentString<UpdateProfileMutation, UpdateProfileMutationVariables>;

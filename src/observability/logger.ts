@@ -1,0 +1,100 @@
+// Structured logs (pino): one JSON line per event on stdout, pretty only when a terminal is
+// attached. Nothing personal or secret goes in: the fields are ids, names, codes and counts, and
+// any free text (an error's message) passes through scrub() first.
+import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger };
+
+export interface LoggerOptions {
+  /** pino level: fatal, error, warn, info (default), debug, trace, silent. */
+  level?: string;
+  /** Which instance wrote the line (host and pid by default). */
+  instance: string;
+  /** A file path to append to (tests), or a stream; stdout by default. */
+  destination?: string | DestinationStream;
+  /** Pretty lines instead of JSON; default: when stdout is a terminal. */
+  pretty?: boolean;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+// Belt and braces: should a caller ever pass one of these keys, its value is not written.
+const REDACT = [
+  'authorization',
+  'password',
+  'newPassword',
+  'token',
+  'ticket',
+  'email',
+  'phoneNumber',
+  'identifier',
+  'userMetadata',
+  'appMetadata',
+  'body',
+  'headers.authorization',
+  '*.authorization',
+  '*.password',
+  '*.token',
+  '*.ticket',
+  '*.email',
+  '*.phoneNumber',
+  '*.identifier',
+];
+
+export function createLogger(opts: LoggerOptions): Logger {
+  const level = opts.level ?? 'info';
+  const options: pino.LoggerOptions = {
+    level,
+    base: { instance: opts.instance },
+    redact: { paths: REDACT, censor: '[redacted]' },
+    // Errors become { type, message } with the message scrubbed; never a stack with arguments.
+    serializers: { err: serializeError },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (typeof opts.destination === 'string') {
+    return pino(options, pino.destination({ dest: opts.destination, sync: true, mkdir: true }));
+  }
+  if (opts.destination) return pino(options, opts.destination);
+  if (opts.pretty ?? process.stdout.isTTY === true) {
+    return pino(options, pretty({ sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,instance' }));
+  }
+  // Synchronous writes: a line written just before process.exit() is not lost.
+  return pino(options, pino.destination({ dest: 1, sync: true }));
+}
+
+/** A logger that writes nothing (CLI jobs, unit tests). */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
+
+export function serializeError(err: unknown): { type: string; message: string; code?: string } {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return {
+      type: err.constructor?.name || 'Error',
+      message: scrub(err.message),
+      ...(typeof code === 'string' && /^[A-Za-z0-9_.-]{1,40}$/.test(code) ? { code } : {}),
+    };
+  }
+  return { type: typeof err, message: scrub(String(err)) };
+}
+
+const EMAIL = /[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+\.[^\s@"'<>(),;:]+/g;
+const JWT = /eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*/g;
+const PHONE = /\+?\d[\d ().-]{6,}\d/g;
+// Long opaque strings: tickets (base64url of 32 bytes), secrets, hashes.
+const OPAQUE = /[A-Za-z0-9_-]{32,}|\$(?:2[aby]|argon2id?|scrypt)\$[^\s"']+/g;
+const MAX_TEXT = 300;
+
+/** Free text made safe to log: addresses, phone numbers, tokens and long opaque strings masked, bounded. */
+export function scrub(text: string): string {
+  const masked = text
+    .replace(JWT, '<token>')
+    .replace(EMAIL, '<email>')
+    .replace(OPAQUE, '<secret>')
+    .replace(PHONE, '<number>')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\x00-\x1f\x7f]+/g, ' ');
+  return masked.length > MAX_TEXT ? `${masked.slice(0, MAX_TEXT - 1)}…` : masked;
+}

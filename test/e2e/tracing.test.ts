@@ -1,0 +1,130 @@
+// Traces through the real server, collected by the SDK's in-memory exporter: a request continues
+// the caller's W3C traceparent; one updateUser is one operation span with its loader batches,
+// store calls (the write is one transaction: one span) and, for a legacy user, the script call.
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { traceWebhookDelivery } from '../../src/observability/tracing.js';
+import { ADMIN_SCOPES, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+const exporter = new InMemorySpanExporter();
+const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+let gw: TestGateway;
+let admin: string;
+
+beforeAll(async () => {
+  provider.register();
+  gw = await startTestGateway({ seed: true });
+  admin = await gw.token('admin', ADMIN_SCOPES);
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await provider.shutdown();
+});
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const PARENT_ID = '00f067aa0ba902b7';
+
+async function post(query: string, variables: Record<string, unknown>, traceId = TRACE_ID, token = admin) {
+  const res = await fetch(gw.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, traceparent: `00-${traceId}-${PARENT_ID}-01` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
+}
+
+const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
+
+/** The tree under a span, as "name" → children, for readable assertions. */
+function children(spans: ReadableSpan[], of: ReadableSpan): ReadableSpan[] {
+  return spans.filter((s) => parentOf(s) === of.spanContext().spanId);
+}
+
+async function userIdByEmail(email: string): Promise<string> {
+  const res = await post('query ($e: String) { users(first: 1, filter: { email: $e }) { edges { node { id } } } }', { e: email }, '1'.repeat(32));
+  return ((res.data?.users as { edges: { node: { id: string } }[] }).edges[0]?.node.id) as string;
+}
+
+describe('traces', () => {
+  it('one updateUser: the operation span continues traceparent, with loader batches and store calls under it', async () => {
+    const aliceId = await userIdByEmail('alice@acme.example');
+    exporter.reset();
+    const res = await post('mutation Rename($id: ID!) { updateUser(id: $id, input: { name: "Alice Traced" }) { user { name connection { name } } userErrors { code } } }', { id: aliceId });
+    expect(res.errors).toBeUndefined();
+    const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === TRACE_ID);
+    const root = spans.find((s) => s.name === 'mutation Rename');
+    expect(root).toBeDefined();
+    if (!root) return;
+    // Continued from the caller's traceparent.
+    expect(parentOf(root)).toBe(PARENT_ID);
+    expect(root.attributes['graphql.operation.name']).toBe('Rename');
+    expect(root.attributes['graphql.operation.type']).toBe('mutation');
+    expect(root.attributes['http.response.status_code']).toBe(200);
+    // Every other span of the request is below it.
+    for (const s of spans) if (s !== root) expect(spans.some((p) => p.spanContext().spanId === parentOf(s))).toBe(true);
+
+    const direct = children(spans, root).map((s) => s.name);
+    // The caller (token's user, memberships), the target, its connection: loader batches.
+    expect(direct).toEqual(expect.arrayContaining(['loader user', 'loader membershipsByUser', 'loader connection']));
+    // The write: one store call, one transaction.
+    expect(direct.filter((n) => n === 'store users.update')).toHaveLength(1);
+    // A loader batch is one store call.
+    const userBatch = spans.find((s) => s.name === 'loader user' && parentOf(s) === root.spanContext().spanId);
+    expect(userBatch && children(spans, userBatch).map((s) => s.name)).toEqual(['store users.byIds']);
+    expect(userBatch?.attributes['loader.batch_size']).toBe(1);
+    const write = spans.find((s) => s.name === 'store users.update');
+    expect(write?.attributes['db.system.name']).toBe('sqlite');
+    // Spans carry no personal data: no attribute holds the new name or an email.
+    for (const s of spans) expect(JSON.stringify(s.attributes)).not.toMatch(/Alice Traced|@acme\.example/);
+  });
+
+  it('a custom-database login is a script-call span (function and outcome) under its operation', async () => {
+    exporter.reset();
+    const login = await gw.token('login-server', 'login:users');
+    const traceId = 'a'.repeat(32);
+    const res = await post(
+      'mutation Login { authenticate(input: { connection: "legacy-db", identifier: "lena.legacy@acme.example", password: "correct-horse-battery" }) { user { id } userErrors { code } } }',
+      {},
+      traceId,
+      login,
+    );
+    expect(res.errors).toBeUndefined();
+    const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+    const root = spans.find((s) => s.name === 'mutation Login');
+    const call = spans.find((s) => s.name === 'custom_db.call');
+    expect(root).toBeDefined();
+    expect(call).toBeDefined();
+    expect(parentOf(call as ReadableSpan)).toBe(root?.spanContext().spanId);
+    expect(call?.attributes).toMatchObject({ 'custom_db.connection': 'legacy-db', 'custom_db.function': 'login', 'custom_db.outcome': 'ok' });
+  });
+
+  it('the request log line names the trace', async () => {
+    const traceId = 'b'.repeat(32);
+    await post('query Me { me { id } }', {}, traceId);
+    const { logLines } = await import('../helpers/log-scan.js');
+    expect(logLines(gw.logFile).some((l) => l.event === 'request' && l.traceId === traceId)).toBe(true);
+  });
+
+  it('a webhook delivery (the hook a sender wraps each try in) is a client span, its own trace in the background, failed on a 5xx or a throw', async () => {
+    exporter.reset();
+    const ok = await traceWebhookDelivery({ webhookId: 'wh_1', event: 'user.updated', attempt: 1 }, async () => ({ status: 204 }));
+    expect(ok.status).toBe(204);
+    await traceWebhookDelivery({ webhookId: 'wh_1', event: 'user.updated', attempt: 2 }, async () => ({ status: 503 }));
+    await expect(traceWebhookDelivery({ webhookId: 'wh_1', event: 'user.deleted', attempt: 1 }, async () => Promise.reject(new TypeError('fetch failed')))).rejects.toThrow('fetch failed');
+    const spans = exporter.getFinishedSpans().filter((s) => s.name === 'webhook.deliver');
+    expect(spans.map((s) => [s.attributes['webhook.event'], s.attributes['webhook.attempt'], s.attributes['http.response.status_code'] ?? null, s.status.code])).toEqual([
+      ['user.updated', 1, 204, SpanStatusCode.UNSET],
+      ['user.updated', 2, 503, SpanStatusCode.ERROR],
+      ['user.deleted', 1, null, SpanStatusCode.ERROR],
+    ]);
+    for (const s of spans) {
+      expect(s.kind).toBe(SpanKind.CLIENT);
+      expect(s.parentSpanContext).toBeUndefined();
+      expect(s.attributes['webhook.id']).toBe('wh_1');
+    }
+    expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(3);
+  });
+});
