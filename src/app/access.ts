@@ -5,10 +5,11 @@
 import type { ScriptRegistry } from '../connectors/custom-db.js';
 import type { Caller } from '../domain/access.js';
 import { callerRoles, type ReadAccess, readAccess } from '../domain/access.js';
+import { type AttributeObject, type AttributeSettings, attributeSettingsOf, visibleMetadata } from '../domain/attributes.js';
 import { connectionFacts, customScriptsName } from '../domain/connection.js';
 import { type Audience, audienceOf } from '../domain/messages.js';
-import { fieldPolicies } from '../domain/policy.js';
-import type { CallerRoles, ConnectionFacts, FieldPolicies } from '../domain/types.js';
+import { attributePolicies, fieldPolicies } from '../domain/policy.js';
+import type { CallerRoles, ConnectionFacts, FieldPolicies, Metadata } from '../domain/types.js';
 import type { UserRow } from '../store/types.js';
 import type { Loaders } from './loaders.js';
 
@@ -84,6 +85,33 @@ export class Access {
       this.facts.set(connectionId, pending);
     }
     return pending;
+  }
+
+  /** The connection's declared attributes and its rule for undeclared keys. */
+  async attributeSettings(connectionId: string): Promise<AttributeSettings> {
+    const connection = await this.loaders.connection.load(connectionId);
+    if (!connection) throw new Error(`connection ${connectionId} is missing`);
+    return attributeSettingsOf(connection.options);
+  }
+
+  /** For each declared attribute of the user's connection, whether the caller may change it (User.attributePolicies). */
+  async attributePolicies(user: UserRow) {
+    return attributePolicies(await this.rolesFor(user), await this.policies(user), await this.attributeSettings(user.connectionId), {
+      user_metadata: user.userMetadata,
+      app_metadata: user.appMetadata,
+    });
+  }
+
+  /** A metadata object as the caller may see it: declared keys they may not view are absent. */
+  async visibleMetadata(user: UserRow, object: AttributeObject, metadata: Metadata): Promise<Metadata> {
+    return visibleMetadata(await this.attributeSettings(user.connectionId), object, metadata, await this.viewerOf(user));
+  }
+
+  /** Who the caller is to this user when it comes to viewing attributes (view lists name these roles). */
+  async viewerOf(user: UserRow): Promise<{ tenantAdmin: boolean; helpDesk: boolean; self: boolean }> {
+    const roles = await this.rolesFor(user);
+    const tenantAdmin = this.caller !== null && this.caller.scopes.has('read:users');
+    return { tenantAdmin: tenantAdmin || (roles.tenantAdmin && (await this.read(user)) === 'full'), helpDesk: roles.helpDesk, self: roles.self };
   }
 
   /** The caller's roles relative to a user. */

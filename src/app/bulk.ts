@@ -5,7 +5,8 @@ import { hasScope } from '../domain/access.js';
 import { isImportMode, isCustomDatabase } from '../domain/connection.js';
 import { type ImportRecord, parseImportRecord, recordKeys } from '../domain/import.js';
 import { checkMetadata, mergeMetadata } from '../domain/metadata.js';
-import { fieldPolicies, refusedFields } from '../domain/policy.js';
+import { type AttributeSettings, attributeSettingsOf, invalidAttributes } from '../domain/attributes.js';
+import { fieldPolicies, refusedAttributes, refusedFields } from '../domain/policy.js';
 import type { CallerRoles, ConnectionFacts, ProfilePatch, UserError } from '../domain/types.js';
 import type { ConnectionRow, ImportItem, UserChanges, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
@@ -14,7 +15,7 @@ import { newDatabaseUser, profileColumns } from './columns.js';
 import { newDatabaseUserKey } from './ids.js';
 import { findConnection } from './lookup.js';
 import { importProblemError, type UserResult } from './results.js';
-import { namedFields, updateUser } from './users.js';
+import { namedFields, newUserAttributeErrors, updateUser } from './users.js';
 
 export const MAX_BULK_UPDATES = 1000;
 
@@ -138,6 +139,12 @@ export async function importUsers(
         reportError(index, parsed.code, parsed.message);
         continue;
       }
+      // Metadata against the declarations (schemas, undeclared keys); an upsert is also judged against the stored user.
+      const attributeError = newUserAttributeErrors(attributeSettingsOf(connection.options), parsed.record.profile)[0];
+      if (attributeError) {
+        reportError(index, attributeError.code, attributeError.message);
+        continue;
+      }
       if (!(await seen.claim(recordKeys(parsed.record)))) {
         reportError(index, 'DUPLICATE_IN_FILE', 'An earlier record of this file has the same email, username or user_id.');
         continue;
@@ -153,23 +160,39 @@ export async function importUsers(
 }
 
 function importItem(connection: ConnectionRow, record: ImportRecord, migrated: boolean, upsert: boolean, facts: ConnectionFacts): ImportItem {
+  const attributes = attributeSettingsOf(connection.options);
   const key = record.userId ?? newDatabaseUserKey();
   return {
     user: newDatabaseUser(connection.id, key, record.profile, { migrated, passwordHash: record.passwordHash }),
-    upsert: upsert ? (current) => upsertChanges(current, record, facts) : null,
+    upsert: upsert ? (current) => upsertChanges(current, record, facts, attributes) : null,
   };
 }
 
 /** The same rules as a tenant administrator's updateUser: metadata merged one level deep, fields as the policy allows. */
-function upsertChanges(current: UserRow, record: ImportRecord, facts: ConnectionFacts): { changes: UserChanges } | { errors: UserError[] } {
+function upsertChanges(current: UserRow, record: ImportRecord, facts: ConnectionFacts, attributes: AttributeSettings): { changes: UserChanges } | { errors: UserError[] } {
   const p = record.profile;
   const named = namedFields(p).filter((f) => f !== 'password');
   // Importing into a connection with import mode migrates the user: judged, and stored, as migrated.
   const migrated = current.migrated || facts.importMode;
-  const refused = refusedFields(fieldPolicies(TENANT_ADMIN, facts, { migrated, invitationBound: false }), named);
+  const policies = fieldPolicies(TENANT_ADMIN, facts, { migrated, invitationBound: false });
+  const refused = [
+    ...refusedFields(policies, named),
+    ...refusedAttributes(
+      TENANT_ADMIN,
+      policies,
+      attributes,
+      { user_metadata: p.user_metadata, app_metadata: p.app_metadata },
+      { user_metadata: current.userMetadata, app_metadata: current.appMetadata },
+    ),
+  ];
   if (refused.length > 0) {
     return { errors: [refusedFieldError(refused[0] as (typeof refused)[number])] };
   }
+  const invalid = [
+    ...(p.user_metadata ? invalidAttributes(attributes, 'user_metadata', p.user_metadata) : []),
+    ...(p.app_metadata ? invalidAttributes(attributes, 'app_metadata', p.app_metadata) : []),
+  ];
+  if (invalid.length > 0) return { errors: invalid };
   const changes: UserChanges = migrated && !current.migrated ? { migrated: true } : {};
   if (p.email !== current.email) changes.email = p.email;
   if (p.email_verified !== undefined) changes.emailVerified = p.email_verified;

@@ -1,5 +1,13 @@
 // Connection operations. What the options mean is decided in src/domain/connection.ts.
 import { ScriptLoadError } from '../connectors/custom-db.js';
+import {
+  ATTRIBUTES_OPTION,
+  type AttributeDeclaration,
+  attributeSettingsOf,
+  checkAttributeSettings,
+  UNDECLARED_ATTRIBUTES_OPTION,
+  type UndeclaredAttributePolicy,
+} from '../domain/attributes.js';
 import type { ConnectionKind, RootAttributeSync, UserError } from '../domain/types.js';
 import type { ConnectionOptions, ConnectionRow } from '../store/types.js';
 import type { AppContext } from './context.js';
@@ -18,6 +26,9 @@ export interface ConnectionInput {
   requiresUsername?: boolean | null;
   customScripts?: string | null;
   options?: Record<string, unknown> | null;
+  /** Declared attributes; replaces the stored list when given. */
+  attributes?: AttributeDeclaration[] | null;
+  undeclaredAttributes?: UndeclaredAttributePolicy | null;
 }
 
 export type ConnectionResult = { connection: ConnectionRow | null; userErrors: UserError[] };
@@ -92,6 +103,8 @@ export async function checkConnectionSettings(
       }
     }
   }
+  // Declarations are checked however they arrive: the attributes field or the raw options.
+  errors.push(...checkAttributeSettings(options));
   return errors;
 }
 
@@ -103,6 +116,8 @@ export function optionsFrom(input: Omit<ConnectionInput, 'name' | 'kind' | 'stra
   if (input.importMode != null) options.import_mode = input.importMode;
   if (input.customScripts != null) options.customScripts = input.customScripts;
   if (input.requiresUsername != null) options.requires_username = input.requiresUsername;
+  if (input.attributes != null) options[ATTRIBUTES_OPTION] = input.attributes;
+  if (input.undeclaredAttributes != null) options[UNDECLARED_ATTRIBUTES_OPTION] = input.undeclaredAttributes;
   return options;
 }
 
@@ -144,6 +159,7 @@ export async function createConnection(ctx: AppContext, input: ConnectionInput):
     { id: newConnectionId(), name: input.name, kind: input.kind, strategy, options },
     { actorId: caller.sub, operation: 'createConnection' },
   );
+  await indexDeclaredAttributes(ctx, row);
   ctx.loaders.connection.prime(row.id, row);
   return { connection: row, userErrors: [] };
 }
@@ -187,9 +203,16 @@ export async function updateConnection(ctx: AppContext, id: string, input: Conne
     { actorId: caller.sub, operation: 'updateConnection' },
   );
   if (!row) throw notFound('connection', id);
+  await indexDeclaredAttributes(ctx, row);
   // Field policies and logins read the connection anew from the next request on.
   ctx.loaders.connection.clear(row.id).prime(row.id, row);
   return { connection: row, userErrors: [] };
+}
+
+/** Searches on declared attributes are served by expression indexes, made when they are declared. */
+async function indexDeclaredAttributes(ctx: AppContext, row: ConnectionRow): Promise<void> {
+  const { attributes } = attributeSettingsOf(row.options);
+  if (attributes.length > 0) await ctx.store.connections.indexAttributes(row.id, attributes.map((d) => ({ object: d.in, key: d.key })));
 }
 
 /** Refuses while users exist, unless asked to erase them too (which needs delete:users). */

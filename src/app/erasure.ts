@@ -55,5 +55,12 @@ export async function exportUserData(ctx: AppContext, id: string): Promise<Recor
   const caller = ctx.caller;
   if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
   if (caller.sub !== id && !hasScope(caller, 'read:users')) return null;
-  return ctx.store.users.exportData(id);
+  const data = await ctx.store.users.exportData(id);
+  const user = await ctx.loaders.user.load(id);
+  if (!data || !user) return data;
+  // Declared attributes the caller may not view are absent here too, as in userMetadata/appMetadata.
+  const exported = data.user as Record<string, unknown>;
+  exported.user_metadata = await ctx.access.visibleMetadata(user, 'user_metadata', user.userMetadata);
+  exported.app_metadata = await ctx.access.visibleMetadata(user, 'app_metadata', user.appMetadata);
+  return data;
 }

@@ -34,6 +34,8 @@ export const badUserInput = (message: string, field?: string) =>
 
 export interface RefusedField {
   field: ProfileField;
+  /** A declared (or undeclared) attribute of user_metadata / app_metadata, when the refusal is about one key. */
+  key?: string;
   reason: MutabilityReason;
   message: string;
 }
@@ -43,7 +45,9 @@ export class FieldNotEditableError extends AppError {
   constructor(readonly refused: RefusedField[]) {
     // The same sentences as fieldPolicies shows the same caller (messages.ts).
     super('FIELD_NOT_EDITABLE', fieldNotEditableMessage(refused.map((r) => r.message)), {
-      fields: refused.map((r) => ({ field: r.field.toUpperCase(), reason: r.reason })),
+      fields: refused.map((r) =>
+        r.key === undefined ? { field: r.field.toUpperCase(), reason: r.reason } : { field: r.field.toUpperCase(), key: r.key, reason: r.reason },
+      ),
     });
   }
 }
@@ -56,5 +60,6 @@ export const fieldNotEditable = (refused: RefusedField[]) => new FieldNotEditabl
  * (a userError has no field of its own for it).
  */
 export function refusedFieldError(r: RefusedField): UserError {
-  return { field: [FIELD_LABELS[r.field]], code: 'FIELD_NOT_EDITABLE', message: `${r.message} (${r.reason})` };
+  const field = r.key === undefined ? [FIELD_LABELS[r.field]] : [FIELD_LABELS[r.field], r.key];
+  return { field, code: 'FIELD_NOT_EDITABLE', message: `${r.message} (${r.reason})` };
 }

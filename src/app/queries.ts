@@ -1,26 +1,35 @@
 // Root listings. Each is one store query, narrowed to what the caller may read; the edges below
 // them resolve through the request's loaders.
 import { hasScope, mayFilterByOrganization } from '../domain/access.js';
-import { forbidden } from './errors.js';
-import type { ConnectionRow, OrganizationRow, Page, UserFilter, UserRow } from '../store/types.js';
+import { type AttributeSearch, attributeSettingsOf, searchCondition } from '../domain/attributes.js';
+import type { AttributeCondition, ConnectionRow, OrganizationRow, Page, UserFilter, UserOrder, UserRow } from '../store/types.js';
+import { badUserInput, forbidden } from './errors.js';
 import type { AppContext } from './context.js';
 import { findConnection } from './lookup.js';
 
 export async function listUsers(
   ctx: AppContext,
-  args: { first: number; after: string | null; filter: Omit<UserFilter, 'connectionId'> & { connection?: string | null } },
+  args: {
+    first: number;
+    after: string | null;
+    filter: Omit<UserFilter, 'connectionId' | 'attributes'> & { connection?: string | null; attributes?: readonly AttributeSearch[] | null };
+    orderBy?: UserOrder | null;
+  },
 ): Promise<Page<UserRow>> {
   const caller = ctx.caller;
-  const { connection: connectionRef, ...filter } = args.filter;
+  const { connection: connectionRef, attributes: searches, ...filter } = args.filter;
   if (filter.organizationId && !mayFilterByOrganization(caller, filter.organizationId)) {
     throw forbidden('Filtering users by an organization needs read:users, or to be that organization’s help desk (ADMIN).');
   }
   // An unknown connection matches no user.
-  const connectionId = connectionRef ? ((await findConnection(ctx, connectionRef))?.id ?? connectionRef) : null;
+  const connection = connectionRef ? await findConnection(ctx, connectionRef) : null;
+  const connectionId = connectionRef ? (connection?.id ?? connectionRef) : null;
+  const attributes = searches && searches.length > 0 ? attributeConditions(ctx, connection, connectionRef, searches) : undefined;
   const page = await ctx.store.users.list({
     first: args.first,
     after: args.after,
-    filter: { ...filter, connectionId },
+    orderBy: args.orderBy ?? undefined,
+    filter: { ...filter, connectionId, attributes },
     visibleTo:
       caller && hasScope(caller, 'read:users')
         ? undefined
@@ -28,6 +37,32 @@ export async function listUsers(
   });
   for (const row of page.rows) ctx.loaders.user.prime(row.id, row);
   return page;
+}
+
+/**
+ * Attribute conditions as the store takes them. Declarations belong to a connection, so a search by
+ * attribute names one; the key must be declared there, and the caller must be allowed to view it
+ * (a tenant administrator with read:users as TENANT_ADMIN, an organization's ADMIN as HELP_DESK).
+ */
+function attributeConditions(
+  ctx: AppContext,
+  connection: ConnectionRow | null,
+  connectionRef: string | null | undefined,
+  searches: readonly AttributeSearch[],
+): AttributeCondition[] {
+  if (!connectionRef) throw badUserInput('A search by attribute names its connection (filter.connection): attributes are declared per connection.', 'filter');
+  const settings = connection ? attributeSettingsOf(connection.options) : { attributes: [], undeclared: 'ALLOW' as const };
+  const caller = ctx.caller;
+  const viewer = {
+    tenantAdmin: caller !== null && hasScope(caller, 'read:users'),
+    helpDesk: caller !== null && caller.adminOrganizationIds.size > 0,
+    self: false,
+  };
+  return searches.map((search) => {
+    const result = searchCondition(settings, search, viewer);
+    if (!result.ok) throw result.code === 'FORBIDDEN' ? forbidden(result.message) : badUserInput(result.message, 'filter');
+    return result.condition;
+  });
 }
 
 export async function listConnections(ctx: AppContext): Promise<ConnectionRow[]> {

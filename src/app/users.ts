@@ -6,12 +6,13 @@ import { hasScope } from '../domain/access.js';
 import { customScriptsName, isCustomDatabase, isImportMode } from '../domain/connection.js';
 import { checkMetadata, mergeMetadata } from '../domain/metadata.js';
 import { toCamel } from '../domain/names.js';
-import { isLegacyUser, refusedFields } from '../domain/policy.js';
+import { type AttributeSettings, attributeSettingsOf, invalidAttributes } from '../domain/attributes.js';
+import { attributeDecision, isLegacyUser, refusedAttributes, refusedFields } from '../domain/policy.js';
 import { PROFILE_FIELDS, type ProfileField, type ProfilePatch, type UserError } from '../domain/types.js';
 import { conflictErrors, sameEmail, validateProfilePatch, versionConflict } from '../domain/validation.js';
 import type { ConnectionRow, NewOutboxMessage, UserChanges, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
-import { fieldNotEditable, notFound, unauthenticated } from './errors.js';
+import { fieldNotEditable, notFound, type RefusedField, refusedFieldError, unauthenticated } from './errors.js';
 import { findConnection, findUserForWrite } from './lookup.js';
 import { newDatabaseUser, profileColumns } from './columns.js';
 import { newDatabaseUserKey } from './ids.js';
@@ -27,8 +28,48 @@ export function namedFields(patch: ProfilePatch): ProfileField[] {
 
 /** Throws FIELD_NOT_EDITABLE listing every named field the caller may not change. */
 export async function assertEditable(ctx: AppContext, user: UserRow, patch: ProfilePatch): Promise<void> {
-  const refused = refusedFields(await ctx.access.policies(user), namedFields(patch));
+  const refused = await refusedIn(ctx, user, patch);
   if (refused.length > 0) throw fieldNotEditable(refused);
+}
+
+/** Every named field, and every named attribute of the metadata objects, the caller may not change on this user. */
+async function refusedIn(ctx: AppContext, user: UserRow, patch: ProfilePatch): Promise<RefusedField[]> {
+  const policies = await ctx.access.policies(user);
+  const refused: RefusedField[] = refusedFields(policies, namedFields(patch));
+  if (patch.user_metadata || patch.app_metadata) {
+    refused.push(
+      ...refusedAttributes(
+        await ctx.access.rolesFor(user),
+        policies,
+        await ctx.access.attributeSettings(user.connectionId),
+        { user_metadata: patch.user_metadata, app_metadata: patch.app_metadata },
+        { user_metadata: user.userMetadata, app_metadata: user.appMetadata },
+      ),
+    );
+  }
+  return refused;
+}
+
+/**
+ * A new user's metadata against the connection's declarations: values must match their schemas, and
+ * a connection that accepts only declared keys refuses the others (createUser and import records).
+ */
+export function newUserAttributeErrors(settings: AttributeSettings, patch: ProfilePatch): UserError[] {
+  const errors: UserError[] = [];
+  const creator = { tenantAdmin: true, helpDesk: false, self: false };
+  const open = { editable: true as const, reason: null, message: null };
+  for (const object of ['user_metadata', 'app_metadata'] as const) {
+    const metadata = patch[object];
+    if (!metadata) continue;
+    errors.push(...invalidAttributes(settings, object, metadata));
+    for (const key of Object.keys(metadata)) {
+      const decision = attributeDecision(creator, open, settings, object, key, false, 'create');
+      if (!decision.editable) {
+        errors.push({ field: [toCamel(object), key], code: 'FIELD_NOT_EDITABLE', message: `${toCamel(object)}.${key}: ${decision.reason}: ${decision.message}` });
+      }
+    }
+  }
+  return errors;
 }
 
 /** Values that are required by the field's nature (not by its format, which validation.ts checks). */
@@ -73,8 +114,16 @@ export async function updateUser(
   const connection = await ctx.loaders.connection.load(user.connectionId);
   if (!connection) throw notFound('connection', user.connectionId);
 
-  const invalid = [...requiredValues(patch, connection), ...validateProfilePatch(patch)];
+  const attributes = await ctx.access.attributeSettings(user.connectionId);
+  const invalid = [
+    ...requiredValues(patch, connection),
+    ...validateProfilePatch(patch),
+    ...(patch.user_metadata ? invalidAttributes(attributes, 'user_metadata', patch.user_metadata) : []),
+    ...(patch.app_metadata ? invalidAttributes(attributes, 'app_metadata', patch.app_metadata) : []),
+  ];
   if (invalid.length > 0) return fail(...invalid);
+  const roles = await ctx.access.rolesFor(user);
+  const policies = await ctx.access.policies(user);
 
   const facts = await ctx.access.connectionFacts(user.connectionId);
   const legacy = isLegacyUser(facts, { migrated: user.migrated, invitationBound: false });
@@ -100,6 +149,15 @@ export async function updateUser(
       changes.phoneVerified = false;
     }
     const errors: UserError[] = [];
+    // Judged again on the row being written: a write-once attribute set by a concurrent write is no longer absent.
+    const raced = refusedAttributes(
+      roles,
+      policies,
+      attributes,
+      { user_metadata: patch.user_metadata, app_metadata: patch.app_metadata },
+      { user_metadata: current.userMetadata, app_metadata: current.appMetadata },
+    );
+    if (raced.length > 0) return { errors: raced.map(refusedFieldError) };
     if (patch.user_metadata !== undefined) {
       changes.userMetadata = mergeMetadata(current.userMetadata, patch.user_metadata);
       errors.push(...checkMetadata('user_metadata', changes.userMetadata));
@@ -257,6 +315,7 @@ export async function createUser(ctx: AppContext, input: NewUserInput): Promise<
   }
   if (patch.user_metadata) errors.push(...checkMetadata('user_metadata', patch.user_metadata));
   if (patch.app_metadata) errors.push(...checkMetadata('app_metadata', patch.app_metadata));
+  errors.push(...newUserAttributeErrors(attributeSettingsOf(connection.options), patch));
   if (errors.length > 0) return fail(...errors);
 
   let key = newDatabaseUserKey();

@@ -108,7 +108,10 @@ function upstreamHome(c: ConnectionFacts, whose: 'your' | 'their'): string {
 }
 
 /** What a sentence may also depend on about the user (who set a block); none of it is shown. */
-export type UserContext = Pick<UserFacts, 'blockedBy'>;
+export type UserContext = Pick<UserFacts, 'blockedBy'> & {
+  /** A declared (or undeclared) attribute of user_metadata/app_metadata, when the refusal is about one key. */
+  key?: string;
+};
 
 type Writer = (field: ProfileField, connection: ConnectionFacts, user: UserContext) => string;
 
@@ -267,6 +270,44 @@ const BLOCKED_BY_TENANT_ADMIN: Record<Audience, Writer> = {
   OTHER: () => 'A tenant administrator set this block.',
 };
 
+// Declared attributes (attributes.ts): the key is named; `field` is its metadata object.
+const keyOf = (user: UserContext) => user.key ?? 'this attribute';
+
+const CREATE_ONLY: Record<Audience, Writer> = {
+  TENANT_ADMIN: (_f, _c, user) => `${keyOf(user)} is declared CREATE_ONLY: it is set when the user is created (createUser, an import or the first login) and cannot change afterwards; change the declaration's lifecycle to edit it.`,
+  HELP_DESK: (_f, _c, user) => `The member's ${keyOf(user)} was set when their account was created and cannot be changed.`,
+  SELF: (_f, _c, user) => `The ${keyOf(user)} of your account was set when it was created and cannot be changed.`,
+  OTHER: (_f, _c, user) => `${keyOf(user)} is set when the account is created.`,
+};
+
+const WRITE_ONCE: Record<Audience, Writer> = {
+  TENANT_ADMIN: (_f, _c, user) => `${keyOf(user)} is declared WRITE_ONCE and already has a value: it cannot change; change the declaration's lifecycle to edit it.`,
+  HELP_DESK: (_f, _c, user) => `The member's ${keyOf(user)} can be set only once and already has a value.`,
+  SELF: (_f, _c, user) => `The ${keyOf(user)} of your account can be set only once, and it already is.`,
+  OTHER: (_f, _c, user) => `${keyOf(user)} can be set only once.`,
+};
+
+const UNDECLARED_ATTRIBUTE: Record<Audience, Writer> = {
+  TENANT_ADMIN: (_f, _c, user) => `${keyOf(user)} is not a declared attribute of this connection, which accepts declared keys only (undeclaredAttributes); declare it first.`,
+  HELP_DESK: (_f, _c, user) => `${keyOf(user)} is not one of this connection's attributes: only a tenant administrator can add it to the member's profile.`,
+  SELF: (_f, _c, user) => `Your profile has no attribute called ${keyOf(user)}, so it cannot be saved: ask an administrator.`,
+  OTHER: (_f, _c, user) => `${keyOf(user)} is not a declared attribute.`,
+};
+
+/** An attribute's refusal by its declaration's edit list, for the reader (the key named). */
+export function attributeRoleMessage(reason: 'REQUIRES_TENANT_ADMIN' | 'NOT_AUTHORIZED', audience: Audience, key: string, editors: string): string {
+  if (reason === 'REQUIRES_TENANT_ADMIN') {
+    return audience === 'SELF'
+      ? `Your ${key} is set by an administrator: ask them to change it.`
+      : `Only a tenant administrator (update:users) can change ${key}.`;
+  }
+  return audience === 'TENANT_ADMIN'
+    ? `${key} is declared editable by ${editors} only; change its declaration's edit list to edit it here.`
+    : audience === 'SELF'
+      ? `Your ${key} is changed by ${editors}, not by you.`
+      : `${key} is changed by ${editors} only.`;
+}
+
 export const MESSAGES = {
   SYNCED_FROM_IDENTITY_PROVIDER,
   MANAGED_IN_CUSTOM_DATABASE,
@@ -277,6 +318,9 @@ export const MESSAGES = {
   NOT_AUTHORIZED,
   MEMBER_OF_ANOTHER_ORGANIZATION,
   BLOCKED_BY_TENANT_ADMIN,
+  CREATE_ONLY,
+  WRITE_ONCE,
+  UNDECLARED_ATTRIBUTE,
 } as const satisfies Record<MutabilityReason, Record<Audience, Writer>>;
 
 /** The sentence shown beside a field the caller may not change, and in FIELD_NOT_EDITABLE. */

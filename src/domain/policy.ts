@@ -4,12 +4,13 @@
 // The rules decide reasons; messages.ts words each refusal for the caller who asks.
 // Pure: no graphql, no storage, no I/O.
 
-import { type Audience, audienceOf, refusalMessage } from './messages.js';
+import { attributeRoleMessage, type Audience, audienceOf, MESSAGES, refusalMessage } from './messages.js';
 import {
   type CallerRoles,
   type ConnectionFacts,
   type FieldDecision,
   type FieldPolicies,
+  type Metadata,
   type MutabilityReason,
   PROFILE_FIELDS,
   type ProfileField,
@@ -17,6 +18,7 @@ import {
   type UserFacts,
 } from './types.js';
 import { CAMEL_NAMES } from './names.js';
+import { ATTRIBUTE_OBJECTS, type AttributeObject, type AttributeSettings, declarationOf } from './attributes.js';
 
 /** The GraphQL (camelCase) name of each field; messages use it because clients show them. */
 export const FIELD_LABELS = CAMEL_NAMES;
@@ -243,4 +245,97 @@ function delegatedPolicies(role: DelegatedRole, tenantAdmin: FieldPolicies, user
   return mapFields((field) =>
     tenantAdmin[field].editable ? DELEGATED_RULES[field](role, user, field) : tenantAdmin[field],
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Declared attributes: the same policy, one level down. A key of user_metadata or app_metadata is
+// judged after its object: what may not change the object may not change any key of it, for the
+// object's own reason (app_metadata is never the user's, whatever a declaration says). Then the
+// declaration's edit roles (most permissive role wins) and its lifecycle; keys nobody declared
+// follow the connection's undeclared-attribute rule.
+
+/** When a write happens: creating the user (createUser, import, first login) or changing it. */
+export type AttributePhase = 'create' | 'update';
+
+export function attributeDecision(
+  caller: CallerRoles,
+  objectPolicy: FieldDecision,
+  settings: AttributeSettings,
+  object: AttributeObject,
+  key: string,
+  present: boolean,
+  phase: AttributePhase = 'update',
+  audience: Audience = audienceOf(caller),
+): FieldDecision {
+  if (!objectPolicy.editable) return objectPolicy;
+  const refuseKey = (reason: 'CREATE_ONLY' | 'WRITE_ONCE' | 'UNDECLARED_ATTRIBUTE'): FieldDecision => ({
+    editable: false,
+    reason,
+    message: MESSAGES[reason][audience](object, NO_CONNECTION, { key }),
+  });
+  const declaration = declarationOf(settings, object, key);
+  if (!declaration) {
+    if (settings.undeclared === 'REJECT') return refuseKey('UNDECLARED_ATTRIBUTE');
+    if (settings.undeclared === 'ADMIN_ONLY' && !caller.tenantAdmin) return refuseKey('UNDECLARED_ATTRIBUTE');
+    return editable();
+  }
+  // A user being created gets whatever values its creator (createUser, an import, the first login) gives.
+  if (phase === 'create') return editable();
+  const mayEdit =
+    (caller.tenantAdmin && declaration.edit.includes('TENANT_ADMIN')) ||
+    (caller.helpDesk && declaration.edit.includes('HELP_DESK')) ||
+    (caller.self && declaration.edit.includes('SELF'));
+  if (!mayEdit) {
+    const reason = !caller.tenantAdmin && declaration.edit.includes('TENANT_ADMIN') ? 'REQUIRES_TENANT_ADMIN' : 'NOT_AUTHORIZED';
+    return { editable: false, reason, message: attributeRoleMessage(reason, audience, key, rolesText(declaration.edit)) };
+  }
+  if (phase === 'update' && declaration.lifecycle === 'CREATE_ONLY') return refuseKey('CREATE_ONLY');
+  if (declaration.lifecycle === 'WRITE_ONCE' && present) return refuseKey('WRITE_ONCE');
+  return editable();
+}
+
+// The attribute messages name the key, never the connection.
+const NO_CONNECTION = {} as ConnectionFacts;
+
+function rolesText(roles: readonly string[]): string {
+  if (roles.length === 0) return 'nobody';
+  const words: Record<string, string> = { TENANT_ADMIN: 'a tenant administrator', HELP_DESK: 'the help desk', SELF: 'the user' };
+  return roles.map((r) => words[r] ?? r).join(' or ');
+}
+
+/** One decision per declared key, for `User.attributePolicies`. */
+export function attributePolicies(
+  caller: CallerRoles,
+  policies: FieldPolicies,
+  settings: AttributeSettings,
+  metadata: Record<AttributeObject, Metadata>,
+): Array<FieldDecision & { key: string; in: AttributeObject }> {
+  return settings.attributes.map((d) => ({
+    key: d.key,
+    in: d.in,
+    ...attributeDecision(caller, policies[d.in], settings, d.in, d.key, Object.hasOwn(metadata[d.in], d.key)),
+  }));
+}
+
+/** The refused keys of a metadata write, each with its reason. */
+export function refusedAttributes(
+  caller: CallerRoles,
+  policies: FieldPolicies,
+  settings: AttributeSettings,
+  writes: Partial<Record<AttributeObject, Metadata | null>>,
+  current: Record<AttributeObject, Metadata>,
+  phase: AttributePhase = 'update',
+): Array<{ field: AttributeObject; key: string; reason: MutabilityReason; message: string }> {
+  const refused: Array<{ field: AttributeObject; key: string; reason: MutabilityReason; message: string }> = [];
+  for (const object of ATTRIBUTE_OBJECTS) {
+    const patch = writes[object];
+    if (!patch) continue;
+    // The object's own refusal is reported by refusedFields; here only what the keys add.
+    if (!policies[object].editable) continue;
+    for (const key of Object.keys(patch)) {
+      const decision = attributeDecision(caller, policies[object], settings, object, key, Object.hasOwn(current[object], key), phase);
+      if (!decision.editable) refused.push({ field: object, key, reason: decision.reason, message: decision.message });
+    }
+  }
+  return refused;
 }

@@ -43,6 +43,9 @@ export const MUTABILITY_REASONS = [
   'NOT_AUTHORIZED',
   'MEMBER_OF_ANOTHER_ORGANIZATION',
   'BLOCKED_BY_TENANT_ADMIN',
+  'CREATE_ONLY',
+  'WRITE_ONCE',
+  'UNDECLARED_ATTRIBUTE',
 ] as const;
 export type MutabilityReason = (typeof MUTABILITY_REASONS)[number];
 

@@ -2,7 +2,8 @@
 import { badUserInput } from '../app/errors.js';
 import { CAMEL_NAMES } from '../domain/names.js';
 import { type Metadata, PROFILE_FIELDS, type ProfilePatch } from '../domain/types.js';
-import type { UpdateUserInput } from './generated/resolvers-types.js';
+import type { AttributeDeclaration } from '../domain/attributes.js';
+import type { AttributeDeclarationInput, UpdateUserInput } from './generated/resolvers-types.js';
 
 type ProfileInput = Omit<UpdateUserInput, 'expectedVersion'>;
 
@@ -26,4 +27,18 @@ export function toProfilePatch(input: ProfileInput): ProfilePatch {
     patch[field] = value;
   }
   return patch as ProfilePatch;
+}
+
+/** Attribute declarations as the domain stores them (enum values in the domain's spelling). */
+export function toAttributeDeclarations(
+  input: readonly AttributeDeclarationInput[] | null | undefined,
+): AttributeDeclaration[] | null | undefined {
+  return input?.map((d) => ({
+    key: d.key,
+    in: d.in === 'APP_METADATA' ? 'app_metadata' : 'user_metadata',
+    schema: d.schema as Record<string, unknown>,
+    edit: [...d.edit],
+    view: [...d.view],
+    lifecycle: d.lifecycle ?? 'MUTABLE',
+  }));
 }

@@ -198,6 +198,8 @@ export const permissionRules = {
   Connection: allow,
   Identity: allow,
   FieldPolicy: allow,
+  AttributePolicy: allow,
+  AttributeDeclaration: allow,
   Organization: { '*': allow, members: canListMembers },
   OrganizationMembership: allow,
   UserConnection: allow,

@@ -105,6 +105,29 @@ export interface UserFilter {
   email?: string | null;
   blocked?: boolean | null;
   search?: string | null;
+  /** Conditions on declared attributes (each value already typed as its declaration's schema says). */
+  attributes?: AttributeCondition[];
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+  lastLoginAfter?: Date | null;
+  lastLoginBefore?: Date | null;
+}
+
+/** One metadata key compared with a value: equal, starting with, or within bounds (inclusive). */
+export interface AttributeCondition {
+  object: 'user_metadata' | 'app_metadata';
+  /** A declared key (letters, digits, `_`, `-`: checked by the domain before it reaches the store). */
+  key: string;
+  equals?: string | number | boolean;
+  prefix?: string;
+  gte?: string | number;
+  lte?: string | number;
+}
+
+export type UserOrderField = 'created_at' | 'last_login' | 'email' | 'name';
+export interface UserOrder {
+  field: UserOrderField;
+  direction: 'asc' | 'desc';
 }
 
 /** Narrows a listing to what a caller may read: themself and the members of organizations they administer. */
@@ -227,6 +250,8 @@ export interface ConnectionStore {
   delete(id: string, audit: AuditEntry): Promise<boolean>;
   /** A page of a connection's users, by id (for exports). */
   usersPage(connectionId: string, args: PageArgs): Promise<UserRow[]>;
+  /** Makes sure searches on these attributes of the connection's users are served by an index. */
+  indexAttributes(connectionId: string, keys: { object: 'user_metadata' | 'app_metadata'; key: string }[]): Promise<void>;
 }
 
 /** A user with the identities and memberships (and their organizations) a profile shows, read together. */
@@ -256,7 +281,8 @@ export interface UserStore {
   withRelationsByIds(ids: readonly string[]): Promise<(UserWithRelations | null)[]>;
   /** Whether a token's subject is blocked or erased, and its memberships: one statement. */
   standing(id: string): Promise<SubjectStanding>;
-  list(args: PageArgs & { filter?: UserFilter; visibleTo?: Visibility }): Promise<Page<UserRow>>;
+  /** By id, or by `orderBy` then id; `after` is the id of the last row of the previous page. */
+  list(args: PageArgs & { filter?: UserFilter; visibleTo?: Visibility; orderBy?: UserOrder }): Promise<Page<UserRow>>;
   /** Case-insensitive: is this email or username already used by another user of the connection? */
   findConflicts(
     connectionId: string,

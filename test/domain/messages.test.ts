@@ -135,6 +135,38 @@ const TABLE: Record<MutabilityReason, Case> = {
       OTHER: 'A tenant administrator set this block.',
     },
   },
+  // Declared attributes: the table calls without a key, so the sentence says "this attribute".
+  CREATE_ONLY: {
+    field: 'user_metadata',
+    connection: ownStore,
+    expected: {
+      TENANT_ADMIN:
+        "this attribute is declared CREATE_ONLY: it is set when the user is created (createUser, an import or the first login) and cannot change afterwards; change the declaration's lifecycle to edit it.",
+      HELP_DESK: "The member's this attribute was set when their account was created and cannot be changed.",
+      SELF: 'The this attribute of your account was set when it was created and cannot be changed.',
+      OTHER: 'this attribute is set when the account is created.',
+    },
+  },
+  WRITE_ONCE: {
+    field: 'user_metadata',
+    connection: ownStore,
+    expected: {
+      TENANT_ADMIN: "this attribute is declared WRITE_ONCE and already has a value: it cannot change; change the declaration's lifecycle to edit it.",
+      HELP_DESK: "The member's this attribute can be set only once and already has a value.",
+      SELF: 'The this attribute of your account can be set only once, and it already is.',
+      OTHER: 'this attribute can be set only once.',
+    },
+  },
+  UNDECLARED_ATTRIBUTE: {
+    field: 'user_metadata',
+    connection: ownStore,
+    expected: {
+      TENANT_ADMIN: 'this attribute is not a declared attribute of this connection, which accepts declared keys only (undeclaredAttributes); declare it first.',
+      HELP_DESK: "this attribute is not one of this connection's attributes: only a tenant administrator can add it to the member's profile.",
+      SELF: 'Your profile has no attribute called this attribute, so it cannot be saved: ask an administrator.',
+      OTHER: 'this attribute is not a declared attribute.',
+    },
+  },
 };
 
 describe('refusalMessage: every reason × audience', () => {

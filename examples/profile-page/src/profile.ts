@@ -55,6 +55,9 @@ export const REASON_LABELS: Record<MutabilityReason, string> = {
   NOT_AUTHORIZED: 'You may not change this profile',
   MEMBER_OF_ANOTHER_ORGANIZATION: 'Shared with another organization',
   BLOCKED_BY_TENANT_ADMIN: 'Blocked by a tenant administrator',
+  CREATE_ONLY: 'Set when your account was created',
+  WRITE_ONCE: 'Can be set only once',
+  UNDECLARED_ATTRIBUTE: 'Not a profile attribute',
 };
 
 export function policyFor(profile: Profile, field: ProfileField): Policy | undefined {

@@ -60,6 +60,95 @@ export type AddOrganizationMemberPayload = {
   userErrors: Array<UserError>;
 };
 
+/** A declared key of `userMetadata` or `appMetadata`: its value's JSON Schema, who may view and edit it, and when it may be written. */
+export type AttributeDeclaration = {
+  __typename?: 'AttributeDeclaration';
+  /** Who may change the value (the most permissive of the caller's roles wins; the metadata object's own rule applies first). */
+  edit: Array<AttributeRole>;
+  /** The metadata object the key lives in. */
+  in: AttributeObject;
+  /** The metadata key, e.g. `locale` or `employeeNumber`. */
+  key: Scalars['String']['output'];
+  /** When the value may be written. */
+  lifecycle: AttributeLifecycle;
+  /** A JSON Schema (draft 2020-12 / draft-07 keywords) the value must match; a value that does not is the user error INVALID_ATTRIBUTE. */
+  schema: Scalars['JSONObject']['output'];
+  /** Who may see the value: for anyone else the key is absent from the metadata they read (not an error). */
+  view: Array<AttributeRole>;
+};
+
+/** A declaration to store on a connection (updateConnection's or createConnection's `attributes`). */
+export type AttributeDeclarationInput = {
+  /** Who may change the value. */
+  edit: Array<AttributeRole>;
+  /** The metadata object the key lives in. */
+  in: AttributeObject;
+  /** The metadata key: 1–64 letters, digits, `_` and `-`, starting with a letter or `_`. */
+  key: Scalars['String']['input'];
+  /** When the value may be written; MUTABLE when omitted. */
+  lifecycle?: InputMaybe<AttributeLifecycle>;
+  /** A JSON Schema for the value; an invalid schema is the user error INVALID_ATTRIBUTE_DECLARATION naming the key. */
+  schema: Scalars['JSONObject']['input'];
+  /** Who may see the value. */
+  view: Array<AttributeRole>;
+};
+
+/** A condition on one declared attribute. Values are strings, read as the declaration's schema type says (`"42"` is the number 42 for an integer attribute). */
+export type AttributeFilter = {
+  /** The value equals this. */
+  equals?: InputMaybe<Scalars['String']['input']>;
+  /** The value is at least this. */
+  gte?: InputMaybe<Scalars['String']['input']>;
+  /** The metadata object the key lives in. */
+  in: AttributeObject;
+  /** The declared key. */
+  key: Scalars['String']['input'];
+  /** The value is at most this. */
+  lte?: InputMaybe<Scalars['String']['input']>;
+  /** The (string) value starts with this, case-sensitively. */
+  prefix?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** When a declared attribute may be written. */
+export type AttributeLifecycle =
+  /** Only when the user is created (createUser, an import, the first login); never changed afterwards (reason CREATE_ONLY). */
+  | 'CREATE_ONLY'
+  /** Whenever the caller may edit it. */
+  | 'MUTABLE'
+  /** May be set once while it has no value; never changed afterwards (reason WRITE_ONCE). */
+  | 'WRITE_ONCE';
+
+/** Which metadata object a declared attribute lives in. */
+export type AttributeObject =
+  /** `appMetadata`: the application's data about the user; never editable by the user, whatever a declaration says. */
+  | 'APP_METADATA'
+  /** `userMetadata`: the user's own preferences; the user may edit keys whose declaration lets SELF edit. */
+  | 'USER_METADATA';
+
+/** Whether the caller who asks may change one declared attribute of this user, and if not, why. */
+export type AttributePolicy = {
+  __typename?: 'AttributePolicy';
+  /** True when the caller may set or remove this key now. */
+  editable: Scalars['Boolean']['output'];
+  /** The metadata object the key lives in. */
+  in: AttributeObject;
+  /** The declared key. */
+  key: Scalars['String']['output'];
+  /** What the caller can do about it, in words for a person; null when editable. */
+  message: Maybe<Scalars['String']['output']>;
+  /** Why not; null when editable. */
+  reason: Maybe<MutabilityReason>;
+};
+
+/** A kind of caller, as an attribute declaration's `edit` and `view` lists name them. */
+export type AttributeRole =
+  /** An ADMIN of an organization the user is a member of. */
+  | 'HELP_DESK'
+  /** The user themself. */
+  | 'SELF'
+  /** A tenant administrator: a token with update:users (to edit) or read:users (to view). */
+  | 'TENANT_ADMIN';
+
 /** One write: who did what to whom, in which organization. Values of email, phone and password are never recorded. */
 export type AuditEvent = {
   __typename?: 'AuditEvent';
@@ -133,6 +222,8 @@ export type AuthenticatePayload = {
 /** A source of users. Implements Node; its id starts with `con_`. */
 export type Connection = Node & {
   __typename?: 'Connection';
+  /** The declared attributes of this connection's users' metadata (empty when none are declared). */
+  attributes: Array<AttributeDeclaration>;
   /** DATABASE only: true when users live in the customer's own database, reached through scripts. */
   customDatabase: Scalars['Boolean']['output'];
   /** The connection's id (`con_…`). */
@@ -149,6 +240,8 @@ export type Connection = Node & {
   strategy: Scalars['String']['output'];
   /** What a login does to the root attributes; null for PASSWORDLESS, where logins never overwrite them. */
   syncUserRootAttributes: Maybe<RootAttributeSync>;
+  /** What the connection does with metadata keys it does not declare. */
+  undeclaredAttributes: UndeclaredAttributePolicy;
   /** How many users the connection has. Null unless the caller has read:connections. */
   userCount: Maybe<Scalars['Int']['output']>;
 };
@@ -166,6 +259,8 @@ export type ConnectionKind =
 
 /** A new connection's settings. */
 export type CreateConnectionInput = {
+  /** The declared attributes (replacing the stored list when given); each is checked, an invalid one is INVALID_ATTRIBUTE_DECLARATION naming its key. */
+  attributes?: InputMaybe<Array<AttributeDeclarationInput>>;
   /** DATABASE only: users live in your own database, reached through `customScripts`. */
   customDatabase?: InputMaybe<Scalars['Boolean']['input']>;
   /** Custom databases: the script module's name in CUSTOM_DB_SCRIPTS_DIR (NAME.js, NAME.mjs or NAME.ts). */
@@ -184,6 +279,8 @@ export type CreateConnectionInput = {
   strategy?: InputMaybe<Scalars['String']['input']>;
   /** Not allowed for PASSWORDLESS. Defaults to ON_EACH_LOGIN. */
   syncUserRootAttributes?: InputMaybe<RootAttributeSync>;
+  /** What to do with metadata keys no declaration names. */
+  undeclaredAttributes?: InputMaybe<UndeclaredAttributePolicy>;
 };
 
 /** The outcome of createConnection. */
@@ -463,6 +560,8 @@ export type MembershipEdge = {
 export type MutabilityReason =
   /** Help desk: a tenant administrator blocked this user; only a tenant administrator can lift that block. */
   | 'BLOCKED_BY_TENANT_ADMIN'
+  /** A declared attribute with lifecycle CREATE_ONLY: set when the user was created, never changed afterwards. */
+  | 'CREATE_ONLY'
   /** The user joined an organization by invitation: the invited address must stay (a tenant administrator can still change it). */
   | 'INVITATION_BOUND_EMAIL'
   /** The customer's own database owns the value; change it there, and the cache refreshes at the next login. */
@@ -477,8 +576,12 @@ export type MutabilityReason =
   | 'REQUIRES_TENANT_ADMIN'
   /** The identity provider owns the value and the next login would overwrite it. For root attributes, set the connection's sync to ON_FIRST_LOGIN; for email, change it at the provider. */
   | 'SYNCED_FROM_IDENTITY_PROVIDER'
+  /** A metadata key the connection does not declare, on a connection whose undeclaredAttributes is ADMIN_ONLY (for anyone but a tenant administrator) or REJECT (for everyone). */
+  | 'UNDECLARED_ATTRIBUTE'
   /** Help desk and users do not set passwords: create a password reset ticket instead. */
-  | 'USE_PASSWORD_RESET';
+  | 'USE_PASSWORD_RESET'
+  /** A declared attribute with lifecycle WRITE_ONCE that already has a value: it cannot change. */
+  | 'WRITE_ONCE';
 
 /**
  * The writes. Each returns a payload whose object field is null when nothing was written, with
@@ -795,6 +898,13 @@ export type Node = {
   id: Scalars['ID']['output'];
 };
 
+/** Ascending or descending. */
+export type OrderDirection =
+  /** Smallest first. */
+  | 'ASC'
+  /** Largest first. */
+  | 'DESC';
+
 /** A role within an organization. */
 export type OrgRole =
   /** The organization's help-desk operator: manages its members, and nobody else. */
@@ -1035,6 +1145,7 @@ export type QueryUsersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<UserFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  orderBy?: InputMaybe<UserOrder>;
 };
 
 /** A completed login at an identity provider. */
@@ -1125,8 +1236,19 @@ export type RootAttributeSync =
   /** Set when the user is created, never again by a login; editable through the gateway. */
   | 'ON_FIRST_LOGIN';
 
+/** What a connection does with metadata keys it does not declare. */
+export type UndeclaredAttributePolicy =
+  /** Only a tenant administrator may set or remove an undeclared key (reason UNDECLARED_ATTRIBUTE for others). */
+  | 'ADMIN_ONLY'
+  /** Any key, edited by whoever may edit the metadata object (the behaviour without declarations). */
+  | 'ALLOW'
+  /** Undeclared keys are refused for everyone (reason UNDECLARED_ATTRIBUTE). */
+  | 'REJECT';
+
 /** A change to a connection; only the fields given change, a field left out (or null) keeps its value. */
 export type UpdateConnectionInput = {
+  /** The declared attributes (replacing the stored list when given); each is checked, an invalid one is INVALID_ATTRIBUTE_DECLARATION naming its key. */
+  attributes?: InputMaybe<Array<AttributeDeclarationInput>>;
   /** DATABASE only: switch between the own store and a custom database (which needs customScripts). */
   customDatabase?: InputMaybe<Scalars['Boolean']['input']>;
   /** Custom databases: the script module's name in CUSTOM_DB_SCRIPTS_DIR; checked now (INVALID_SCRIPT). */
@@ -1147,6 +1269,8 @@ export type UpdateConnectionInput = {
   strategy?: InputMaybe<Scalars['String']['input']>;
   /** Takes effect at once for fieldPolicies, and from the next login for logins. */
   syncUserRootAttributes?: InputMaybe<RootAttributeSync>;
+  /** What to do with metadata keys no declaration names. */
+  undeclaredAttributes?: InputMaybe<UndeclaredAttributePolicy>;
 };
 
 /** The outcome of updateConnection. */
@@ -1283,6 +1407,8 @@ export type User = Node & {
   __typename?: 'User';
   /** Data only tenant administrators may edit (roles, plans…). Null for the help desk. */
   appMetadata: Maybe<Scalars['JSONObject']['output']>;
+  /** For each declared attribute of the user's connection, whether the caller who asks may change it, and why not. Computed by the same policy that `updateUser` enforces. */
+  attributePolicies: Array<AttributePolicy>;
   /** A blocked user cannot log in and their tokens stop working at once. */
   blocked: Scalars['Boolean']['output'];
   /** The connection the user belongs to. */
@@ -1391,6 +1517,10 @@ export type UserErrorCode =
   | 'FIELD_NOT_EDITABLE'
   /** The setting cannot change once created (a connection's kind); create another object instead. */
   | 'IMMUTABLE'
+  /** A metadata value does not match its declared attribute's JSON Schema; `field` is the metadata object and the key. */
+  | 'INVALID_ATTRIBUTE'
+  /** updateConnection/createConnection: an attribute declaration is malformed (key, roles, lifecycle, or a schema that does not compile); `field` names the key. */
+  | 'INVALID_ATTRIBUTE_DECLARATION'
   /** Not an email address, or longer than 254 characters. */
   | 'INVALID_EMAIL'
   /** importUsers (CLI): the record is not valid JSON. */
@@ -1474,17 +1604,46 @@ export type UserErrorCode =
 
 /** Narrows a list of users; every field given must match, a field left out (or null) does not narrow. */
 export type UserFilter = {
+  /** Conditions on declared attributes, all of which must hold. Needs `connection` (attributes are declared per connection); each key must be declared there and viewable by the caller (FORBIDDEN otherwise). */
+  attributes?: InputMaybe<Array<AttributeFilter>>;
   /** True: blocked users only; false: users who are not blocked. */
   blocked?: InputMaybe<Scalars['Boolean']['input']>;
   /** A connection id or name. */
   connection?: InputMaybe<Scalars['ID']['input']>;
+  /** Users created at or after this instant. */
+  createdAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Users created at or before this instant. */
+  createdBefore?: InputMaybe<Scalars['DateTime']['input']>;
   /** Exact match, case-insensitive. */
   email?: InputMaybe<Scalars['String']['input']>;
+  /** Users whose last login was at or after this instant (never-logged-in users never match). */
+  lastLoginAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Users whose last login was at or before this instant. */
+  lastLoginBefore?: InputMaybe<Scalars['DateTime']['input']>;
   /** An organization id: its members only. */
   organization?: InputMaybe<Scalars['ID']['input']>;
   /** Substring of name, nickname, email or username. */
   search?: InputMaybe<Scalars['String']['input']>;
 };
+
+/** The order of a user listing. */
+export type UserOrder = {
+  /** The direction; ascending when omitted. */
+  direction?: InputMaybe<OrderDirection>;
+  /** The field to order by. */
+  field: UserOrderField;
+};
+
+/** What a user listing is ordered by. */
+export type UserOrderField =
+  /** When the user was created. */
+  | 'CREATED_AT'
+  /** The email, compared case-insensitively; users without one come last. */
+  | 'EMAIL'
+  /** The last login; users who never logged in come last. */
+  | 'LAST_LOGIN'
+  /** The name; users without one come last. */
+  | 'NAME';
 
 /** An email verification ticket to redeem. */
 export type VerifyEmailInput = {
@@ -1587,6 +1746,13 @@ export type ResolversTypes = ResolversObject<{
   AcceptInvitationPayload: ResolverTypeWrapper<Omit<AcceptInvitationPayload, 'membership'> & { membership?: Maybe<ResolversTypes['OrganizationMembership']> }>;
   AddOrganizationMemberInput: AddOrganizationMemberInput;
   AddOrganizationMemberPayload: ResolverTypeWrapper<Omit<AddOrganizationMemberPayload, 'membership'> & { membership?: Maybe<ResolversTypes['OrganizationMembership']> }>;
+  AttributeDeclaration: ResolverTypeWrapper<AttributeDeclaration>;
+  AttributeDeclarationInput: AttributeDeclarationInput;
+  AttributeFilter: AttributeFilter;
+  AttributeLifecycle: AttributeLifecycle;
+  AttributeObject: AttributeObject;
+  AttributePolicy: ResolverTypeWrapper<AttributePolicy>;
+  AttributeRole: AttributeRole;
   AuditEvent: ResolverTypeWrapper<AuditEventRow>;
   AuditEventConnection: ResolverTypeWrapper<AuditPage>;
   AuditEventEdge: ResolverTypeWrapper<Omit<AuditEventEdge, 'node'> & { node: ResolversTypes['AuditEvent'] }>;
@@ -1628,6 +1794,7 @@ export type ResolversTypes = ResolversObject<{
   MutabilityReason: MutabilityReason;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
+  OrderDirection: OrderDirection;
   OrgRole: OrgRole;
   Organization: ResolverTypeWrapper<OrganizationRow>;
   OrganizationMembership: ResolverTypeWrapper<MembershipRow>;
@@ -1649,6 +1816,7 @@ export type ResolversTypes = ResolversObject<{
   RootAttributeSync: RootAttributeSync;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   URL: ResolverTypeWrapper<Scalars['URL']['output']>;
+  UndeclaredAttributePolicy: UndeclaredAttributePolicy;
   UpdateConnectionInput: UpdateConnectionInput;
   UpdateConnectionPayload: ResolverTypeWrapper<Omit<UpdateConnectionPayload, 'connection'> & { connection?: Maybe<ResolversTypes['Connection']> }>;
   UpdateOrganizationInput: UpdateOrganizationInput;
@@ -1667,6 +1835,8 @@ export type ResolversTypes = ResolversObject<{
   UserError: ResolverTypeWrapper<UserError>;
   UserErrorCode: UserErrorCode;
   UserFilter: UserFilter;
+  UserOrder: UserOrder;
+  UserOrderField: UserOrderField;
   VerifyEmailInput: VerifyEmailInput;
   VerifyEmailPayload: ResolverTypeWrapper<Omit<VerifyEmailPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
 }>;
@@ -1677,6 +1847,10 @@ export type ResolversParentTypes = ResolversObject<{
   AcceptInvitationPayload: Omit<AcceptInvitationPayload, 'membership'> & { membership?: Maybe<ResolversParentTypes['OrganizationMembership']> };
   AddOrganizationMemberInput: AddOrganizationMemberInput;
   AddOrganizationMemberPayload: Omit<AddOrganizationMemberPayload, 'membership'> & { membership?: Maybe<ResolversParentTypes['OrganizationMembership']> };
+  AttributeDeclaration: AttributeDeclaration;
+  AttributeDeclarationInput: AttributeDeclarationInput;
+  AttributeFilter: AttributeFilter;
+  AttributePolicy: AttributePolicy;
   AuditEvent: AuditEventRow;
   AuditEventConnection: AuditPage;
   AuditEventEdge: Omit<AuditEventEdge, 'node'> & { node: ResolversParentTypes['AuditEvent'] };
@@ -1750,6 +1924,7 @@ export type ResolversParentTypes = ResolversObject<{
   UserEdge: Omit<UserEdge, 'node'> & { node: ResolversParentTypes['User'] };
   UserError: UserError;
   UserFilter: UserFilter;
+  UserOrder: UserOrder;
   VerifyEmailInput: VerifyEmailInput;
   VerifyEmailPayload: Omit<VerifyEmailPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
 }>;
@@ -1762,6 +1937,23 @@ export type AcceptInvitationPayloadResolvers<ContextType = GraphQLContext, Paren
 export type AddOrganizationMemberPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AddOrganizationMemberPayload'] = ResolversParentTypes['AddOrganizationMemberPayload']> = ResolversObject<{
   membership?: Resolver<Maybe<ResolversTypes['OrganizationMembership']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+}>;
+
+export type AttributeDeclarationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AttributeDeclaration'] = ResolversParentTypes['AttributeDeclaration']> = ResolversObject<{
+  edit?: Resolver<Array<ResolversTypes['AttributeRole']>, ParentType, ContextType>;
+  in?: Resolver<ResolversTypes['AttributeObject'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lifecycle?: Resolver<ResolversTypes['AttributeLifecycle'], ParentType, ContextType>;
+  schema?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
+  view?: Resolver<Array<ResolversTypes['AttributeRole']>, ParentType, ContextType>;
+}>;
+
+export type AttributePolicyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AttributePolicy'] = ResolversParentTypes['AttributePolicy']> = ResolversObject<{
+  editable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  in?: Resolver<ResolversTypes['AttributeObject'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['MutabilityReason']>, ParentType, ContextType>;
 }>;
 
 export type AuditEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEvent'] = ResolversParentTypes['AuditEvent']> = ResolversObject<{
@@ -1791,6 +1983,7 @@ export type AuthenticatePayloadResolvers<ContextType = GraphQLContext, ParentTyp
 }>;
 
 export type ConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Connection'] = ResolversParentTypes['Connection']> = ResolversObject<{
+  attributes?: Resolver<Array<ResolversTypes['AttributeDeclaration']>, ParentType, ContextType>;
   customDatabase?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   importMode?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -1799,6 +1992,7 @@ export type ConnectionResolvers<ContextType = GraphQLContext, ParentType extends
   options?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType>;
   strategy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   syncUserRootAttributes?: Resolver<Maybe<ResolversTypes['RootAttributeSync']>, ParentType, ContextType>;
+  undeclaredAttributes?: Resolver<ResolversTypes['UndeclaredAttributePolicy'], ParentType, ContextType>;
   userCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
@@ -2065,6 +2259,7 @@ export type UpdateUsersResultResolvers<ContextType = GraphQLContext, ParentType 
 
 export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = ResolversObject<{
   appMetadata?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType>;
+  attributePolicies?: Resolver<Array<ResolversTypes['AttributePolicy']>, ParentType, ContextType>;
   blocked?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   connection?: Resolver<ResolversTypes['Connection'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -2118,6 +2313,8 @@ export type VerifyEmailPayloadResolvers<ContextType = GraphQLContext, ParentType
 export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   AcceptInvitationPayload?: AcceptInvitationPayloadResolvers<ContextType>;
   AddOrganizationMemberPayload?: AddOrganizationMemberPayloadResolvers<ContextType>;
+  AttributeDeclaration?: AttributeDeclarationResolvers<ContextType>;
+  AttributePolicy?: AttributePolicyResolvers<ContextType>;
   AuditEvent?: AuditEventResolvers<ContextType>;
   AuditEventConnection?: AuditEventConnectionResolvers<ContextType>;
   AuditEventEdge?: AuditEventEdgeResolvers<ContextType>;

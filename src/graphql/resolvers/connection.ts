@@ -1,3 +1,5 @@
+import { attributeSettingsOf } from '../../domain/attributes.js';
+import { toAttributeDeclarations } from '../inputs.js';
 import { createConnection } from '../../app/connections.js';
 import { listConnections } from '../../app/queries.js';
 import { findConnection } from '../../app/lookup.js';
@@ -17,6 +19,9 @@ export const connectionResolvers: Resolvers = {
     syncUserRootAttributes: (c) => upper(rootAttributeSync(c)),
     // Anyone who may read a user sees its connection's kind; the configuration is for read:connections.
     options: (c, _, ctx) => (ctx.caller && hasScope(ctx.caller, 'read:connections') ? c.options : null),
+    attributes: (c) =>
+      attributeSettingsOf(c.options).attributes.map((d) => ({ ...d, in: d.in === 'app_metadata' ? 'APP_METADATA' : 'USER_METADATA' })),
+    undeclaredAttributes: (c) => attributeSettingsOf(c.options).undeclared,
     userCount: (c, _, ctx) =>
       ctx.caller && hasScope(ctx.caller, 'read:connections')
         ? ctx.loaders.connectionUserCount.load(c.id)
@@ -24,6 +29,10 @@ export const connectionResolvers: Resolvers = {
   },
   Mutation: {
     createConnection: (_, { input }, ctx) =>
-      createConnection(ctx, { ...input, syncUserRootAttributes: lower(input.syncUserRootAttributes) }),
+      createConnection(ctx, {
+        ...input,
+        syncUserRootAttributes: lower(input.syncUserRootAttributes),
+        attributes: toAttributeDeclarations(input.attributes),
+      }),
   },
 };

@@ -2,7 +2,8 @@ import { createUser, updateUser } from '../../app/users.js';
 import { listUsers } from '../../app/queries.js';
 import { visibleMemberships } from '../../domain/access.js';
 import { PROFILE_FIELDS } from '../../domain/types.js';
-import { upper } from '../enums.js';
+import { lower, upper } from '../enums.js';
+import type { UserOrderField } from '../../store/types.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { toProfilePatch } from '../inputs.js';
 import { decodeCursor, pageSize, toConnection } from '../pagination.js';
@@ -12,7 +13,7 @@ export const userResolvers: Resolvers = {
     me: async (_, __, ctx) =>
       ctx.caller ? ctx.access.visible(await ctx.loaders.user.load(ctx.caller.sub)) : null,
     user: async (_, { id }, ctx) => ctx.access.visible(await ctx.loaders.user.load(id)),
-    users: (_, { first, after, filter }, ctx) =>
+    users: (_, { first, after, filter, orderBy }, ctx) =>
       listUsers(ctx, {
         first: pageSize(first),
         after: decodeCursor(after),
@@ -22,7 +23,15 @@ export const userResolvers: Resolvers = {
           email: filter?.email ?? null,
           blocked: filter?.blocked ?? null,
           search: filter?.search ?? null,
+          attributes: filter?.attributes?.map((a) => ({ ...a, in: a.in === 'APP_METADATA' ? ('app_metadata' as const) : ('user_metadata' as const) })),
+          createdAfter: filter?.createdAfter ?? null,
+          createdBefore: filter?.createdBefore ?? null,
+          lastLoginAfter: filter?.lastLoginAfter ?? null,
+          lastLoginBefore: filter?.lastLoginBefore ?? null,
         },
+        orderBy: orderBy
+          ? { field: lower(orderBy.field) as UserOrderField, direction: orderBy.direction === 'DESC' ? 'desc' : 'asc' }
+          : null,
       }),
   },
   UserConnection: {
@@ -36,8 +45,14 @@ export const userResolvers: Resolvers = {
       if (!connection) throw new Error(`connection ${user.connectionId} of user ${user.id} is missing`);
       return connection;
     },
+    // Declared attributes the caller may not view are absent (not an error).
+    userMetadata: async (user, _, ctx) =>
+      ctx.access.visibleMetadata(user, 'user_metadata', user.userMetadata),
     // The help desk reads every field but app_metadata, which reads as null without an error.
-    appMetadata: async (user, _, ctx) => ((await ctx.access.read(user)) === 'full' ? user.appMetadata : null),
+    appMetadata: async (user, _, ctx) =>
+      (await ctx.access.read(user)) === 'full'
+        ? ctx.access.visibleMetadata(user, 'app_metadata', user.appMetadata)
+        : null,
     identities: (user, _, ctx) => ctx.loaders.identitiesByUser.load(user.id),
     organizations: async (user, _, ctx) => {
       const memberships = await ctx.loaders.membershipsByUser.load(user.id);
@@ -46,6 +61,10 @@ export const userResolvers: Resolvers = {
     fieldPolicies: async (user, _, ctx) => {
       const policies = await ctx.access.policies(user);
       return PROFILE_FIELDS.map((field) => ({ ...policies[field], field: upper(field) }));
+    },
+    attributePolicies: async (user, _, ctx) => {
+      const decisions = await ctx.access.attributePolicies(user);
+      return decisions.map((d) => ({ ...d, in: d.in === 'app_metadata' ? ('APP_METADATA' as const) : ('USER_METADATA' as const) }));
     },
   },
   Identity: {

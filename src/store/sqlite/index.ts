@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { and, asc, count, eq, gt, inArray, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, gte, inArray, lte, or, type SQL, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
@@ -28,6 +28,7 @@ import type {
 import { sqliteAudit, sqliteOutbox } from './audit.js';
 import { eraseUser, exportUser } from './erasure.js';
 import { importBatch } from './imports.js';
+import { afterCondition, attributeConditions, attributeIndexStatement, orderClause } from './search.js';
 import {
   connectionFromRaw,
   IN_JSON,
@@ -205,6 +206,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         return removed;
       });
     },
+    async indexAttributes(_connectionId, keys) {
+      for (const k of keys) db.run(sql.raw(attributeIndexStatement(k.object, k.key)));
+    },
     async usersPage(connectionId, { first, after }) {
       const conds = [eq(t.users.connectionId, connectionId)];
       if (after) conds.push(gt(t.users.id, after));
@@ -249,6 +253,11 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       );
       if (matches) conds.push(matches);
     }
+    if (filter?.attributes) conds.push(...attributeConditions(filter.attributes));
+    if (filter?.createdAfter) conds.push(gte(t.users.createdAt, filter.createdAfter));
+    if (filter?.createdBefore) conds.push(lte(t.users.createdAt, filter.createdBefore));
+    if (filter?.lastLoginAfter) conds.push(gte(t.users.lastLogin, filter.lastLoginAfter));
+    if (filter?.lastLoginBefore) conds.push(lte(t.users.lastLogin, filter.lastLoginBefore));
     if (visibleTo) {
       const visible = or(
         visibleTo.selfId ? eq(t.users.id, visibleTo.selfId) : sql`0`,
@@ -285,19 +294,23 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         statements.get(SUBJECT_STANDING).get({ id, hash: hashId(id) }) as Parameters<typeof standingFromRaw>[0],
       );
     },
-    async list({ first, after, filter, visibleTo }) {
+    async list({ first, after, filter, visibleTo, orderBy }) {
       const conds = userWhere(filter, visibleTo);
       const total = db
         .select({ n: count() })
         .from(t.users)
         .where(and(...conds))
         .get();
-      if (after) conds.push(gt(t.users.id, after));
+      if (after) {
+        const last = orderBy ? (await users.byIds([after]))[0] : null;
+        const beyond = last ? afterCondition(orderBy, last) : gt(t.users.id, after);
+        if (beyond) conds.push(beyond);
+      }
       const rows = db
         .select(userColumns)
         .from(t.users)
         .where(and(...conds))
-        .orderBy(asc(t.users.id))
+        .orderBy(...orderClause(orderBy))
         .limit(first + 1)
         .all();
       return { rows: rows.slice(0, first), hasNextPage: rows.length > first, totalCount: total?.n ?? 0 };

@@ -19,6 +19,8 @@ export type ConnectionKind =
 export type MutabilityReason =
   /** Help desk: a tenant administrator blocked this user; only a tenant administrator can lift that block. */
   | 'BLOCKED_BY_TENANT_ADMIN'
+  /** A declared attribute with lifecycle CREATE_ONLY: set when the user was created, never changed afterwards. */
+  | 'CREATE_ONLY'
   /** The user joined an organization by invitation: the invited address must stay (a tenant administrator can still change it). */
   | 'INVITATION_BOUND_EMAIL'
   /** The customer's own database owns the value; change it there, and the cache refreshes at the next login. */
@@ -33,8 +35,12 @@ export type MutabilityReason =
   | 'REQUIRES_TENANT_ADMIN'
   /** The identity provider owns the value and the next login would overwrite it. For root attributes, set the connection's sync to ON_FIRST_LOGIN; for email, change it at the provider. */
   | 'SYNCED_FROM_IDENTITY_PROVIDER'
+  /** A metadata key the connection does not declare, on a connection whose undeclaredAttributes is ADMIN_ONLY (for anyone but a tenant administrator) or REJECT (for everyone). */
+  | 'UNDECLARED_ATTRIBUTE'
   /** Help desk and users do not set passwords: create a password reset ticket instead. */
-  | 'USE_PASSWORD_RESET';
+  | 'USE_PASSWORD_RESET'
+  /** A declared attribute with lifecycle WRITE_ONCE that already has a value: it cannot change. */
+  | 'WRITE_ONCE';
 
 /** A role within an organization. */
 export type OrgRole =
