@@ -66,6 +66,8 @@ export const SCOPES = [
   'login:users',
   'import:users',
   'read:audit',
+  'read:events',
+  'update:webhooks',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

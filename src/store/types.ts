@@ -1,7 +1,15 @@
 // The store's interface: everything the gateway reads or writes goes through it. The SQLite
 // implementation lives in ./sqlite; a PostgreSQL one would implement the same interface.
 // Methods are async so that a driver with asynchronous I/O fits without changing callers.
+import type { ChangeEventRow, ChangeEventType, MembershipWrite, NewChangeEvent, UserWrite } from '../domain/events.js';
 import type { ConnectionKind, Metadata, OrgRole, RootAttributeSync, UserError } from '../domain/types.js';
+
+/**
+ * The events of a write, decided by the app (src/domain/events.ts) from what the store wrote, and
+ * recorded in the same transaction: called by the store inside it, with what it did.
+ */
+export type EventPlan<W> = (write: W) => NewChangeEvent[];
+export type { ChangeEventRow, ChangeEventType, MembershipWrite, NewChangeEvent, UserWrite };
 
 /** A connection's options, stored whole as JSON (Auth0's names). Unknown keys are kept. */
 export interface ConnectionOptions {
@@ -210,6 +218,8 @@ export interface ImportItem {
   user: NewUser;
   /** Null: a user that exists already (same user_id, email or username) is a CONFLICT. */
   upsert: UserUpdatePlanner | null;
+  /** The record's change events (user.created, or user.updated when an upsert changed something). */
+  events?: EventPlan<UserWrite>;
 }
 
 export interface ImportKeySet {
@@ -245,6 +255,7 @@ export interface ConnectionStore {
     id: string,
     changes: { name?: string; strategy?: string; options?: ConnectionOptions },
     audit: AuditEntry,
+    events?: EventPlan<{ before: ConnectionRow; after: ConnectionRow }>,
   ): Promise<ConnectionRow | null>;
   /** Deletes a connection that has no users left; false when it has some (or does not exist). */
   delete(id: string, audit: AuditEntry): Promise<boolean>;
@@ -294,7 +305,7 @@ export interface UserStore {
   create(
     user: NewUser,
     audit: AuditEntry,
-    opts?: { releaseFromLegacyUsers?: boolean },
+    opts?: { releaseFromLegacyUsers?: boolean; events?: EventPlan<UserWrite> },
   ): Promise<CreateUserResult>;
   /** One transaction: plan against the current row, write, bump the version, audit. */
   update(
@@ -307,6 +318,8 @@ export interface UserStore {
       identityProfileData?: Metadata | null;
       /** A custom-database login: stale emails/usernames of other cached legacy users give way. */
       releaseFromLegacyUsers?: boolean;
+      /** The write's change events; called only when something changed. */
+      events?: EventPlan<UserWrite>;
     },
   ): Promise<UpdateResult>;
   /** A user of the connection whose email or username is `identifier` (case-insensitive; email first). */
@@ -323,7 +336,7 @@ export interface UserStore {
    * about the user stay with a keyed pseudonym as target, events the user caused on others keep the
    * pseudonym as actor, and one pseudonymous record of the deletion is added.
    */
-  erase(id: string, audit: Omit<AuditEntry, 'targetUserId'>): Promise<boolean>;
+  erase(id: string, audit: Omit<AuditEntry, 'targetUserId'>, events?: EventPlan<UserWrite>): Promise<boolean>;
   /**
    * A batch of an import: one transaction, each record in its own savepoint. `dryRun` does the
    * work and rolls it back.
@@ -353,6 +366,7 @@ export interface OrganizationStore {
   addMember(
     row: Omit<MembershipRow, 'joinedAt'>,
     audit: AuditEntry,
+    events?: EventPlan<MembershipWrite>,
   ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; alreadyMember: true }>;
   update(
     id: string,
@@ -360,9 +374,15 @@ export interface OrganizationStore {
     audit: AuditEntry,
   ): Promise<OrganizationRow | null>;
   /** Null when the user is not a member. */
-  updateMemberRoles(organizationId: string, userId: string, roles: OrgRole[], audit: AuditEntry): Promise<MembershipRow | null>;
+  updateMemberRoles(
+    organizationId: string,
+    userId: string,
+    roles: OrgRole[],
+    audit: AuditEntry,
+    events?: EventPlan<MembershipWrite>,
+  ): Promise<MembershipRow | null>;
   /** False when the user was not a member. */
-  removeMember(organizationId: string, userId: string, audit: AuditEntry): Promise<boolean>;
+  removeMember(organizationId: string, userId: string, audit: AuditEntry, events?: EventPlan<MembershipWrite>): Promise<boolean>;
 }
 
 export type TicketKind = 'password_reset' | 'email_verification';
@@ -440,6 +460,7 @@ export interface InvitationStore {
     userId: string,
     now: Date,
     audit: AuditEntry,
+    events?: { membership: EventPlan<MembershipWrite>; user: EventPlan<UserWrite> },
   ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; problem: TicketProblem | 'EMAIL_MISMATCH' }>;
 }
 
@@ -503,6 +524,99 @@ export interface OutboxMessageSummary {
 
 export type OutboxChange = { ok: true; message: OutboxMessageSummary | null } | { ok: false; problem: 'missing' | 'sent' };
 
+export interface EventStore {
+  /**
+   * Events after the event `after` (a seq; null: from the oldest kept), in commit order, of the
+   * given types (all when none). `totalCount` counts every kept event of those types.
+   */
+  list(args: { after: number | null; first: number; types?: readonly ChangeEventType[] | null }): Promise<Page<ChangeEventRow>>;
+  /** The seq of the last event recorded (0 when none). */
+  lastSeq(): Promise<number>;
+  /** Deletes events recorded before `before` (EVENT_RETENTION_DAYS); answers how many went. */
+  prune(before: Date): Promise<number>;
+}
+
+/** A webhook: where events of some types are POSTed. Its secret never leaves the store but encrypted. */
+export interface WebhookRow {
+  id: string;
+  url: string;
+  /** The event types it receives; empty: all. */
+  types: ChangeEventType[];
+  createdAt: Date;
+  createdBy: string;
+}
+
+export interface WebhookStore {
+  /** Inserts the webhook and its delivery cursor, which starts after the last event recorded. */
+  create(row: WebhookRow, secretCiphertext: string, audit: AuditEntry): Promise<WebhookRow>;
+  list(): Promise<WebhookRow[]>;
+  byIds(ids: readonly string[]): Promise<(WebhookRow | null)[]>;
+  /** The encrypted signing secret (the delivery worker decrypts it). */
+  secretOf(id: string): Promise<string | null>;
+  /** The webhook, its cursor and its failures go; false when there was none. */
+  delete(id: string, audit: AuditEntry): Promise<boolean>;
+  /**
+   * Moves the webhook's cursor to `afterSeq`, so every event after it (of its types) is delivered
+   * again, in order. The generation changes with it, so a delivery in flight from the old cursor
+   * cannot move it on (no event is skipped, none sent twice but the ones asked for).
+   */
+  redeliver(id: string, afterSeq: number, audit: AuditEntry): Promise<boolean>;
+}
+
+/** Where a consumer of events (a webhook, the NATS publisher) stands. */
+export interface DeliveryCursor {
+  consumer: string;
+  /** The seq of the last event delivered or given up. */
+  afterSeq: number;
+  /** Changes on every redelivery: progress is recorded only under the generation it was read in. */
+  generation: number;
+  /** Failed attempts at the next event. */
+  attempts: number;
+  nextAttemptAt: Date | null;
+  /** When the next event first failed (null while none fails): it is given up after the documented time. */
+  failingSince: Date | null;
+  lastError: string | null;
+}
+
+export interface DeliveryFailure {
+  consumer: string;
+  seq: number;
+  eventId: string;
+  attempts: number;
+  lastError: string | null;
+  failedAt: Date;
+}
+
+/** Progress of each consumer of events, claimed by one instance at a time (a lease). */
+export interface DeliveryStore {
+  /** Makes a cursor for a consumer that is not a webhook (the NATS publisher), starting after the last event; kept if it exists. */
+  ensure(consumer: string): Promise<void>;
+  /** The ids of every consumer with a cursor. */
+  consumers(): Promise<string[]>;
+  /** Leases the cursor to `owner` until `until` when it is free, expired or already `owner`'s; null otherwise. */
+  claim(consumer: string, owner: string, now: Date, until: Date): Promise<DeliveryCursor | null>;
+  /** Gives a lease back. */
+  release(consumer: string, owner: string): Promise<void>;
+  /**
+   * Moves the cursor from `fromSeq` to `seq` (delivered, or given up with `failure`) if `owner` still
+   * holds it in that generation; false when not (a redelivery moved it, or the lease was lost).
+   */
+  advance(
+    consumer: string,
+    owner: string,
+    generation: number,
+    fromSeq: number,
+    seq: number,
+    failure?: { eventId: string; attempts: number; error: string; at: Date },
+  ): Promise<boolean>;
+  /** Records a failed attempt at the next event; it is tried again at `retryAt`. */
+  retryLater(consumer: string, owner: string, generation: number, error: string, retryAt: Date, failingSince: Date): Promise<boolean>;
+  /** The consumers' cursors, by id. */
+  cursors(consumers: readonly string[]): Promise<(DeliveryCursor | null)[]>;
+  /** The events given up for a consumer, newest first. */
+  failures(consumer: string, first: number): Promise<DeliveryFailure[]>;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   connections: ConnectionStore;
@@ -512,6 +626,9 @@ export interface Store {
   tickets: TicketStore;
   invitations: InvitationStore;
   audit: AuditStore;
+  events: EventStore;
+  webhooks: WebhookStore;
+  deliveries: DeliveryStore;
   /** Answers when the database does (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

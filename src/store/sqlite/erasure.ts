@@ -1,17 +1,28 @@
 // Erasure and export of one user's data: everything the gateway holds about them.
 import { and, eq, or, sql } from 'drizzle-orm';
-import type { AuditEntry } from '../types.js';
+import type { AuditEntry, EventPlan, UserWrite } from '../types.js';
+import { recordEvents } from './events.js';
 import { type Db, type IdHasher, recordAudit, userColumns } from './shared.js';
 import * as t from './tables.js';
 
 /** What stands in the audit log for an erased user. */
 export const pseudonymOf = (hash: IdHasher, id: string) => `deleted-user:${hash(id).slice(0, 32)}`;
 
-export function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditEntry, 'targetUserId'>): boolean {
+export function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditEntry, 'targetUserId'>, events?: EventPlan<UserWrite>): boolean {
   return db.transaction((tx) => {
-    const user = tx.select({ id: t.users.id, emailLower: t.users.emailLower, emailVerified: t.users.emailVerified }).from(t.users).where(eq(t.users.id, id)).get();
+    const user = tx.select({ ...userColumns, emailLower: t.users.emailLower }).from(t.users).where(eq(t.users.id, id)).get();
     if (!user) return false;
     const now = new Date();
+    if (events) {
+      const organizationsLeft = tx
+        .select({ o: t.memberships.organizationId })
+        .from(t.memberships)
+        .where(eq(t.memberships.userId, id))
+        .orderBy(t.memberships.organizationId)
+        .all()
+        .map((r) => r.o);
+      recordEvents(tx, events({ userId: id, before: user, after: null, changed: ['deleted'], organizationsLeft }), now);
+    }
     const pseudonym = pseudonymOf(hash, id);
     // An address is not an identity (the same email can belong to users of other connections):
     // what is linked to this user goes, and what was sent to the address only when no one else has it.

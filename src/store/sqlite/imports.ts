@@ -4,7 +4,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { AuditEntry, ImportItem, ImportItemResult, ImportProblem, UserKey, UserRow } from '../types.js';
 import { type RawUser, type Statements, USER_COLUMNS, userFromRaw } from './raw.js';
-import { applyUserChanges, type Db, recordAudit, violatedUniqueColumns, violatedUserKey } from './shared.js';
+import { applyUserChanges, createdFields, type Db, recordAudit, violatedUniqueColumns, violatedUserKey } from './shared.js';
+import { recordEvents } from './events.js';
 import * as t from './tables.js';
 
 class ItemFailure extends Error {
@@ -93,12 +94,18 @@ function processItem(tx: Db, sql: Statements, item: ImportItem, audit: AuditEntr
     const planned = item.upsert(current);
     if ('errors' in planned) throw new ItemFailure({ kind: 'refused', error: planned.errors[0] ?? null });
     clashWithOthers(tx, current, planned.changes);
-    const { changed } = applyUserChanges(tx, current, planned.changes, now);
+    const { user: after, changed } = applyUserChanges(tx, current, planned.changes, now);
     if (changed.length === 0) return { outcome: 'unchanged', userId: current.id };
     recordAudit(tx, { ...audit, targetUserId: current.id, fields: changed }, now);
+    if (item.events) recordEvents(tx, item.events({ userId: current.id, before: current, after, changed }), now);
     return { outcome: 'updated', userId: current.id };
   }
   insert(sql, item.user, audit, now.getTime());
+  if (item.events) {
+    const u = item.user;
+    const after = { version: 1, blocked: u.blocked ?? false, userMetadata: u.userMetadata ?? {}, appMetadata: u.appMetadata ?? {} };
+    recordEvents(tx, item.events({ userId: u.id, before: null, after, changed: createdFields(u) }), now);
+  }
   return { outcome: 'inserted', userId: item.user.id };
 }
 

@@ -26,6 +26,7 @@ import type {
   Visibility,
 } from '../types.js';
 import { sqliteAudit, sqliteOutbox } from './audit.js';
+import { recordEvents, sqliteDeliveries, sqliteEvents, sqliteWebhooks } from './events.js';
 import { eraseUser, exportUser } from './erasure.js';
 import { importBatch } from './imports.js';
 import { afterCondition, attributeConditions, attributeIndexStatement, orderClause } from './search.js';
@@ -62,6 +63,7 @@ import {
   userColumns,
   applyUserChanges,
   changedFields,
+  createdFields,
 } from './shared.js';
 
 export interface SqliteStoreOptions {
@@ -186,7 +188,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       const byId = new Map(rows.map((r) => [r.id, r.n]));
       return ids.map((id) => byId.get(id) ?? 0);
     },
-    async update(id, changes, audit) {
+    async update(id, changes, audit, events) {
       return db.transaction((tx) => {
         const current = tx.select().from(t.connections).where(eq(t.connections.id, id)).get();
         if (!current) return null;
@@ -194,6 +196,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         const next: ConnectionRow = { ...current, ...changes, updatedAt: now };
         tx.update(t.connections).set({ name: next.name, strategy: next.strategy, options: next.options, updatedAt: now }).where(eq(t.connections.id, id)).run();
         recordAudit(tx, { ...audit, fields: Object.keys(changes) }, now);
+        if (events) recordEvents(tx, events({ before: current, after: next }), now);
         return next;
       });
     },
@@ -351,6 +354,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
           recordAudit(tx, { ...audit, targetUserId: user.id }, now);
           const row = tx.select(userColumns).from(t.users).where(eq(t.users.id, user.id)).get();
           if (!row) throw new Error('user vanished after insert');
+          if (opts?.events) recordEvents(tx, opts.events({ userId: row.id, before: null, after: row, changed: createdFields(user) }), now);
           return { ok: true as const, user: row };
         });
       } catch (err) {
@@ -397,6 +401,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         const { user: row } = applyUserChanges(tx, current, changes, now);
         for (const message of planned.messages ?? []) enqueue(tx, message, now);
         recordAudit(tx, { ...audit, targetUserId: id, fields: changed }, now);
+        if (opts?.events) recordEvents(tx, opts.events({ userId: id, before: current, after: row, changed }), now);
         if (opts?.identityProfileData !== undefined) updateIdentityProfile(tx, current, opts.identityProfileData);
         return { ok: true, user: row, changed };
       });
@@ -449,8 +454,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     async importBatch(items, audit, opts) {
       return importBatch(db, statements, items, audit, opts.dryRun);
     },
-    async erase(id, audit) {
-      const erased = eraseUser(db, hashId, id, audit);
+    async erase(id, audit, events) {
+      const erased = eraseUser(db, hashId, id, audit, events);
       // Erased data must not survive in the WAL: copy it into the file and truncate it.
       if (erased) checkpoint(db);
       return erased;
@@ -545,25 +550,32 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         return { ...current, ...values };
       });
     },
-    async updateMemberRoles(organizationId, userId, roles, audit) {
+    async updateMemberRoles(organizationId, userId, roles, audit, events) {
       return db.transaction((tx) => {
         const where = and(eq(t.memberships.organizationId, organizationId), eq(t.memberships.userId, userId));
         const current = tx.select().from(t.memberships).where(where).get();
         if (!current) return null;
+        const now = new Date();
         tx.update(t.memberships).set({ roles }).where(where).run();
-        recordAudit(tx, { ...audit, targetUserId: userId, organizationId, fields: ['roles'] }, new Date());
-        return { ...current, roles };
+        recordAudit(tx, { ...audit, targetUserId: userId, organizationId, fields: ['roles'] }, now);
+        const next = { ...current, roles };
+        if (events) recordEvents(tx, events({ before: current, after: next }), now);
+        return next;
       });
     },
-    async removeMember(organizationId, userId, audit) {
+    async removeMember(organizationId, userId, audit, events) {
       return db.transaction((tx) => {
         const where = and(eq(t.memberships.organizationId, organizationId), eq(t.memberships.userId, userId));
-        const removed = tx.delete(t.memberships).where(where).run().changes > 0;
-        if (removed) recordAudit(tx, { ...audit, targetUserId: userId, organizationId, fields: ['membership'] }, new Date());
-        return removed;
+        const current = tx.select().from(t.memberships).where(where).get();
+        if (!current) return false;
+        const now = new Date();
+        tx.delete(t.memberships).where(where).run();
+        recordAudit(tx, { ...audit, targetUserId: userId, organizationId, fields: ['membership'] }, now);
+        if (events) recordEvents(tx, events({ before: current, after: null }), now);
+        return true;
       });
     },
-    async addMember(row, audit) {
+    async addMember(row, audit, events) {
       const now = new Date();
       const membership: MembershipRow = { ...row, joinedAt: now };
       return db.transaction((tx) => {
@@ -583,6 +595,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
           { ...audit, targetUserId: row.userId, organizationId: row.organizationId, fields: ['roles'] },
           now,
         );
+        if (events) recordEvents(tx, events({ before: null, after: membership }), now);
         return { ok: true as const, membership };
       });
     },
@@ -597,6 +610,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     tickets: sqliteTickets(db),
     invitations: sqliteInvitations(db),
     audit: sqliteAudit(db),
+    events: sqliteEvents(db),
+    webhooks: sqliteWebhooks(db),
+    deliveries: sqliteDeliveries(db),
     async ping() {
       sqlite.prepare('SELECT 1').get();
     },

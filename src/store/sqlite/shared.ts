@@ -4,7 +4,7 @@ import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import Database from 'better-sqlite3';
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
-import type { AuditEntry, UserChanges, UserKey, UserRow } from '../types.js';
+import type { AuditEntry, NewUser, UserChanges, UserKey, UserRow } from '../types.js';
 import * as t from './tables.js';
 
 export type Db = BetterSQLite3Database<typeof t>;
@@ -188,3 +188,18 @@ const COLUMN_TO_FIELD: Partial<Record<keyof UserChanges, string>> = {
   loginsCount: 'logins_count',
   profileSyncedAt: 'profile_synced_at',
 };
+
+/** The store's names of the fields a new user was created with (what user.created lists). */
+export function createdFields(user: NewUser): string[] {
+  const names: [keyof NewUser, string][] = [
+    ['email', 'email'], ['emailVerified', 'email_verified'], ['username', 'username'], ['phoneNumber', 'phone_number'],
+    ['phoneVerified', 'phone_verified'], ['passwordHash', 'password'], ['name', 'name'], ['nickname', 'nickname'],
+    ['givenName', 'given_name'], ['familyName', 'family_name'], ['picture', 'picture'], ['userMetadata', 'user_metadata'],
+    ['appMetadata', 'app_metadata'], ['blocked', 'blocked'],
+  ];
+  return names.filter(([k]) => {
+    const v = user[k];
+    return v !== undefined && v !== null && v !== false && !(typeof v === 'object' && Object.keys(v).length === 0);
+  }).map(([, n]) => n);
+}
+

@@ -2,6 +2,7 @@
 // (`npm run db:generate`); a PostgreSQL dialect would get its own tables module beside it.
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import type { ChangeEventData, ChangeEventType } from '../../domain/events.js';
 import type { ConnectionKind, Metadata, OrgRole } from '../../domain/types.js';
 import type { ConnectionOptions } from '../types.js';
 
@@ -197,4 +198,59 @@ export const outbox = sqliteTable(
     lastError: text('last_error'),
   },
   (t) => [index('outbox_pending').on(t.sentAt, t.nextAttemptAt), index('outbox_user').on(t.userId)],
+);
+
+/**
+ * Change events, written in the same transaction as the change they describe. `seq` is the
+ * commit order (SQLite has one writer, so a larger seq committed later); `id` the CloudEvents id.
+ */
+export const changeEvents = sqliteTable(
+  'change_events',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    id: text('id').notNull().unique(),
+    type: text('type').$type<ChangeEventType>().notNull(),
+    subject: text('subject').notNull(),
+    time: timestamp('time').notNull(),
+    data: text('data', { mode: 'json' }).$type<ChangeEventData>().notNull(),
+  },
+  (t) => [index('change_events_time').on(t.time)],
+);
+
+/** Webhooks: where events are POSTed. The signing secret is kept encrypted (AES-256-GCM). */
+export const webhooks = sqliteTable('webhooks', {
+  id: text('id').primaryKey(),
+  url: text('url').notNull(),
+  types: text('types', { mode: 'json' }).$type<ChangeEventType[]>().notNull(),
+  secretCiphertext: text('secret_ciphertext').notNull(),
+  createdAt: timestamp('created_at').notNull(),
+  createdBy: text('created_by').notNull(),
+});
+
+/** Each consumer's progress through the events (a webhook's id, or `nats`), leased to one instance at a time. */
+export const eventCursors = sqliteTable('event_cursors', {
+  consumer: text('consumer').primaryKey(),
+  afterSeq: integer('after_seq').notNull(),
+  generation: integer('generation').notNull().default(0),
+  leaseOwner: text('lease_owner'),
+  leaseUntil: timestamp('lease_until'),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: timestamp('next_attempt_at'),
+  failingSince: timestamp('failing_since'),
+  lastError: text('last_error'),
+});
+
+/** Events a consumer gave up on after the documented time (kept for redelivery decisions). */
+export const eventDeliveryFailures = sqliteTable(
+  'event_delivery_failures',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    consumer: text('consumer').notNull(),
+    seq: integer('seq').notNull(),
+    eventId: text('event_id').notNull(),
+    attempts: integer('attempts').notNull(),
+    lastError: text('last_error'),
+    failedAt: timestamp('failed_at').notNull(),
+  },
+  (t) => [index('event_delivery_failures_consumer').on(t.consumer, t.seq)],
 );

@@ -13,6 +13,7 @@ import type {
 import { normalizeEmail } from '../../domain/keys.js';
 import { applyUserChanges, type Db, recordAudit, userColumns } from './shared.js';
 import * as t from './tables.js';
+import { recordEvents } from './events.js';
 
 export function enqueue(tx: Db, message: NewOutboxMessage, now: Date): void {
   tx.insert(t.outbox)
@@ -95,7 +96,7 @@ export function sqliteInvitations(db: Db): InvitationStore {
     async byHash(ticketHash) {
       return db.select(invitationColumns).from(t.invitations).where(eq(t.invitations.ticketHash, ticketHash)).get() ?? null;
     },
-    async accept(invitationId, userId, now, audit) {
+    async accept(invitationId, userId, now, audit, events) {
       return db.transaction((tx) => {
         const invitation = tx.select(invitationColumns).from(t.invitations).where(eq(t.invitations.id, invitationId)).get();
         const problem = problemOf(invitation, now);
@@ -118,7 +119,11 @@ export function sqliteInvitations(db: Db): InvitationStore {
           tx.insert(t.memberships).values(membership).run();
         }
         // Holding the ticket proved the address.
-        const { changed } = applyUserChanges(tx, user, { emailVerified: true }, now);
+        const { user: after, changed } = applyUserChanges(tx, user, { emailVerified: true }, now);
+        if (events) {
+          recordEvents(tx, events.membership({ before: existing ?? null, after: membership }), now);
+          if (changed.length > 0) recordEvents(tx, events.user({ userId, before: user, after, changed }), now);
+        }
         tx.update(t.invitations).set({ acceptedAt: now, acceptedBy: userId }).where(eq(t.invitations.id, invitationId)).run();
         recordAudit(
           tx,
