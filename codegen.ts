@@ -36,6 +36,11 @@ const config: CodegenConfig = {
           AuditEvent: '../../store/types.js#AuditEventRow',
           AuditEventConnection: '../mappers.js#AuditPage',
           OutboxMessage: '../../store/types.js#OutboxMessageSummary',
+          ChangeEvent: '../../store/types.js#ChangeEventRow',
+          ChangeEventConnection: '../mappers.js#EventPage',
+          Webhook: '../../store/types.js#WebhookRow',
+          WebhookDelivery: '../../store/types.js#DeliveryCursor',
+          WebhookFailure: '../../store/types.js#DeliveryFailure',
         },
         enumsAsTypes: true,
         scalars: {

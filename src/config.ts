@@ -33,6 +33,47 @@ export interface Config {
   corsOrigins: string[];
   /** PSEUDONYM_SECRET: the key of erased users' pseudonyms (null: a key file beside the database). */
   pseudonymSecret: string | null;
+  /** Change events: webhooks, their delivery, retention, NATS. */
+  events: EventsConfig;
+}
+
+export interface EventsConfig {
+  /** WEBHOOK_ALLOW_PRIVATE=1: webhooks may point at loopback and private addresses (tests, closed networks). */
+  allowPrivate: boolean;
+  /** WEBHOOK_SECRET_KEY: the AES-256-GCM key of webhook secrets (null: a key file beside the database). */
+  secretKey: string | null;
+  /** EVENT_RETENTION_DAYS: events older than this are deleted (default 30). */
+  retentionDays: number;
+  /** NATS_URL: also publish to JetStream. */
+  natsUrl: string | null;
+  /** EVENT_SOURCE: the CloudEvents `source` (default /profile-gateway). */
+  source: string;
+  /** EVENTS_POLL_MS: how often the delivery worker looks for new events (default 100). */
+  pollMs: number;
+  /** WEBHOOK_RETRY_BASE_MS, WEBHOOK_RETRY_MAX_MS: the first retry delay and its cap (defaults 5 s, 1 h). */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** WEBHOOK_GIVE_UP_AFTER_SECONDS: how long an event is retried before it is marked failed (default 3 days). */
+  giveUpAfterMs: number;
+  /** WEBHOOK_TIMEOUT_MS: bound on one delivery (default 10 s). */
+  timeoutMs: number;
+}
+
+function eventsConfig(env: NodeJS.ProcessEnv): EventsConfig {
+  const natsUrl = env.NATS_URL?.trim() || null;
+  if (natsUrl && !/^nats:\/\/[^/\s]+$/.test(natsUrl)) throw new ConfigError('NATS_URL must be nats://HOST:PORT.');
+  return {
+    allowPrivate: flag(env.WEBHOOK_ALLOW_PRIVATE) ?? false,
+    secretKey: env.WEBHOOK_SECRET_KEY || null,
+    retentionDays: int('EVENT_RETENTION_DAYS', env.EVENT_RETENTION_DAYS, 30, 1, 3650),
+    natsUrl,
+    source: env.EVENT_SOURCE || '/profile-gateway',
+    pollMs: int('EVENTS_POLL_MS', env.EVENTS_POLL_MS, 100, 5, 60_000),
+    retryBaseMs: int('WEBHOOK_RETRY_BASE_MS', env.WEBHOOK_RETRY_BASE_MS, 5000, 1, 3_600_000),
+    retryMaxMs: int('WEBHOOK_RETRY_MAX_MS', env.WEBHOOK_RETRY_MAX_MS, 3_600_000, 1, 86_400_000),
+    giveUpAfterMs: int('WEBHOOK_GIVE_UP_AFTER_SECONDS', env.WEBHOOK_GIVE_UP_AFTER_SECONDS, 3 * 86_400, 0, 30 * 86_400) * 1000,
+    timeoutMs: int('WEBHOOK_TIMEOUT_MS', env.WEBHOOK_TIMEOUT_MS, 10_000, 100, 60_000),
+  };
 }
 
 export interface ObservabilityConfig {
@@ -171,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     guard,
     corsOrigins: corsOrigins(env.CORS_ORIGINS),
     pseudonymSecret: env.PSEUDONYM_SECRET || null,
+    events: eventsConfig(env),
   };
 }
 

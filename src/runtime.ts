@@ -10,7 +10,10 @@ import { instrumentStore } from './observability/store.js';
 import { startTracing } from './observability/tracing.js';
 import { createGuard, type Guard } from './guard/index.js';
 import { TrustedDocumentsError } from './guard/trusted-documents.js';
+import { EventDispatcher, type EventSink } from './outbox/events.js';
+import { NATS_CONSUMER, type NatsPublisher, openNatsPublisher } from './outbox/nats.js';
 import { OutboxSender } from './outbox/sender.js';
+import { loadSecretBoxKey, SecretBox } from './outbox/signing.js';
 import { createTransport } from './outbox/transports.js';
 import { seedDemo } from './seed/demo.js';
 import { createGateway, type Gateway } from './server.js';
@@ -27,6 +30,8 @@ export interface Runtime {
   seeded: boolean;
   /** The outbox's sender (tests drain it rather than wait for its timer). */
   outbox: OutboxSender;
+  /** The change events' delivery worker (webhooks, NATS). */
+  events: EventDispatcher;
   /** Logs and metrics of this gateway. */
   obs: Observability;
   /** The management port (METRICS_PORT), when there is one. */
@@ -108,6 +113,30 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     if (seeded) await seedDemo({ store, scripts, legacyDbPath: process.env.LEGACY_DB_PATH, log });
 
     const verifier = createTokenVerifier({ ...config.auth, jwtSecret });
+    const box = new SecretBox(loadSecretBoxKey(config.events.secretKey, config.dataDir, config.databasePath === ':memory:'));
+    const extraSinks = new Map<string, EventSink>();
+    let nats: NatsPublisher | null = null;
+    if (config.events.natsUrl) {
+      nats = await openNatsPublisher(config.events.natsUrl);
+      closers.push({ name: 'NATS publisher', close: () => (nats as NatsPublisher).close() });
+      await store.deliveries.ensure(NATS_CONSUMER);
+      extraSinks.set(NATS_CONSUMER, nats.sink);
+    }
+    const dispatcher = new EventDispatcher({
+      store,
+      box,
+      owner: obs.instance,
+      allowPrivate: config.events.allowPrivate,
+      source: config.events.source,
+      pollMs: config.events.pollMs,
+      backoffBaseMs: config.events.retryBaseMs,
+      maxBackoffMs: config.events.retryMaxMs,
+      giveUpAfterMs: config.events.giveUpAfterMs,
+      timeoutMs: config.events.timeoutMs,
+      retentionDays: config.events.retentionDays,
+      extraSinks,
+      log: (level, fields, message) => obs.log[level](fields, message),
+    });
     let guard: Guard;
     try {
       guard = createGuard(config.guard, { log: (line) => console.error(line) });
@@ -127,6 +156,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       logError: (message, err) => obs.error(message, err),
       obs,
       metricsOnMainPort: config.observability.metrics,
+      events: { box, allowPrivate: config.events.allowPrivate, source: config.events.source },
     });
     // Tickets and invitations for users and the help desk leave through the outbox.
     const sender = new OutboxSender(store.outbox, createTransport({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, file: config.mail.file }), {
@@ -136,6 +166,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       ...(opts.outboxIntervalMs ? { intervalMs: opts.outboxIntervalMs } : {}),
     });
     sender.start();
+    dispatcher.start();
     const port = await gateway.listen(config.port, opts.host);
     const managementPort =
       config.observability.metricsPort === null ? null : await gateway.listenManagement(config.observability.metricsPort, opts.host);
@@ -151,6 +182,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       signingSecret: jwtSecret,
       seeded,
       outbox: sender,
+      events: dispatcher,
       obs,
       managementPort,
       onClose(name, close) {
@@ -167,6 +199,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
           const left = () => Math.max(CLOSE_STEP_GRACE_MS, deadlineMs - (performance.now() - started));
           const steps: { name: string; close: () => Promise<unknown> }[] = [
             { name: 'outbox sender', close: () => sender.stop() },
+            { name: 'event delivery', close: () => dispatcher.stop() },
             ...closers,
             { name: 'database', close: () => rawStore.close() },
             ...(tracing ? [{ name: 'tracing', close: () => tracing.shutdown() }] : []),

@@ -20,6 +20,7 @@ import { createGuard, type Guard } from './guard/index.js';
 import { loadGuardConfig } from './guard/config.js';
 import { createCors } from './http/cors.js';
 import { createPlayground, PLAYGROUND_ASSETS_PATH } from './http/playground.js';
+import type { AppContext } from './app/context.js';
 import type { Store } from './store/types.js';
 
 export interface GatewayDeps {
@@ -39,6 +40,8 @@ export interface GatewayDeps {
   obs: Observability;
   /** `GET /metrics` on the main port (METRICS=1). */
   metricsOnMainPort?: boolean;
+  /** Webhook settings for the requests (sealing secrets, private addresses). */
+  events?: AppContext['events'];
 }
 
 export interface Gateway {

@@ -8,7 +8,8 @@ import { checkMetadata, mergeMetadata } from '../domain/metadata.js';
 import { type AttributeSettings, attributeSettingsOf, invalidAttributes } from '../domain/attributes.js';
 import { fieldPolicies, refusedAttributes, refusedFields } from '../domain/policy.js';
 import type { CallerRoles, ConnectionFacts, ProfilePatch, UserError } from '../domain/types.js';
-import type { ConnectionRow, ImportItem, UserChanges, UserRow } from '../store/types.js';
+import type { ConnectionRow, EventPlan, ImportItem, UserChanges, UserRow, UserWrite } from '../store/types.js';
+import { eventActor, userEventPlan } from './events.js';
 import type { AppContext } from './context.js';
 import { AppError, FieldNotEditableError, forbidden, notFound, refusedFieldError, unauthenticated } from './errors.js';
 import { newDatabaseUser, profileColumns } from './columns.js';
@@ -102,6 +103,7 @@ export async function importUsers(
   const summary: ImportSummary = { inserted: 0, updated: 0, unchanged: 0, failed: 0, errors: [] };
   const seen = await ctx.store.users.importKeys();
   const audit = { actorId: caller.sub, operation: 'importUsers' };
+  const events = userEventPlan(eventActor(ctx));
   // An upsert is judged as updateUser would judge a tenant administrator's update of that user.
   const facts = await ctx.access.connectionFacts(connection.id);
 
@@ -149,7 +151,7 @@ export async function importUsers(
         reportError(index, 'DUPLICATE_IN_FILE', 'An earlier record of this file has the same email, username or user_id.');
         continue;
       }
-      batch.push({ index, item: importItem(connection, parsed.record, migrated, Boolean(opts.upsert), facts) });
+      batch.push({ index, item: importItem(connection, parsed.record, migrated, Boolean(opts.upsert), facts, events) });
       if (batch.length >= batchSize) await flush();
     }
     await flush();
@@ -159,12 +161,20 @@ export async function importUsers(
   return summary;
 }
 
-function importItem(connection: ConnectionRow, record: ImportRecord, migrated: boolean, upsert: boolean, facts: ConnectionFacts): ImportItem {
+function importItem(
+  connection: ConnectionRow,
+  record: ImportRecord,
+  migrated: boolean,
+  upsert: boolean,
+  facts: ConnectionFacts,
+  events: EventPlan<UserWrite>,
+): ImportItem {
   const attributes = attributeSettingsOf(connection.options);
   const key = record.userId ?? newDatabaseUserKey();
   return {
     user: newDatabaseUser(connection.id, key, record.profile, { migrated, passwordHash: record.passwordHash }),
     upsert: upsert ? (current) => upsertChanges(current, record, facts, attributes) : null,
+    events,
   };
 }
 

@@ -10,6 +10,8 @@ import {
 } from '../domain/attributes.js';
 import type { ConnectionKind, RootAttributeSync, UserError } from '../domain/types.js';
 import type { ConnectionOptions, ConnectionRow } from '../store/types.js';
+import { connectionEvents } from '../domain/events.js';
+import { eventActor, userEventPlan } from './events.js';
 import type { AppContext } from './context.js';
 import { hasScope } from '../domain/access.js';
 import { forbidden, notFound, unauthenticated } from './errors.js';
@@ -201,6 +203,7 @@ export async function updateConnection(ctx: AppContext, id: string, input: Conne
     current.id,
     { ...(input.name != null ? { name: input.name } : {}), strategy, options },
     { actorId: caller.sub, operation: 'updateConnection' },
+    ({ before, after }) => connectionEvents(before, after, eventActor(ctx)),
   );
   if (!row) throw notFound('connection', id);
   await indexDeclaredAttributes(ctx, row);
@@ -246,7 +249,7 @@ export async function deleteConnection(
       const page = await ctx.store.connections.usersPage(connection.id, { first: 500 });
       if (page.length === 0) break;
       for (const user of page) {
-        if (await ctx.store.users.erase(user.id, { actorId: caller.sub, operation: 'deleteConnection' })) deleted += 1;
+        if (await ctx.store.users.erase(user.id, { actorId: caller.sub, operation: 'deleteConnection' }, userEventPlan(eventActor(ctx)))) deleted += 1;
       }
     }
   }

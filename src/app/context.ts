@@ -3,10 +3,17 @@ import type { ScriptRegistry } from '../connectors/custom-db.js';
 import type { TicketSettings } from '../config.js';
 import type { Caller } from '../domain/access.js';
 import type { Observability, RequestRecord } from '../observability/index.js';
+import type { SecretBox } from '../outbox/signing.js';
 import type { Store } from '../store/types.js';
 import type { Access } from './access.js';
 import type { Loaders } from './loaders.js';
 import type { LoginAttempts } from './logins.js';
+
+export interface EventSettings {
+  box: SecretBox;
+  allowPrivate: boolean;
+  source: string;
+}
 
 export interface AppContext {
   store: Store;
@@ -22,6 +29,8 @@ export interface AppContext {
   obs?: Observability;
   /** This request's record: its id, operation and caller kind (absent outside a request). */
   request?: RequestRecord;
+  /** Webhooks: the box their secrets are sealed in, and whether private addresses are allowed; absent in CLI jobs. */
+  events?: EventSettings;
   /** Brute-force protection of authenticate; absent, logins are not counted. */
   loginAttempts?: LoginAttempts;
 }

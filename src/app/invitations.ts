@@ -6,6 +6,7 @@ import type { OrgRole, UserError } from '../domain/types.js';
 import { isValidEmailShape } from '../domain/validation.js';
 import { normalizeEmail } from '../domain/keys.js';
 import type { InvitationRow, MembershipRow } from '../store/types.js';
+import { eventActor, membershipEventPlan, userEventPlan } from './events.js';
 import type { AppContext } from './context.js';
 import { forbidden, notFound, unauthenticated } from './errors.js';
 import { newInvitationId } from './ids.js';
@@ -93,7 +94,7 @@ export async function acceptInvitation(
   const result = await ctx.store.invitations.accept(invitation.id, user.id, now, {
     actorId: caller.sub,
     operation: 'acceptInvitation',
-  });
+  }, { membership: membershipEventPlan(eventActor(ctx)), user: userEventPlan(eventActor(ctx)) });
   forgetUser(ctx.loaders, user.id);
   if (!result.ok) {
     if (result.problem !== 'EMAIL_MISMATCH') return fail(ticketError(result.problem));

@@ -15,6 +15,7 @@ import type { ConnectionRow, UserChanges, UserRow } from '../store/types.js';
 import { profileColumns } from './columns.js';
 import type { AppContext } from './context.js';
 import { notFound, unauthenticated } from './errors.js';
+import { eventActor, userEventPlan } from './events.js';
 import { forgetUser } from './loaders.js';
 import { findConnection } from './lookup.js';
 import { fail, refusalErrors, userError, type UserResult } from './results.js';
@@ -101,7 +102,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
         identity: { provider, upstreamUserId: w.upstreamId, isSocial, profileData: w.profile },
       },
       audit,
-      { releaseFromLegacyUsers: w.source === 'custom_database' },
+      { releaseFromLegacyUsers: w.source === 'custom_database', events: userEventPlan(eventActor(ctx)) },
     );
     if (result.ok) {
       ctx.access.grantRead(id, 'full');
@@ -127,7 +128,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
       };
     },
     audit,
-    { identityProfileData: w.profile, releaseFromLegacyUsers: w.source === 'custom_database' },
+    { identityProfileData: w.profile, releaseFromLegacyUsers: w.source === 'custom_database', events: userEventPlan(eventActor(ctx)) },
   );
   forgetUser(ctx.loaders, id);
   if (!result.ok) {
@@ -284,6 +285,8 @@ async function writeLocalLogin(
       return { changes: { ...bookkeeping(current, ip), ...(keep ? { passwordRehash: rehash } : {}) } };
     },
     { actorId: caller.sub, operation: 'authenticate' },
+    // Bookkeeping and a rehash only: the plan finds no profile change and emits nothing.
+    { events: userEventPlan(eventActor(ctx)) },
   );
   forgetUser(ctx.loaders, user.id);
   if (!result.ok) return 'notFound' in result ? WRONG_CREDENTIALS() : fail(...refusalErrors(result, user.id));

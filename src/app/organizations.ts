@@ -2,6 +2,7 @@
 // administrator's act: it would otherwise let a help desk reach any user (they invite instead).
 import type { OrgRole, UserError } from '../domain/types.js';
 import type { MembershipRow, OrganizationRow } from '../store/types.js';
+import { eventActor, membershipEventPlan } from './events.js';
 import type { AppContext } from './context.js';
 import { notFound, unauthenticated } from './errors.js';
 import { newOrganizationId } from './ids.js';
@@ -75,6 +76,7 @@ export async function addOrganizationMember(
   const result = await ctx.store.organizations.addMember(
     { organizationId: organization.id, userId: user.id, roles, invitedEmail: null },
     { actorId: caller.sub, operation: 'addOrganizationMember' },
+    membershipEventPlan(eventActor(ctx)),
   );
   forgetUser(ctx.loaders, user.id);
   return result.ok
@@ -125,7 +127,7 @@ export async function updateOrganizationMember(
   const membership = await ctx.store.organizations.updateMemberRoles(organization.id, input.user, [...new Set(input.roles)], {
     actorId: caller.sub,
     operation: 'updateOrganizationMember',
-  });
+  }, membershipEventPlan(eventActor(ctx)));
   // Not a member answers as a missing user: the help desk learns nothing of others.
   if (!membership) throw notFound('member', input.user);
   forgetUser(ctx.loaders, input.user);
@@ -144,7 +146,7 @@ export async function removeOrganizationMember(
   const removed = await ctx.store.organizations.removeMember(organization.id, input.user, {
     actorId: caller.sub,
     operation: 'removeOrganizationMember',
-  });
+  }, membershipEventPlan(eventActor(ctx)));
   if (!removed) throw notFound('member', input.user);
   forgetUser(ctx.loaders, input.user);
   return { removedUserId: input.user, userErrors: [] };

@@ -12,6 +12,7 @@ import type { AppContext } from './context.js';
 import { forbidden, unauthenticated } from './errors.js';
 import { newTicketId } from './ids.js';
 import { callLegacyScript, legacyChangeEmail, legacyIdentifier } from './legacy.js';
+import { eventActor, userEventPlan } from './events.js';
 import { forgetUser } from './loaders.js';
 import { findUserForWrite } from './lookup.js';
 import { refusalErrors, type UserResult } from './results.js';
@@ -201,7 +202,7 @@ async function redeem(
     // The ticket holder proved to be the user.
     actorId: ctx.caller?.sub ?? user.id,
     operation,
-  });
+  }, { events: userEventPlan(eventActor(ctx, null, user.id)) });
   forgetUser(ctx.loaders, user.id);
   if (!result.ok) return { user: null, userErrors: 'notFound' in result ? [ticketError('TICKET_INVALID')] : refusalErrors(result, user.id) };
   // The ticket is a credential to write, not to read: an anonymous holder sees id and version only

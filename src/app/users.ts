@@ -18,6 +18,7 @@ import { newDatabaseUser, profileColumns } from './columns.js';
 import { newDatabaseUserKey } from './ids.js';
 import { callLegacyScript, legacyIdentifier } from './legacy.js';
 import { queueEmailVerification } from './tickets.js';
+import { eventActor, userEventPlan } from './events.js';
 import { forgetUser } from './loaders.js';
 import { fail, refusalErrors, type UserResult } from './results.js';
 
@@ -213,7 +214,10 @@ export async function updateUser(
       organizationId: actingOrganizationId,
     },
     // After a script call the cache must follow the row the call was based on.
-    { expectedVersion: legacy && scriptCalls.length > 0 ? user.version : opts.expectedVersion },
+    {
+      expectedVersion: legacy && scriptCalls.length > 0 ? user.version : opts.expectedVersion,
+      events: userEventPlan(eventActor(ctx, actingOrganizationId)),
+    },
   );
   forgetUser(ctx.loaders, id);
   if (!result.ok) {
@@ -352,6 +356,7 @@ export async function createUser(ctx: AppContext, input: NewUserInput): Promise<
   const result = await ctx.store.users.create(
     newDatabaseUser(connection.id, key, profile, { migrated: isImportMode(connection), passwordHash }),
     { actorId: caller.sub, operation: 'createUser', fields: namedFields(patch) },
+    { events: userEventPlan(eventActor(ctx)) },
   );
   if (!result.ok) return fail(...refusalErrors(result, id));
   ctx.access.grantRead(id);

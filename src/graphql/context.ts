@@ -17,6 +17,7 @@ export interface ContextDeps {
   scripts: ScriptRegistry;
   tickets: TicketSettings;
   loginAttempts?: AppContext['loginAttempts'];
+  events?: AppContext['events'];
 }
 
 function bearer(header: string | undefined): string | null {
@@ -40,6 +41,7 @@ export async function buildContext(
     access: new Access(caller, loaders, deps.scripts),
     tickets: deps.tickets,
     ...(deps.loginAttempts ? { loginAttempts: deps.loginAttempts } : {}),
+    ...(deps.events ? { events: deps.events } : {}),
   };
 }
 

@@ -162,6 +162,8 @@ export const permissionRules = {
     // The outbox is the tenant's plumbing: its administrators read it and act on it.
     outboxMessages: authenticatedWith('read:users'),
     loginBlocks: authenticatedWith('read:users'),
+    events: authenticatedWith('read:events'),
+    webhooks: authenticatedWith('update:webhooks'),
   },
   Mutation: {
     createConnection: authenticatedWith('create:connections'),
@@ -191,6 +193,9 @@ export const permissionRules = {
     retryOutboxMessage: authenticatedWith('update:users'),
     discardOutboxMessage: authenticatedWith('update:users'),
     removeLoginBlocks: authenticatedWith('update:users'),
+    createWebhook: authenticatedWith('update:webhooks'),
+    deleteWebhook: authenticatedWith('update:webhooks'),
+    redeliverEvents: authenticatedWith('update:webhooks'),
   },
   User: canReadUser,
   // Reached only through a readable user or with read:connections; options and userCount
@@ -241,6 +246,16 @@ export const permissionRules = {
   DiscardOutboxMessagePayload: allow,
   LoginBlock: allow,
   RemoveLoginBlocksPayload: allow,
+  // Reached only through events (read:events) or the webhook operations (update:webhooks).
+  ChangeEvent: allow,
+  ChangeEventEdge: allow,
+  ChangeEventConnection: allow,
+  Webhook: allow,
+  WebhookDelivery: allow,
+  WebhookFailure: allow,
+  CreateWebhookPayload: allow,
+  DeleteWebhookPayload: allow,
+  RedeliverEventsPayload: allow,
 } satisfies IRules;
 
 /** The rule that applies to one field: its own, else its type's ('*' or the type's single rule). */

@@ -532,6 +532,8 @@ export interface EventStore {
   list(args: { after: number | null; first: number; types?: readonly ChangeEventType[] | null }): Promise<Page<ChangeEventRow>>;
   /** The seq of the last event recorded (0 when none). */
   lastSeq(): Promise<number>;
+  /** The seq of the event with this CloudEvents id; null when none is kept. */
+  seqOf(id: string): Promise<number | null>;
   /** Deletes events recorded before `before` (EVENT_RETENTION_DAYS); answers how many went. */
   prune(before: Date): Promise<number>;
 }

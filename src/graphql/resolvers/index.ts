@@ -14,6 +14,7 @@ import { loginResolvers } from './login.js';
 import { selfServiceResolvers } from './self-service.js';
 import { readableOrganization } from '../../app/queries.js';
 import { organizationResolvers } from './organization.js';
+import { eventResolvers } from './events.js';
 import { outboxResolvers } from './outbox.js';
 import { userResolvers } from './user.js';
 
@@ -61,4 +62,5 @@ export const resolvers: Resolvers[] = [
   selfServiceResolvers,
   bulkResolvers,
   outboxResolvers,
+  eventResolvers,
 ];

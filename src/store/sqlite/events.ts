@@ -34,6 +34,9 @@ export function sqliteEvents(db: Db): EventStore {
     async lastSeq() {
       return lastSeq(db);
     },
+    async seqOf(id) {
+      return db.select({ s: t.changeEvents.seq }).from(t.changeEvents).where(eq(t.changeEvents.id, id)).get()?.s ?? null;
+    },
     async prune(before) {
       return db.delete(t.changeEvents).where(lt(t.changeEvents.time, before)).run().changes;
     },
