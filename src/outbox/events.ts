@@ -11,7 +11,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import type { ChangeEventRow, ChangeEventType } from '../domain/events.js';
 import type { DeliveryCursor, DeliveryStore, EventStore, WebhookStore } from '../store/types.js';
-import { SecretBox, sign } from './signing.js';
+import { type SecretBox, sign } from './signing.js';
 import { guardedLookup, isPrivateAddress } from './webhook-urls.js';
 
 /** The CloudEvents 1.0 JSON form of an event: what webhooks receive, NATS carries and `events` answers. */
