@@ -12,7 +12,9 @@ import { isIP } from 'node:net';
 import type { ChangeEventRow, ChangeEventType } from '../domain/events.js';
 import type { DeliveryCursor, DeliveryStore, EventStore, WebhookStore } from '../store/types.js';
 import { type SecretBox, sign } from './signing.js';
-import { guardedLookup, isPrivateAddress } from './webhook-urls.js';
+import { ADDRESS_REFUSED, guardedLookup, isPrivateAddress } from './webhook-urls.js';
+
+const TIMED_OUT = 'TIMEOUT';
 
 /** The CloudEvents 1.0 JSON form of an event: what webhooks receive, NATS carries and `events` answers. */
 export interface CloudEvent {
@@ -96,7 +98,7 @@ export function webhookSink(url: string, secret: string, types: readonly ChangeE
     send(event, body) {
       // A literal address never goes through lookup: checked here.
       if (!opts.allowPrivate && isIP(host) && isPrivateAddress(host)) {
-        return Promise.reject(Object.assign(new Error('refused: a private address'), { code: 'WEBHOOK_ADDRESS_REFUSED' }));
+        return Promise.reject(Object.assign(new Error('refused: a private address'), { code: ADDRESS_REFUSED }));
       }
       const timestamp = Math.floor(Date.now() / 1000);
       const headers = {
@@ -121,7 +123,7 @@ export function webhookSink(url: string, secret: string, types: readonly ChangeE
             res.on('error', reject);
           },
         );
-        req.on('timeout', () => req.destroy(Object.assign(new Error('no answer in time'), { code: 'TIMEOUT' })));
+        req.on('timeout', () => req.destroy(Object.assign(new Error('no answer in time'), { code: TIMED_OUT })));
         req.on('error', reject);
         req.end(body);
       });

@@ -5,6 +5,9 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 
+/** The error code of a delivery refused at connection time (a network error's code, not a userErrors code). */
+export const ADDRESS_REFUSED = 'WEBHOOK_ADDRESS_REFUSED';
+
 const blocked = new BlockList();
 for (const [net, prefix] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
@@ -69,7 +72,7 @@ export function guardedLookup(allowPrivate: boolean): LookupFunction {
       const list = addresses as LookupAddress[];
       const allowed = allowPrivate ? list : list.filter((a) => !isPrivateAddress(a.address));
       if (allowed.length === 0) {
-        const refusal = Object.assign(new Error(`refused: ${hostname} resolves to a private address`), { code: 'WEBHOOK_ADDRESS_REFUSED' });
+        const refusal = Object.assign(new Error(`refused: ${hostname} resolves to a private address`), { code: ADDRESS_REFUSED });
         return callback(refusal, '', 4);
       }
       if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);

@@ -13,6 +13,15 @@ export function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditE
     const user = tx.select({ ...userColumns, emailLower: t.users.emailLower }).from(t.users).where(eq(t.users.id, id)).get();
     if (!user) return false;
     const now = new Date();
+    const pseudonym = pseudonymOf(hash, id);
+    // The user's earlier change events keep their order but lose the id (as the audit log does);
+    // only the deletion notices below name it, for consumers to erase their copies, and they go
+    // with EVENT_RETENTION_DAYS.
+    tx.update(t.changeEvents).set({ subject: pseudonym }).where(eq(t.changeEvents.subject, id)).run();
+    tx.update(t.changeEvents)
+      .set({ data: sql`json_set(${t.changeEvents.data}, '$.actor', ${pseudonym})` })
+      .where(sql`json_extract(${t.changeEvents.data}, '$.actor') = ${id}`)
+      .run();
     if (events) {
       const organizationsLeft = tx
         .select({ o: t.memberships.organizationId })
@@ -23,7 +32,6 @@ export function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditE
         .map((r) => r.o);
       recordEvents(tx, events({ userId: id, before: user, after: null, changed: ['deleted'], organizationsLeft }), now);
     }
-    const pseudonym = pseudonymOf(hash, id);
     // An address is not an identity (the same email can belong to users of other connections):
     // what is linked to this user goes, and what was sent to the address only when no one else has it.
     tx.delete(t.outbox).where(eq(t.outbox.userId, id)).run();

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, count, desc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { ChangeEventRow, NewChangeEvent } from '../../domain/events.js';
 import type { DeliveryCursor, DeliveryStore, EventStore, WebhookRow, WebhookStore } from '../types.js';
-import { type Db, recordAudit } from './shared.js';
+import { checkpoint, type Db, recordAudit } from './shared.js';
 import * as t from './tables.js';
 
 /** Inserts the events of a write, inside the write's transaction, in the order given. */
@@ -38,7 +38,10 @@ export function sqliteEvents(db: Db): EventStore {
       return db.select({ s: t.changeEvents.seq }).from(t.changeEvents).where(eq(t.changeEvents.id, id)).get()?.s ?? null;
     },
     async prune(before) {
-      return db.delete(t.changeEvents).where(lt(t.changeEvents.time, before)).run().changes;
+      const removed = db.delete(t.changeEvents).where(lt(t.changeEvents.time, before)).run().changes;
+      // A pruned deletion notice names an erased id: it must not stay in the WAL either.
+      if (removed > 0) checkpoint(db);
+      return removed;
     },
   };
 }

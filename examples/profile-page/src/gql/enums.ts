@@ -155,6 +155,8 @@ export type UserErrorCode =
   | 'EMAIL_NOT_VERIFIED'
   /** Another user of the same connection has this email (compared case-insensitively). */
   | 'EMAIL_TAKEN'
+  /** redeliverEvents: `after` is neither a cursor of the events query nor the id of an event still kept. */
+  | 'EVENT_NOT_FOUND'
   /** updateUsers and importUsers items: the caller may not change this field of this user; the message gives the reason (updateUser answers it as a top-level error instead). */
   | 'FIELD_NOT_EDITABLE'
   /** The setting cannot change once created (a connection's kind); create another object instead. */
@@ -197,6 +199,8 @@ export type UserErrorCode =
   | 'INVALID_USERNAME'
   /** importUsers: user_id is not a non-empty string the gateway can use. */
   | 'INVALID_USER_ID'
+  /** createWebhook: a secret is `whsec_` followed by the base64 of 24 to 64 random bytes; leave it out to have one made. */
+  | 'INVALID_WEBHOOK_SECRET'
   /** The customer's own database owns this value; change it there (the cache refreshes at the next login). */
   | 'MANAGED_IN_CUSTOM_DATABASE'
   /** userMetadata or appMetadata would be larger than 16 KB as JSON after the merge. */
@@ -229,6 +233,10 @@ export type UserErrorCode =
   | 'TICKET_USED'
   /** authenticate: too many consecutive failed logins of this identifier from this address; refused without verifying until the block ends or a tenant administrator lifts it (removeLoginBlocks). */
   | 'TOO_MANY_ATTEMPTS'
+  /** createWebhook: the tenant has the most webhooks it may have; delete one first. */
+  | 'TOO_MANY_WEBHOOKS'
+  /** createWebhook: a type is not one of the change event types (user.created, user.updated…). */
+  | 'UNKNOWN_EVENT_TYPE'
   /** importUsers: the record has a key that is not an Auth0 bulk-import field. */
   | 'UNKNOWN_FIELD'
   /** A legacy custom-database user's email and password cannot change in one update (two scripts are not one transaction); send two updates. */
@@ -241,6 +249,8 @@ export type UserErrorCode =
   | 'USER_ID_TAKEN'
   /** expectedVersion is not the user's current version: someone changed the user since you read it. Reload, then retry. */
   | 'VERSION_CONFLICT'
+  /** createWebhook: the URL is not http(s), carries credentials, or points at a loopback, private or link-local address. */
+  | 'WEBHOOK_URL_NOT_ALLOWED'
   /** Unknown identifier or wrong password (the two are not told apart). */
   | 'WRONG_CREDENTIALS';
 
