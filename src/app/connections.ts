@@ -11,7 +11,7 @@ import {
 import type { ConnectionKind, RootAttributeSync, UserError } from '../domain/types.js';
 import type { ConnectionOptions, ConnectionRow } from '../store/types.js';
 import { connectionEvents } from '../domain/events.js';
-import { eventActor, userEventPlan } from './events.js';
+import { eventActor, sealedEventPlan, userEventPlan } from './events.js';
 import type { AppContext } from './context.js';
 import { hasScope } from '../domain/access.js';
 import { forbidden, notFound, unauthenticated } from './errors.js';
@@ -249,7 +249,7 @@ export async function deleteConnection(
       const page = await ctx.store.connections.usersPage(connection.id, { first: 500 });
       if (page.length === 0) break;
       for (const user of page) {
-        if (await ctx.store.users.erase(user.id, { actorId: caller.sub, operation: 'deleteConnection' }, userEventPlan(eventActor(ctx)))) deleted += 1;
+        if (await ctx.store.users.erase(user.id, { actorId: caller.sub, operation: 'deleteConnection' }, sealedEventPlan(userEventPlan(eventActor(ctx)), ctx.events?.box))) deleted += 1;
       }
     }
   }

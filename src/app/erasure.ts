@@ -3,7 +3,7 @@ import { hasScope, isHelpDeskFor } from '../domain/access.js';
 import type { UserError } from '../domain/types.js';
 import type { AppContext } from './context.js';
 import { forbidden, unauthenticated } from './errors.js';
-import { eventActor, userEventPlan } from './events.js';
+import { eventActor, sealedEventPlan, userEventPlan } from './events.js';
 import { forgetUser } from './loaders.js';
 import { findUserForWrite } from './lookup.js';
 
@@ -46,7 +46,7 @@ async function erase(ctx: AppContext, id: string, operation: string): Promise<De
   if (!caller) throw unauthenticated();
   const organizations = await ctx.access.organizationIdsOf(id);
   const organizationId = hasScope(caller, 'delete:users') ? null : (organizations.find((o) => caller.adminOrganizationIds.has(o)) ?? null);
-  const erased = await ctx.store.users.erase(id, { actorId: caller.sub, operation, organizationId }, userEventPlan(eventActor(ctx, organizationId)));
+  const erased = await ctx.store.users.erase(id, { actorId: caller.sub, operation, organizationId }, sealedEventPlan(userEventPlan(eventActor(ctx, organizationId)), ctx.events?.box));
   forgetUser(ctx.loaders, id);
   return erased ? { deletedUserId: id, userErrors: [] } : { deletedUserId: null, userErrors: [] };
 }

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { type ChangeEventType, EVENT_TYPES, isEventType } from '../domain/events.js';
 import type { UserError } from '../domain/types.js';
+import { openEvent } from '../outbox/events.js';
 import { newWebhookSecret, secretKey } from '../outbox/signing.js';
 import { webhookUrlProblem } from '../outbox/webhook-urls.js';
 import type { ChangeEventRow, DeliveryCursor, DeliveryFailure, Page, WebhookRow } from '../store/types.js';
@@ -121,5 +122,6 @@ export async function listEvents(
   if (typeErrors(types).length > 0) throw badUserInput(`Unknown event types; the types are ${EVENT_TYPES.join(', ')}.`, 'types');
   const after = args.after ? await seqOf(ctx, args.after) : null;
   if (args.after && after === null) throw badUserInput('The cursor is malformed, or names an event no longer kept: pass an endCursor or edge cursor from an earlier page.', 'after');
-  return ctx.store.events.list({ after, first: args.first, types: types as ChangeEventType[] });
+  const page = await ctx.store.events.list({ after, first: args.first, types: types as ChangeEventType[] });
+  return { ...page, rows: page.rows.map((row) => openEvent(row, ctx.events?.box)) };
 }

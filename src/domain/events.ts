@@ -34,6 +34,11 @@ export interface ChangeEventData {
   actor: string;
   /** The organization of a membership, or the one through which a help desk acted. */
   organization?: string;
+  /**
+   * At rest only, in the deletion notices of an erasure: the event's subject and data, encrypted
+   * (the erased id must not stay readable on disk); opened again before anyone sees the event.
+   */
+  sealed?: string;
 }
 
 /** An event as the app hands it to the store; the store gives it its id, seq and time. */

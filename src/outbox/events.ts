@@ -9,7 +9,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import type { ChangeEventRow, ChangeEventType } from '../domain/events.js';
+import type { ChangeEventRow, ChangeEventType, NewChangeEvent } from '../domain/events.js';
 import type { DeliveryCursor, DeliveryStore, EventStore, WebhookStore } from '../store/types.js';
 import { type SecretBox, sign } from './signing.js';
 import { ADDRESS_REFUSED, guardedLookup, isPrivateAddress } from './webhook-urls.js';
@@ -41,6 +41,30 @@ export function toCloudEvent(row: ChangeEventRow, source = EVENT_SOURCE): CloudE
     datacontenttype: 'application/json',
     data: row.data,
   };
+}
+
+/** What stands at rest for the subject of a sealed event. */
+export const SEALED_SUBJECT = 'sealed';
+
+/** An event kept encrypted at rest (an erasure's deletion notices): its subject and data sealed. */
+export function sealEvent(e: NewChangeEvent, box: SecretBox): NewChangeEvent {
+  return {
+    type: e.type,
+    subject: SEALED_SUBJECT,
+    data: { fields: [], actor: SEALED_SUBJECT, sealed: box.seal(JSON.stringify({ subject: e.subject, data: e.data })) },
+  };
+}
+
+/** An event as written, opened if it was sealed. */
+export function openEvent(row: ChangeEventRow, box: SecretBox | undefined): ChangeEventRow {
+  if (row.data.sealed === undefined || !box) return row;
+  try {
+    const { subject, data } = JSON.parse(box.open(row.data.sealed)) as Pick<ChangeEventRow, 'subject' | 'data'>;
+    return { ...row, subject, data };
+  } catch {
+    // Another key cannot open it: the notice goes out without the id.
+    return { ...row, data: { fields: [], actor: SEALED_SUBJECT } };
+  }
 }
 
 /** Where one consumer's events go. `send` resolves when the consumer accepted the event. */
@@ -250,7 +274,7 @@ export class EventDispatcher {
       let lost = false;
       for (const row of page.rows) {
         if (this.stopped) return;
-        const event = toCloudEvent(row, this.opts.source);
+        const event = toCloudEvent(openEvent(row, this.opts.box), this.opts.source);
         const body = JSON.stringify(event);
         let failure: string | null = null;
         try {

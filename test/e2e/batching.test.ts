@@ -12,8 +12,9 @@ let orgA: string;
 
 beforeAll(async () => {
   gw = await startTestGateway({
-    // The outbox's poll would count as statements of whatever request is running.
+    // The outbox's and the event delivery's polls would count as statements of whatever request is running.
     outboxIntervalMs: 3_600_000,
+    env: { EVENTS_POLL_MS: '60000' },
     onStatement: (sql) => {
       if (counting) statements.push(sql);
     },
