@@ -1,7 +1,7 @@
 // Delivery of change events to their consumers: each webhook, and the NATS publisher. Each
 // consumer has its own cursor in the store, leased to one instance at a time, and its own loop,
 // so a write never waits for a delivery and a dead receiver delays no one but itself. A consumer
-// receives its events one at a time in commit order (so in order per subject); a failure is tried
+// receives the events of each subject one at a time in commit order (several subjects at once); a failure is tried
 // again with exponential backoff and jitter, and after WEBHOOK_GIVE_UP_AFTER_SECONDS the event is
 // recorded as failed and the consumer moves on. Progress is recorded only under the lease and the
 // generation it was read in: a redelivery moves the cursor back and no delivery in flight can move
@@ -91,6 +91,8 @@ export interface DispatcherOptions {
   /** Bound on one HTTP delivery. */
   timeoutMs?: number;
   leaseMs?: number;
+  /** Subjects delivered at once per consumer (events of one subject always one after another); default 8. */
+  concurrency?: number;
   /** EVENT_RETENTION_DAYS: events older than this are deleted (checked hourly). */
   retentionDays?: number;
   /** Extra sinks by consumer id (the NATS publisher). */
@@ -101,6 +103,10 @@ export interface DispatcherOptions {
 }
 
 const ERROR_MAX = 300;
+/** Events read (and progress recorded) at a time per consumer. */
+const PAGE = 100;
+/** How stale the generation read may be before a delivery (a redelivery is seen within this). */
+const GENERATION_CHECK_MS = 5;
 
 function errorText(err: unknown): string {
   const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : null;
@@ -111,10 +117,10 @@ function errorText(err: unknown): string {
 }
 
 /** POSTs of one event to a webhook URL, signed; only a 2xx counts. Redirects are not followed. */
-export function webhookSink(url: string, secret: string, types: readonly ChangeEventType[], opts: { allowPrivate: boolean; timeoutMs: number }): EventSink {
+export function webhookSink(url: string, secret: string, types: readonly ChangeEventType[], opts: { allowPrivate: boolean; timeoutMs: number; concurrency: number }): EventSink {
   const target = new URL(url);
   const secure = target.protocol === 'https:';
-  const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 1 }) : new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: opts.concurrency }) : new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
   const lookup = guardedLookup(opts.allowPrivate);
   const host = target.hostname.replace(/^\[|\]$/g, '');
   return {
@@ -170,6 +176,7 @@ export class EventDispatcher {
   private readonly giveUpAfterMs: number;
   private readonly timeoutMs: number;
   private readonly leaseMs: number;
+  private readonly concurrency: number;
 
   constructor(private readonly opts: DispatcherOptions) {
     this.pollMs = opts.pollMs ?? 100;
@@ -178,6 +185,7 @@ export class EventDispatcher {
     this.giveUpAfterMs = opts.giveUpAfterMs ?? 3 * 24 * 3600_000;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.leaseMs = opts.leaseMs ?? 30_000;
+    this.concurrency = opts.concurrency ?? 8;
   }
 
   start(): void {
@@ -244,7 +252,7 @@ export class EventDispatcher {
     if (known && known.key === key) return known.sink;
     const sealed = await this.opts.store.webhooks.secretOf(consumer);
     if (!sealed) return null;
-    const sink = webhookSink(webhook.url, this.opts.box.open(sealed), webhook.types, { allowPrivate: this.opts.allowPrivate, timeoutMs: this.timeoutMs });
+    const sink = webhookSink(webhook.url, this.opts.box.open(sealed), webhook.types, { allowPrivate: this.opts.allowPrivate, timeoutMs: this.timeoutMs, concurrency: this.concurrency });
     known?.sink.close?.();
     this.sinks.set(consumer, { sink, key });
     return sink;
@@ -266,62 +274,106 @@ export class EventDispatcher {
       if (cursor.nextAttemptAt && cursor.nextAttemptAt.getTime() > now.getTime()) return;
       const sink = await this.sinkFor(consumer);
       if (!sink) return;
-      const page = await events.list({ after: cursor.afterSeq, first: 100, types: sink.types.length > 0 ? sink.types : null });
-      if (page.rows.length === 0) return;
+      const rows = await events.since(cursor.afterSeq, PAGE, sink.types.length > 0 ? sink.types : null);
+      if (rows.length === 0) return;
+      const outcome = await this.sendPage(consumer, sink, rows, cursor.generation);
+      // Progress is the longest run of delivered events from the cursor on, recorded once per page:
+      // a crash in between sends at most a page again, with the same webhook-id (receivers
+      // deduplicate by it); so do events of other subjects delivered beyond a failing one.
+      let sent = cursor.afterSeq;
+      const delivered: ChangeEventRow[] = [];
+      let failed: { row: ChangeEventRow; error: string } | null = null;
+      for (const row of rows) {
+        const result = outcome.results.get(row.seq);
+        if (result === undefined) break;
+        if (result !== null) {
+          failed = { row, error: result };
+          break;
+        }
+        sent = row.seq;
+        delivered.push(row);
+      }
       let from = cursor.afterSeq;
-      let failingSince = cursor.failingSince;
-      let attempts = cursor.attempts;
-      let lost = false;
-      for (const row of page.rows) {
-        if (this.stopped) return;
-        const event = toCloudEvent(openEvent(row, this.opts.box), this.opts.source);
-        const body = JSON.stringify(event);
-        let failure: string | null = null;
-        try {
-          await sink.send(event, body);
-        } catch (err) {
-          failure = errorText(err);
-        }
-        if (failure === null) {
-          if (!(await deliveries.advance(consumer, owner, cursor.generation, from, row.seq))) {
-            lost = true;
-            break;
-          }
-          this.opts.onDelivered?.(consumer, row);
-          from = row.seq;
-          failingSince = null;
-          attempts = 0;
-          continue;
-        }
+      if (sent !== from) {
+        if (!(await deliveries.advance(consumer, owner, cursor.generation, from, sent))) continue;
+        for (const row of delivered) this.opts.onDelivered?.(consumer, row);
+        from = sent;
+      }
+      if (failed) {
         const at = new Date();
-        failingSince ??= at;
-        attempts += 1;
+        // The cursor's failure record is about the event after it: kept only if that is still the one failing.
+        const failingSince = (from === cursor.afterSeq ? cursor.failingSince : null) ?? at;
+        const attempts = (from === cursor.afterSeq ? cursor.attempts : 0) + 1;
         if (at.getTime() - failingSince.getTime() >= this.giveUpAfterMs) {
-          this.opts.log?.('warn', { event: 'event_delivery_given_up', consumer, eventId: row.id, attempts, error: failure }, 'an event was given up');
-          if (!(await deliveries.advance(consumer, owner, cursor.generation, from, row.seq, { eventId: row.id, attempts, error: failure, at }))) {
-            lost = true;
-            break;
-          }
-          from = row.seq;
-          failingSince = null;
-          attempts = 0;
+          this.opts.log?.('warn', { event: 'event_delivery_given_up', consumer, eventId: failed.row.id, attempts, error: failed.error }, 'an event was given up');
+          await deliveries.advance(consumer, owner, cursor.generation, from, failed.row.seq, { eventId: failed.row.id, attempts, error: failed.error, at });
           continue;
         }
         const retryAt = new Date(at.getTime() + this.backoff(attempts));
-        this.opts.log?.('info', { event: 'event_delivery_failed', consumer, eventId: row.id, attempts, error: failure, retryAt: retryAt.toISOString() }, 'an event delivery failed; it will be retried');
-        await deliveries.retryLater(consumer, owner, cursor.generation, failure, retryAt, failingSince);
-        this.wakeAt(retryAt);
+        this.opts.log?.('info', { event: 'event_delivery_failed', consumer, eventId: failed.row.id, attempts, error: failed.error, retryAt: retryAt.toISOString() }, 'an event delivery failed; it will be retried');
+        await deliveries.retryLater(consumer, owner, cursor.generation, failed.error, retryAt, failingSince);
         return;
       }
-      // A lost advance (a redelivery, or another instance took the lease): read the cursor again.
-      if (lost) continue;
-      if (!page.hasNextPage) return;
+      // A redelivery asked meanwhile, or another instance took the lease: read the cursor again.
+      if (outcome.lost) continue;
+      if (this.stopped || rows.length < PAGE) return;
     }
   }
 
-  /** A retry due before the next poll would find it anyway; sooner than that, poll once more then. */
-  private wakeAt(at: Date): void {
-    const delay = at.getTime() - Date.now();
-    if (delay < this.pollMs * 2) setTimeout(() => void this.tick(), Math.max(0, delay) + 1).unref();
+  /**
+   * Sends a page: the events of each subject in order, several subjects at once (a slow answer
+   * for one subject does not hold up the others). After a failure no event beyond it is started,
+   * so the first event not delivered, in commit order, is always a failed one.
+   */
+  private async sendPage(
+    consumer: string,
+    sink: EventSink,
+    rows: ChangeEventRow[],
+    generation: number,
+  ): Promise<{ results: Map<number, string | null>; lost: boolean }> {
+    const results = new Map<number, string | null>();
+    let lost = false;
+    let haltAt = Number.POSITIVE_INFINITY;
+    // Erasure notices are sealed and the events before them pseudonymised: their subjects cannot be
+    // told apart at rest, so a page holding one is sent one event at a time.
+    const sequential = rows.some((r) => r.data.sealed !== undefined || r.subject.startsWith('deleted-user:'));
+    const bySubject = new Map<string, ChangeEventRow[]>();
+    for (const row of rows) {
+      const key = sequential ? '' : row.subject;
+      bySubject.set(key, [...(bySubject.get(key) ?? []), row]);
+    }
+    const chains = [...bySubject.values()];
+    let started = 0;
+    let checkedAt = performance.now();
+    const runChain = async (chain: ChangeEventRow[]) => {
+      for (const row of chain) {
+        if (this.stopped || lost || row.seq > haltAt) return;
+        // A redelivery asked meanwhile changes the generation: stop rather than send more than asked
+        // (read again when the last read is more than a few milliseconds old).
+        if (started++ > 0 && performance.now() - checkedAt > GENERATION_CHECK_MS) {
+          checkedAt = performance.now();
+          if ((await this.opts.store.deliveries.cursors([consumer]))[0]?.generation !== generation) {
+            lost = true;
+            return;
+          }
+        }
+        const event = toCloudEvent(openEvent(row, this.opts.box), this.opts.source);
+        try {
+          await sink.send(event, JSON.stringify(event));
+          results.set(row.seq, null);
+        } catch (err) {
+          results.set(row.seq, errorText(err));
+          haltAt = Math.min(haltAt, row.seq);
+          return;
+        }
+      }
+    };
+    let next = 0;
+    const worker = async () => {
+      while (next < chains.length) await runChain(chains[next++] as ChangeEventRow[]);
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, chains.length) }, worker));
+    return { results, lost };
   }
+
 }

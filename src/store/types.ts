@@ -530,6 +530,8 @@ export interface EventStore {
    * given types (all when none). `totalCount` counts every kept event of those types.
    */
   list(args: { after: number | null; first: number; types?: readonly ChangeEventType[] | null }): Promise<Page<ChangeEventRow>>;
+  /** Up to `first` events after the seq `after`, of the given types (all when none), in commit order; no count (the delivery worker's read). */
+  since(after: number, first: number, types?: readonly ChangeEventType[] | null): Promise<ChangeEventRow[]>;
   /** The seq of the last event recorded (0 when none). */
   lastSeq(): Promise<number>;
   /** The seq of the event with this CloudEvents id; null when none is kept. */

@@ -31,6 +31,16 @@ export function sqliteEvents(db: Db): EventStore {
         .all();
       return { rows: rows.slice(0, first) as ChangeEventRow[], hasNextPage: rows.length > first, totalCount: total };
     },
+    async since(after, first, types) {
+      const typed = types && types.length > 0 ? inArray(t.changeEvents.type, [...types]) : undefined;
+      return db
+        .select()
+        .from(t.changeEvents)
+        .where(and(typed, gt(t.changeEvents.seq, after)))
+        .orderBy(asc(t.changeEvents.seq))
+        .limit(first)
+        .all() as ChangeEventRow[];
+    },
     async lastSeq() {
       return lastSeq(db);
     },
