@@ -166,6 +166,8 @@ export function webhookSink(url: string, secret: string, types: readonly ChangeE
 
 export class EventDispatcher {
   private readonly running = new Map<string, Promise<void>>();
+  /** Consumers this instance has held a lease of (given back at stop). */
+  private readonly leased = new Set<string>();
   private readonly sinks = new Map<string, { sink: EventSink; key: string }>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -200,7 +202,7 @@ export class EventDispatcher {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await Promise.allSettled([...this.running.values()]);
-    for (const consumer of this.sinks.keys()) await this.opts.store.deliveries.release(consumer, this.opts.owner).catch(() => undefined);
+    for (const consumer of this.leased) await this.opts.store.deliveries.release(consumer, this.opts.owner).catch(() => undefined);
     for (const { sink } of this.sinks.values()) sink.close?.();
     this.sinks.clear();
   }
@@ -271,6 +273,7 @@ export class EventDispatcher {
       const now = new Date();
       const cursor: DeliveryCursor | null = await deliveries.claim(consumer, owner, now, new Date(now.getTime() + this.leaseMs));
       if (!cursor) return;
+      this.leased.add(consumer);
       if (cursor.nextAttemptAt && cursor.nextAttemptAt.getTime() > now.getTime()) return;
       const sink = await this.sinkFor(consumer);
       if (!sink) return;
@@ -345,6 +348,7 @@ export class EventDispatcher {
     const chains = [...bySubject.values()];
     let started = 0;
     let checkedAt = performance.now();
+    let claimedAt = performance.now();
     const runChain = async (chain: ChangeEventRow[]) => {
       for (const row of chain) {
         if (this.stopped || lost || row.seq > haltAt) return;
@@ -352,7 +356,14 @@ export class EventDispatcher {
         // (read again when the last read is more than a few milliseconds old).
         if (started++ > 0 && performance.now() - checkedAt > GENERATION_CHECK_MS) {
           checkedAt = performance.now();
-          if ((await this.opts.store.deliveries.cursors([consumer]))[0]?.generation !== generation) {
+          // Past half the lease, the read renews it (a long page must not let another instance in).
+          const renew = performance.now() - claimedAt > this.leaseMs / 2;
+          const now = new Date();
+          const current = renew
+            ? await this.opts.store.deliveries.claim(consumer, this.opts.owner, now, new Date(now.getTime() + this.leaseMs))
+            : (await this.opts.store.deliveries.cursors([consumer]))[0];
+          if (renew) claimedAt = performance.now();
+          if (current?.generation !== generation) {
             lost = true;
             return;
           }

@@ -235,7 +235,7 @@ describe('webhooks', () => {
     await gw.gql('mutation($id: ID!) { deleteWebhook(id: $id) { deletedWebhookId } }', { id }, hooks);
   }, 60_000);
 
-  it('two instances on one database deliver each event once per webhook', async () => {
+  it('two instances on one database deliver each event once per webhook; one stopping, the other goes on', async () => {
     const r = await receiver();
     const { id } = await webhook(r.url);
     const previous = process.env.INSTANCE_ID;
@@ -265,6 +265,12 @@ describe('webhooks', () => {
       expect(ids).toHaveLength(31);
       expect(new Set(ids).size).toBe(31);
       expect(r.accepted().map((d) => bodyOf(d).data.version)).toEqual(Array.from({ length: 31 }, (_, i) => i + 1));
+      // The first instance's worker stops (as at a shutdown: its leases are given back): the second goes on.
+      await gw.runtime.events.stop();
+      for (let i = 30; i < 35; i++) await rename(user, `n${i}`);
+      await r.waitFor((x) => x.accepted().length >= 36, 10_000);
+      await new Promise((res) => setTimeout(res, 300));
+      expect(r.accepted().map((d) => bodyOf(d).data.version)).toEqual(Array.from({ length: 36 }, (_, i) => i + 1));
     } finally {
       if (previous === undefined) delete process.env.INSTANCE_ID;
       else process.env.INSTANCE_ID = previous;
