@@ -136,6 +136,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       retentionDays: config.events.retentionDays,
       extraSinks,
       log: (level, fields, message) => obs.log[level](fields, message),
+      onDelivered: (consumer, event) => obs.metrics.eventDelivery(consumer === NATS_CONSUMER ? 'nats' : 'webhook', 'delivered', (Date.now() - event.time.getTime()) / 1000),
+      onFailed: (consumer, givenUp) => obs.metrics.eventDelivery(consumer === NATS_CONSUMER ? 'nats' : 'webhook', givenUp ? 'given_up' : 'failed'),
     });
     let guard: Guard;
     try {

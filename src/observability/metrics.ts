@@ -81,6 +81,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly eventDeliveries = new Counter({
+    name: 'gateway_event_deliveries_total',
+    help: 'Change event deliveries by sink (webhook, nats) and outcome: delivered, failed (will be retried), given_up.',
+    labelNames: ['sink', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly eventDeliveryLag = new Histogram({
+    name: 'gateway_event_delivery_lag_seconds',
+    help: 'From an event committed to its delivery accepted, by sink (webhook, nats).',
+    labelNames: ['sink'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
     const outboxCounts = () => this.outboxCounts;
@@ -148,6 +162,11 @@ export class Metrics {
 
   storeCall(call: string, seconds: number): void {
     this.storeCalls.observe({ call }, seconds);
+  }
+
+  eventDelivery(sink: 'webhook' | 'nats', outcome: 'delivered' | 'failed' | 'given_up', lagSeconds?: number): void {
+    this.eventDeliveries.inc({ sink, outcome });
+    if (lagSeconds !== undefined) this.eventDeliveryLag.observe({ sink }, lagSeconds);
   }
 
   outboxDelivery(outcome: 'sent' | 'failed' | 'given_up'): void {

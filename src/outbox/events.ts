@@ -100,6 +100,8 @@ export interface DispatcherOptions {
   log?: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
   /** Told of each event delivered (metrics, the benchmark's lag). */
   onDelivered?: (consumer: string, event: ChangeEventRow) => void;
+  /** Told of each failed attempt, and of each event given up. */
+  onFailed?: (consumer: string, givenUp: boolean) => void;
 }
 
 const ERROR_MAX = 300;
@@ -308,11 +310,13 @@ export class EventDispatcher {
         const failingSince = (from === cursor.afterSeq ? cursor.failingSince : null) ?? at;
         const attempts = (from === cursor.afterSeq ? cursor.attempts : 0) + 1;
         if (at.getTime() - failingSince.getTime() >= this.giveUpAfterMs) {
+          this.opts.onFailed?.(consumer, true);
           this.opts.log?.('warn', { event: 'event_delivery_given_up', consumer, eventId: failed.row.id, attempts, error: failed.error }, 'an event was given up');
           await deliveries.advance(consumer, owner, cursor.generation, from, failed.row.seq, { eventId: failed.row.id, attempts, error: failed.error, at });
           continue;
         }
         const retryAt = new Date(at.getTime() + this.backoff(attempts));
+        this.opts.onFailed?.(consumer, false);
         this.opts.log?.('info', { event: 'event_delivery_failed', consumer, eventId: failed.row.id, attempts, error: failed.error, retryAt: retryAt.toISOString() }, 'an event delivery failed; it will be retried');
         await deliveries.retryLater(consumer, owner, cursor.generation, failed.error, retryAt, failingSince);
         return;

@@ -142,6 +142,10 @@ describe('webhooks', () => {
     expect(failed[0]?.headers['webhook-id']).toBe(ok[0]?.id);
     // Backoff: the retries were spread out, not sent back to back.
     expect((failed[4]?.at ?? 0) - (failed[0]?.at ?? 0)).toBeGreaterThanOrEqual(40);
+    const metrics = gw.runtime.obs.metrics.registry;
+    const text = await metrics.metrics();
+    expect(text).toMatch(/gateway_event_deliveries_total\{sink="webhook",outcome="failed"\} [5-9]/);
+    expect(text).toMatch(/gateway_event_delivery_lag_seconds_count\{sink="webhook"\} [1-9]/);
 
     // Redelivery: everything after the first event, once more, in order, with the same ids.
     const events = await gw.gql<{ events: { edges: { cursor: string; node: { id: string } }[] } }>(
