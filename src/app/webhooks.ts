@@ -7,7 +7,7 @@ import type { UserError } from '../domain/types.js';
 import { openEvent } from '../outbox/events.js';
 import { newWebhookSecret, secretKey } from '../outbox/signing.js';
 import { webhookUrlProblem } from '../outbox/webhook-urls.js';
-import type { ChangeEventRow, DeliveryCursor, DeliveryFailure, Page, WebhookRow } from '../store/types.js';
+import type { DeliveryCursor, DeliveryFailure, EventPage, WebhookRow } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { badUserInput, notFound, unauthenticated } from './errors.js';
 
@@ -116,12 +116,12 @@ export function webhookFailures(ctx: AppContext, id: string, first: number): Pro
 export async function listEvents(
   ctx: AppContext,
   args: { after?: string | null; first: number; types?: readonly string[] | null },
-): Promise<Page<ChangeEventRow>> {
+): Promise<EventPage & { types: ChangeEventType[] }> {
   if (!Number.isInteger(args.first) || args.first < 1 || args.first > 1000) throw badUserInput('first must be from 1 to 1000.', 'first');
   const types = args.types ?? [];
   if (typeErrors(types).length > 0) throw badUserInput(`Unknown event types; the types are ${EVENT_TYPES.join(', ')}.`, 'types');
   const after = args.after ? await seqOf(ctx, args.after) : null;
   if (args.after && after === null) throw badUserInput('The cursor is malformed, or names an event no longer kept: pass an endCursor or edge cursor from an earlier page.', 'after');
   const page = await ctx.store.events.list({ after, first: args.first, types: types as ChangeEventType[] });
-  return { ...page, rows: page.rows.map((row) => openEvent(row, ctx.events?.box)) };
+  return { ...page, rows: page.rows.map((row) => openEvent(row, ctx.events?.box)), types: types as ChangeEventType[] };
 }

@@ -524,12 +524,20 @@ export interface OutboxMessageSummary {
 
 export type OutboxChange = { ok: true; message: OutboxMessageSummary | null } | { ok: false; problem: 'missing' | 'sent' };
 
+/** A page of events: no total (counting every kept event is paid only by those who ask, through EventStore.count). */
+export interface EventPage {
+  rows: ChangeEventRow[];
+  hasNextPage: boolean;
+}
+
 export interface EventStore {
   /**
    * Events after the event `after` (a seq; null: from the oldest kept), in commit order, of the
-   * given types (all when none). `totalCount` counts every kept event of those types.
+   * given types (all when none).
    */
-  list(args: { after: number | null; first: number; types?: readonly ChangeEventType[] | null }): Promise<Page<ChangeEventRow>>;
+  list(args: { after: number | null; first: number; types?: readonly ChangeEventType[] | null }): Promise<EventPage>;
+  /** How many events of these types (all when none) are kept: a count of the whole table, asked for only when wanted. */
+  count(types?: readonly ChangeEventType[] | null): Promise<number>;
   /** Up to `first` events after the seq `after`, of the given types (all when none), in commit order; no count (the delivery worker's read). */
   since(after: number, first: number, types?: readonly ChangeEventType[] | null): Promise<ChangeEventRow[]>;
   /** The seq of the last event recorded (0 when none). */

@@ -24,7 +24,7 @@ export const eventResolvers: Resolvers = {
   ChangeEventConnection: {
     edges: (page) => page.rows.map((node) => ({ cursor: eventCursor(node.seq), node })),
     pageInfo: (page) => ({ hasNextPage: page.hasNextPage, endCursor: page.rows.length > 0 ? eventCursor((page.rows.at(-1) as { seq: number }).seq) : null }),
-    totalCount: (page) => page.totalCount,
+    totalCount: (page, _, ctx) => ctx.store.events.count(page.types),
   },
   ChangeEvent: {
     specversion: () => '1.0',

@@ -21,7 +21,6 @@ export function sqliteEvents(db: Db): EventStore {
   return {
     async list({ after, first, types }) {
       const typed = types && types.length > 0 ? inArray(t.changeEvents.type, [...types]) : undefined;
-      const total = db.select({ n: count() }).from(t.changeEvents).where(typed).get()?.n ?? 0;
       const rows = db
         .select()
         .from(t.changeEvents)
@@ -29,7 +28,11 @@ export function sqliteEvents(db: Db): EventStore {
         .orderBy(asc(t.changeEvents.seq))
         .limit(first + 1)
         .all();
-      return { rows: rows.slice(0, first) as ChangeEventRow[], hasNextPage: rows.length > first, totalCount: total };
+      return { rows: rows.slice(0, first) as ChangeEventRow[], hasNextPage: rows.length > first };
+    },
+    async count(types) {
+      const typed = types && types.length > 0 ? inArray(t.changeEvents.type, [...types]) : undefined;
+      return db.select({ n: count() }).from(t.changeEvents).where(typed).get()?.n ?? 0;
     },
     async since(after, first, types) {
       const typed = types && types.length > 0 ? inArray(t.changeEvents.type, [...types]) : undefined;
