@@ -158,7 +158,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       logError: (message, err) => obs.error(message, err),
       obs,
       metricsOnMainPort: config.observability.metrics,
-      events: { box, allowPrivate: config.events.allowPrivate, source: config.events.source },
+      events: { box, allowPrivate: config.events.allowPrivate, source: config.events.source, notify: () => dispatcher.kick() },
     });
     // Tickets and invitations for users and the help desk leave through the outbox.
     const sender = new OutboxSender(store.outbox, createTransport({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, file: config.mail.file }), {

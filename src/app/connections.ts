@@ -10,8 +10,7 @@ import {
 } from '../domain/attributes.js';
 import type { ConnectionKind, RootAttributeSync, UserError } from '../domain/types.js';
 import type { ConnectionOptions, ConnectionRow } from '../store/types.js';
-import { connectionEvents } from '../domain/events.js';
-import { eventActor, sealedEventPlan, userEventPlan } from './events.js';
+import { connectionEventPlan, eventActor, sealedEventPlan, userEventPlan } from './events.js';
 import type { AppContext } from './context.js';
 import { hasScope } from '../domain/access.js';
 import { forbidden, notFound, unauthenticated } from './errors.js';
@@ -203,7 +202,7 @@ export async function updateConnection(ctx: AppContext, id: string, input: Conne
     current.id,
     { ...(input.name != null ? { name: input.name } : {}), strategy, options },
     { actorId: caller.sub, operation: 'updateConnection' },
-    ({ before, after }) => connectionEvents(before, after, eventActor(ctx)),
+    connectionEventPlan(eventActor(ctx)),
   );
   if (!row) throw notFound('connection', id);
   await indexDeclaredAttributes(ctx, row);

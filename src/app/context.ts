@@ -13,6 +13,8 @@ export interface EventSettings {
   box: SecretBox;
   allowPrivate: boolean;
   source: string;
+  /** Tells this process's delivery worker that a write recorded events (it polls otherwise). */
+  notify?: () => void;
 }
 
 export interface AppContext {

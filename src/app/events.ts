@@ -1,24 +1,44 @@
 // The events of a write, planned by the app beside the write and recorded by the store in its
 // transaction: who acted (the caller's sub, and the organization of a help desk) is known here.
-import { type EventActor, membershipEvents, userEvents } from '../domain/events.js';
+import { connectionEvents, type EventActor, membershipEvents, type NewChangeEvent, userEvents } from '../domain/events.js';
 import { sealEvent } from '../outbox/events.js';
 import type { SecretBox } from '../outbox/signing.js';
-import type { EventPlan, MembershipWrite, UserWrite } from '../store/types.js';
+import type { ConnectionRow, EventPlan, MembershipWrite, UserWrite } from '../store/types.js';
 import type { AppContext } from './context.js';
 
-export function eventActor(ctx: AppContext, organization?: string | null, fallback = 'system'): EventActor {
-  return { actor: ctx.caller?.sub ?? fallback, organization: organization ?? null };
+/** Who acted, and how to tell this process's delivery worker that events are on their way. */
+export interface AppEventActor extends EventActor {
+  notify?: () => void;
+}
+
+export function eventActor(ctx: AppContext, organization?: string | null, fallback = 'system'): AppEventActor {
+  return { actor: ctx.caller?.sub ?? fallback, organization: organization ?? null, notify: ctx.events?.notify };
+}
+
+/**
+ * The plan runs inside the write's transaction: the worker is told after this turn of the event
+ * loop, when the transaction has committed (it polls anyway: being told early or for a write that
+ * rolled back costs one empty read).
+ */
+function told(events: NewChangeEvent[], by: AppEventActor): NewChangeEvent[] {
+  if (events.length > 0 && by.notify) setImmediate(by.notify);
+  return events;
 }
 
 export const userEventPlan =
-  (by: EventActor): EventPlan<UserWrite> =>
+  (by: AppEventActor): EventPlan<UserWrite> =>
   (write) =>
-    userEvents(write, by);
+    told(userEvents(write, by), by);
 
 export const membershipEventPlan =
-  (by: EventActor): EventPlan<MembershipWrite> =>
+  (by: AppEventActor): EventPlan<MembershipWrite> =>
   (write) =>
-    membershipEvents(write, by);
+    told(membershipEvents(write, by), by);
+
+export const connectionEventPlan =
+  (by: AppEventActor): EventPlan<{ before: ConnectionRow; after: ConnectionRow }> =>
+  ({ before, after }) =>
+    told(connectionEvents(before, after, by), by);
 
 /**
  * The deletion notices of an erasure name the erased id (consumers erase their copies by it), yet

@@ -174,6 +174,10 @@ export class EventDispatcher {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private lastPrune = 0;
+  /** Counts kicks, so a consumer's run that read before one looks again rather than wait for the poll. */
+  private kicks = 0;
+  private kickScheduled = false;
+  private consumerCount = 0;
   private readonly pollMs: number;
   private readonly backoffBaseMs: number;
   private readonly maxBackoffMs: number;
@@ -209,6 +213,18 @@ export class EventDispatcher {
     this.sinks.clear();
   }
 
+  /** Events were just committed here: look now rather than at the next poll (several kicks in one turn are one look). */
+  kick(): void {
+    this.kicks += 1;
+    // No consumer at the last look: nothing to hurry (a new webhook is found by the next poll).
+    if (this.kickScheduled || this.stopped || this.consumerCount === 0) return;
+    this.kickScheduled = true;
+    setImmediate(() => {
+      this.kickScheduled = false;
+      void this.tick();
+    });
+  }
+
   /** One pass now over every consumer (tests); resolves when each has nothing more to do. */
   async drain(): Promise<void> {
     await this.tick();
@@ -219,6 +235,7 @@ export class EventDispatcher {
     if (this.stopped) return;
     try {
       const consumers = await this.opts.store.deliveries.consumers();
+      this.consumerCount = consumers.length;
       for (const consumer of consumers) {
         if (this.running.has(consumer)) continue;
         const run = this.runConsumer(consumer)
@@ -279,8 +296,12 @@ export class EventDispatcher {
       if (cursor.nextAttemptAt && cursor.nextAttemptAt.getTime() > now.getTime()) return;
       const sink = await this.sinkFor(consumer);
       if (!sink) return;
+      const kicksBefore = this.kicks;
       const rows = await events.since(cursor.afterSeq, PAGE, sink.types.length > 0 ? sink.types : null);
-      if (rows.length === 0) return;
+      if (rows.length === 0) {
+        if (this.kicks !== kicksBefore) continue;
+        return;
+      }
       const outcome = await this.sendPage(consumer, sink, rows, cursor.generation);
       // Progress is the longest run of delivered events from the cursor on, recorded once per page:
       // a crash in between sends at most a page again, with the same webhook-id (receivers
@@ -323,7 +344,7 @@ export class EventDispatcher {
       }
       // A redelivery asked meanwhile, or another instance took the lease: read the cursor again.
       if (outcome.lost) continue;
-      if (this.stopped || rows.length < PAGE) return;
+      if (this.stopped || (rows.length < PAGE && this.kicks === kicksBefore)) return;
     }
   }
 
