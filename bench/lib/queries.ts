@@ -46,6 +46,20 @@ export const LOGIN = `mutation Login($input: RecordLoginInput!) {
   }
 }`;
 
+/** Scenario 5: a search by a declared attribute of the own store (the bench declares `department`). */
+export const SEARCH = `query Search($department: String!) {
+  users(first: 20, filter: { connection: "Username-Password-Authentication", attributes: [{ key: "department", in: USER_METADATA, equals: $department }] }) {
+    edges { node { id email userMetadata } }
+  }
+}`;
+
+/** The declaration scenario 5 needs (it also creates the expression index). */
+export const DECLARE_DEPARTMENT = `mutation {
+  updateConnection(id: "Username-Password-Authentication", input: { attributes: [
+    { key: "department", in: USER_METADATA, schema: { type: "string" }, edit: [TENANT_ADMIN], view: [TENANT_ADMIN, HELP_DESK, SELF] }
+  ] }) { userErrors { code message } }
+}`;
+
 export const encodeCursor = (id: string) => Buffer.from(`c:${id}`, 'utf8').toString('base64url');
 
 export const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
