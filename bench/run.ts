@@ -21,7 +21,7 @@ import { type LoadResult, runLoad } from './lib/load.js';
 import { memoryOf, runMeasured, startProcess, stopProcess } from './lib/proc.js';
 import { type ProfileSummary, summarizeProfile } from './lib/profile.js';
 import {
-  encodeCursor,
+  cursorAt,
   LOGIN,
   loginInput,
   noErrors,
@@ -151,9 +151,9 @@ interface Scenario {
   verify: (body: string) => boolean;
 }
 
-function scenarios(tenant: Tenant, tokens: { admin: string; helpDesk: string; login: string }): Scenario[] {
+function scenarios(dbPath: string, tenant: Tenant, tokens: { admin: string; helpDesk: string; login: string }): Scenario[] {
   const profileBody = JSON.stringify({ query: PROFILE, variables: { id: tenant.profileId } });
-  const pageBody = () => JSON.stringify({ query: PAGE, variables: { after: encodeCursor(pick(tenant.allIds)) } });
+  const pageBody = () => JSON.stringify({ query: PAGE, variables: { after: cursorAt(dbPath, tokens.admin, pick(tenant.allIds)) } });
   const updateBody = () =>
     JSON.stringify({
       query: UPDATE,
@@ -213,7 +213,7 @@ async function main(): Promise<void> {
     const gw = await startGateway(dir, dbPath, secret);
     const idle = memoryOf(gw.pid);
     log(`gateway pid ${gw.pid} on ${gw.url}, ${idle?.rssMb.toFixed(0)} MB RSS after start`);
-    const list = scenarios(tenant, tokens);
+    const list = scenarios(dbPath, tenant, tokens);
     const profileResponse = await post(gw.url, tokens.admin, list[0]?.body as string);
     if (!noErrors(profileResponse) || !profileResponse.includes('"fieldPolicies"')) {
       throw new Error(`scenario 1 answered with errors: ${profileResponse.slice(0, 500)}`);
