@@ -21,8 +21,8 @@ import { type LoadResult, runLoad } from './lib/load.js';
 import { memoryOf, runMeasured, startProcess, stopProcess } from './lib/proc.js';
 import { type ProfileSummary, summarizeProfile } from './lib/profile.js';
 import {
+  cursorAt,
   DECLARE_DEPARTMENT,
-  encodeCursor,
   LOGIN,
   loginInput,
   noErrors,
@@ -153,9 +153,9 @@ interface Scenario {
   verify: (body: string) => boolean;
 }
 
-function scenarios(tenant: Tenant, tokens: { admin: string; helpDesk: string; login: string }): Scenario[] {
+function scenarios(dbPath: string, tenant: Tenant, tokens: { admin: string; helpDesk: string; login: string }): Scenario[] {
   const profileBody = JSON.stringify({ query: PROFILE, variables: { id: tenant.profileId } });
-  const pageBody = () => JSON.stringify({ query: PAGE, variables: { after: encodeCursor(pick(tenant.allIds)) } });
+  const pageBody = () => JSON.stringify({ query: PAGE, variables: { after: cursorAt(dbPath, tokens.admin, pick(tenant.allIds)) } });
   const updateBody = () =>
     JSON.stringify({
       query: UPDATE,
@@ -223,7 +223,7 @@ async function main(): Promise<void> {
     // Scenario 5's declaration, through the API as a tenant would (it creates the expression index).
     const declared = await post(gw.url, tokens.admin, JSON.stringify({ query: DECLARE_DEPARTMENT }));
     if (!declared.includes('"userErrors":[]')) throw new Error(`declaring department failed: ${declared.slice(0, 500)}`);
-    const list = scenarios(tenant, tokens);
+    const list = scenarios(dbPath, tenant, tokens);
     const profileResponse = await post(gw.url, tokens.admin, list[0]?.body as string);
     if (!noErrors(profileResponse) || !profileResponse.includes('"fieldPolicies"')) {
       throw new Error(`scenario 1 answered with errors: ${profileResponse.slice(0, 500)}`);

@@ -2,7 +2,7 @@ import { addOrganizationMember, createOrganization } from '../../app/organizatio
 import { listOrganizations, readableOrganization } from '../../app/queries.js';
 import type { ConnectionRow } from '../../store/types.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
-import { decodeCursor, pageSize, toConnection } from '../pagination.js';
+import { type CursorList, decodeCursor, pageSize, toConnection } from '../pagination.js';
 
 export const organizationResolvers: Resolvers = {
   Query: {
@@ -17,16 +17,19 @@ export const organizationResolvers: Resolvers = {
         .filter((r): r is ConnectionRow => r !== null && !(r instanceof Error))
         .sort((a, b) => a.name.localeCompare(b.name));
     },
-    members: async (org, { first, after }, ctx) =>
-      ctx.loaders.members.load({
+    members: async (org, { first, after }, ctx) => {
+      const list: CursorList = `members:${org.id}`;
+      const page = await ctx.loaders.members.load({
         organizationId: org.id,
         first: pageSize(first),
-        after: decodeCursor(after),
-      }),
+        after: decodeCursor(ctx, list, after),
+      });
+      return { ...page, list };
+    },
   },
   MembershipConnection: {
-    edges: (page) => toConnection(page, (m) => m.userId).edges,
-    pageInfo: (page) => toConnection(page, (m) => m.userId).pageInfo,
+    edges: (page, _, ctx) => toConnection(ctx, page, (m) => m.userId).edges,
+    pageInfo: (page, _, ctx) => toConnection(ctx, page, (m) => m.userId).pageInfo,
     totalCount: (page) => page.totalCount,
   },
   OrganizationMembership: {
@@ -36,6 +39,10 @@ export const organizationResolvers: Resolvers = {
       return org;
     },
     user: async (m, _, ctx) => ctx.access.visible(await ctx.loaders.user.load(m.userId)),
+    // The invited address is the member's data: it reads as the member's profile does (null to a
+    // caller who may not read that user, as `user` is).
+    invitedEmail: async (m, _, ctx) =>
+      m.invitedEmail !== null && (await ctx.access.visible(await ctx.loaders.user.load(m.userId))) ? m.invitedEmail : null,
   },
   Mutation: {
     createOrganization: (_, { input }, ctx) => createOrganization(ctx, input),

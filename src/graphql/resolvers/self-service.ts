@@ -8,11 +8,12 @@ import {
 } from '../../app/organizations.js';
 import { createEmailVerificationTicket, createPasswordResetTicket, resetPassword, verifyEmail } from '../../app/tickets.js';
 import { badUserInput } from '../../app/errors.js';
+import type { AppContext } from '../../app/context.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { decodeCursor, pageSize, toConnection } from '../pagination.js';
 
-function auditCursor(after: string | null | undefined): number | null {
-  const id = decodeCursor(after);
+function auditCursor(ctx: AppContext, after: string | null | undefined): number | null {
+  const id = decodeCursor(ctx, 'audit', after);
   if (id === null) return null;
   const n = Number(id);
   if (!Number.isInteger(n) || n < 1) throw badUserInput('The cursor is malformed.', 'after');
@@ -23,16 +24,18 @@ function auditCursor(after: string | null | undefined): number | null {
 export const selfServiceResolvers: Resolvers = {
   Query: {
     exportUserData: (_, { id }, ctx) => exportUserData(ctx, id),
-    auditEvents: (_, { first, after, filter }, ctx) =>
-      listAuditEvents(ctx, {
+    auditEvents: async (_, { first, after, filter }, ctx) => ({
+      ...(await listAuditEvents(ctx, {
         first: pageSize(first),
-        after: auditCursor(after),
+        after: auditCursor(ctx, after),
         filter: { userId: filter?.userId, actorId: filter?.actorId, organization: filter?.organization },
-      }),
+      })),
+      list: 'audit' as const,
+    }),
   },
   AuditEventConnection: {
-    edges: (page) => toConnection(page, (e) => String(e.id)).edges,
-    pageInfo: (page) => toConnection(page, (e) => String(e.id)).pageInfo,
+    edges: (page, _, ctx) => toConnection(ctx, page, (e) => String(e.id)).edges,
+    pageInfo: (page, _, ctx) => toConnection(ctx, page, (e) => String(e.id)).pageInfo,
     totalCount: (page) => page.totalCount,
   },
   AuditEvent: {
