@@ -5,9 +5,10 @@
 // changed, forged or truncated cursor fails its tag and is BAD_USER_INPUT, never another position.
 // It is bound to its list (users in one order, one organization's members, the audit log) and to
 // the caller's `sub` (associated data), so a cursor is valid only where and for whom it was issued.
-// The nonce is derived from the position, list and caller (as in SIV), so one position has one
-// cursor: `endCursor` equals the last edge's cursor.
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+// The nonce is derived from the position, list and caller (as in SIV, and checked again on opening),
+// so one position has one cursor: `endCursor` equals the last edge's cursor. Positions are padded,
+// so a cursor's length says nothing of its id's.
+import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 import { badUserInput } from '../app/errors.js';
 import type { AppContext } from '../app/context.js';
 import type { Page } from '../store/types.js';
@@ -39,14 +40,48 @@ function keysOf(root: Buffer): Keys {
   return keys;
 }
 
-const associatedData = (list: CursorList, sub: string) => Buffer.from(`${list}\u0000${sub}`, 'utf8');
+/** Each part length-prefixed, so no two different (list, sub) pairs or positions frame to the same bytes. */
+function framed(...parts: Buffer[]): Buffer {
+  return Buffer.concat(parts.flatMap((part) => [Buffer.from(Uint32Array.of(part.length).buffer), part]));
+}
+
+const associatedData = (list: CursorList, sub: string) => framed(Buffer.from(list, 'utf8'), Buffer.from(sub, 'utf8'));
+
+/**
+ * Positions are padded to a multiple of PAD_BYTES (after a 2-byte length), so a cursor's length
+ * does not tell the length of the id inside it.
+ */
+const PAD_BYTES = 256;
+const MAX_POSITION_BYTES = 0xffff;
+
+function padded(position: string): Buffer | null {
+  const bytes = Buffer.from(position, 'utf8');
+  if (bytes.length === 0 || bytes.length > MAX_POSITION_BYTES) return null;
+  const size = Math.ceil((bytes.length + 2) / PAD_BYTES) * PAD_BYTES;
+  const out = Buffer.alloc(size);
+  out.writeUInt16BE(bytes.length, 0);
+  bytes.copy(out, 2);
+  return out;
+}
+
+function unpadded(plain: Buffer): string | null {
+  if (plain.length < 2 || plain.length % PAD_BYTES !== 0) return null;
+  const length = plain.readUInt16BE(0);
+  if (length === 0 || length + 2 > plain.length || plain.subarray(length + 2).some((b) => b !== 0)) return null;
+  return plain.subarray(2, length + 2).toString('utf8');
+}
+
+/** SIV-style: the nonce is a MAC of everything sealed, under its own key, so one position has one cursor. */
+const nonceOf = (keys: Keys, aad: Buffer, plain: Buffer) =>
+  createHmac('sha256', keys.nonce).update(framed(aad, plain)).digest().subarray(0, NONCE_BYTES);
 
 /** The cursor of `position` in `list` for the caller `sub`, sealed with `root` (the store's cursorKey). */
 export function sealCursor(root: Buffer, list: CursorList, sub: string, position: string): string {
   const keys = keysOf(root);
   const aad = associatedData(list, sub);
-  const plain = Buffer.from(position, 'utf8');
-  const nonce = createHmac('sha256', keys.nonce).update(aad).update('\u0000').update(plain).digest().subarray(0, NONCE_BYTES);
+  const plain = padded(position);
+  if (!plain) throw new Error('a cursor position is 1 to 65,535 bytes');
+  const nonce = nonceOf(keys, aad, plain);
   const cipher = createCipheriv('aes-256-gcm', keys.seal, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
   const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
@@ -59,12 +94,16 @@ export function openCursor(root: Buffer, list: CursorList, sub: string, cursor: 
   // Canonical base64url only: one cursor, one spelling.
   if (bytes.length <= NONCE_BYTES + TAG_BYTES || bytes.toString('base64url') !== cursor) return null;
   const keys = keysOf(root);
-  const decipher = createDecipheriv('aes-256-gcm', keys.seal, bytes.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
-  decipher.setAAD(associatedData(list, sub));
+  const aad = associatedData(list, sub);
+  const nonce = bytes.subarray(0, NONCE_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', keys.seal, nonce, { authTagLength: TAG_BYTES });
+  decipher.setAAD(aad);
   decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
   try {
-    const plain = Buffer.concat([decipher.update(bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES)), decipher.final()]).toString('utf8');
-    return plain.length > 0 ? plain : null;
+    const plain = Buffer.concat([decipher.update(bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);
+    // As SIV does: the nonce must be the one this plaintext seals under, or the cursor was not ours.
+    if (!timingSafeEqual(nonce, nonceOf(keys, aad, plain))) return null;
+    return unpadded(plain);
   } catch {
     return null;
   }

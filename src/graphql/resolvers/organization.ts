@@ -38,14 +38,15 @@ export const organizationResolvers: Resolvers = {
       if (!org) throw new Error(`organization ${m.organizationId} is missing`);
       return org;
     },
-    user: async (m, _, ctx) => ctx.access.visible(await ctx.loaders.user.load(m.userId)),
-    // The invited address is the member's data: it reads as the member's profile does (null to a
-    // caller who may not read that user, as `user` is).
-    invitedEmail: async (m, _, ctx) =>
-      m.invitedEmail !== null && (await ctx.access.visible(await ctx.loaders.user.load(m.userId))) ? m.invitedEmail : null,
+    // The member reads as the member's profile does, and only where the caller may see this
+    // membership (a help desk reading another organization's members sees none of its own members
+    // there: which of them also belong elsewhere is not its to know). The invited address likewise.
+    user: async (m, _, ctx) => ctx.access.visibleMember(m, await ctx.loaders.user.load(m.userId)),
+    invitedEmail: async (m, _, ctx) => (m.invitedEmail !== null && (await ctx.access.visibleMember(m, await ctx.loaders.user.load(m.userId))) ? m.invitedEmail : null),
   },
   Mutation: {
     createOrganization: (_, { input }, ctx) => createOrganization(ctx, input),
     addOrganizationMember: (_, { input }, ctx) => addOrganizationMember(ctx, input),
   },
 };
+
