@@ -118,8 +118,8 @@ function scenarioList(tenant: Tenant, tokens: { admin: string; helpDesk: string;
     { key: 'profile-c1', name: '1. profile by id', connections: 1, token: tokens.admin, body: profileBody, verify: profileShown },
     { key: 'profile-c50', name: '1. profile by id', connections: 50, token: tokens.admin, body: profileBody, verify: profileShown },
     { key: 'helpdesk-c50', name: '1h. profile by id (help desk)', connections: 50, token: tokens.helpDesk, body: profileBody, verify: profileShown },
-    { key: 'page-c1', name: '2. page of 100 users', connections: 1, token: tokens.admin, body: pageBody, verify: noErrors },
-    { key: 'page-c10', name: '2. page of 100 users', connections: 10, token: tokens.admin, body: pageBody, verify: noErrors },
+    { key: 'page-c1', name: '2. first page of 100 users', connections: 1, token: tokens.admin, body: pageBody, verify: noErrors },
+    { key: 'page-c10', name: '2. first page of 100 users', connections: 10, token: tokens.admin, body: pageBody, verify: noErrors },
     { key: 'update-c10', name: '3. updateUser user_metadata', connections: 10, token: tokens.admin, body: updateBody, verify: noUserErrors },
     { key: 'login-c10', name: '4. recordLogin google-oauth2', connections: 10, token: tokens.login, body: loginBody, verify: noUserErrors },
   ];
