@@ -1,4 +1,11 @@
-import { addOrganizationMember, createOrganization } from '../../app/organizations.js';
+import { acceptInvitation, createInvitation } from '../../app/invitations.js';
+import {
+  addOrganizationMember,
+  createOrganization,
+  removeOrganizationMember,
+  updateOrganization,
+  updateOrganizationMember,
+} from '../../app/organizations.js';
 import { listOrganizations, readableOrganization } from '../../app/queries.js';
 import type { ConnectionRow } from '../../store/types.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
@@ -44,9 +51,21 @@ export const organizationResolvers: Resolvers = {
     user: async (m, _, ctx) => ctx.access.visibleMember(m, await ctx.loaders.user.load(m.userId)),
     invitedEmail: async (m, _, ctx) => (m.invitedEmail !== null && (await ctx.access.visibleMember(m, await ctx.loaders.user.load(m.userId))) ? m.invitedEmail : null),
   },
+  Invitation: {
+    organization: async (invitation, _, ctx) => {
+      const org = await ctx.loaders.organization.load(invitation.organizationId);
+      if (!org) throw new Error(`organization ${invitation.organizationId} is missing`);
+      return org;
+    },
+  },
   Mutation: {
     createOrganization: (_, { input }, ctx) => createOrganization(ctx, input),
+    updateOrganization: (_, { id, input }, ctx) => updateOrganization(ctx, id, input),
     addOrganizationMember: (_, { input }, ctx) => addOrganizationMember(ctx, input),
+    updateOrganizationMember: (_, { input }, ctx) => updateOrganizationMember(ctx, input),
+    removeOrganizationMember: (_, { input }, ctx) => removeOrganizationMember(ctx, input),
+    createInvitation: (_, { input }, ctx) => createInvitation(ctx, input),
+    acceptInvitation: (_, { input }, ctx) => acceptInvitation(ctx, input),
   },
 };
 
