@@ -15,7 +15,7 @@ import { ScriptRegistry } from '../src/connectors/custom-db.js';
 import { buildContext, type ContextDeps } from '../src/graphql/context.js';
 import { buildBareSchema, buildSchema } from '../src/graphql/schema.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
-import { encodeCursor, LOGIN, loginInput, PAGE, PROFILE, pick, UPDATE } from './lib/queries.js';
+import { cursorAt, LOGIN, loginInput, PAGE, PROFILE, pick, UPDATE } from './lib/queries.js';
 
 export interface InProcessConfig {
   dbPath: string;
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     d,
     schemas,
     pageDoc,
-    () => ({ after: encodeCursor(pick(config.pageAfterIds)) }),
+    () => ({ after: cursorAt(config.dbPath, config.adminToken, pick(config.pageAfterIds)) }),
     Math.max(20, Math.floor(config.iterations / 40)),
   );
 
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
     log = null;
   };
   await count('profile', PROFILE, config.adminToken, { id: config.profileId });
-  await count('page', PAGE, config.adminToken, { after: encodeCursor(pick(config.pageAfterIds)) });
+  await count('page', PAGE, config.adminToken, { after: cursorAt(config.dbPath, config.adminToken, pick(config.pageAfterIds)) });
   await count('update', UPDATE, config.adminToken, { id: pick(config.ownIds), metadata: { bench: 'x' } });
   await count('login', LOGIN, config.loginToken, { input: loginInput(pick(config.google)) });
   await counted.close();

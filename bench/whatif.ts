@@ -20,7 +20,7 @@ import { buildBareSchema, buildSchema } from '../src/graphql/schema.js';
 import { formatError } from '../src/server.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import type { Store } from '../src/store/types.js';
-import { encodeCursor, PAGE, PROFILE, pick } from './lib/queries.js';
+import { cursorAt, PAGE, PROFILE, pick } from './lib/queries.js';
 import { withPreparedReads } from './lib/whatif-store.js';
 
 export interface WhatIfConfig {
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
       return result.body.string;
     };
     const profile = () => request(PROFILE, { id: config.profileId });
-    const page = () => request(PAGE, { after: encodeCursor(pick(config.pageAfterIds)) });
+    const page = () => request(PAGE, { after: cursorAt(config.dbPath, config.adminToken, pick(config.pageAfterIds)) });
     for (const check of [await profile(), await page()]) {
       if (check.includes('"errors"')) throw new Error(`${v.name}: ${check.slice(0, 400)}`);
     }

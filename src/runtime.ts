@@ -8,7 +8,8 @@ import { ScriptRegistry } from './connectors/custom-db.js';
 import { Observability } from './observability/index.js';
 import { instrumentStore } from './observability/store.js';
 import { startTracing } from './observability/tracing.js';
-import { createGuard, type Guard } from './guard/index.js';
+import { createGuard, type Guard, type Refusal } from './guard/index.js';
+import type { RefusalReason } from './observability/metrics.js';
 import { TrustedDocumentsError } from './guard/trusted-documents.js';
 import { EventDispatcher, type EventSink } from './outbox/events.js';
 import { NATS_CONSUMER, type NatsPublisher, openNatsPublisher } from './outbox/nats.js';
@@ -145,6 +146,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     } catch (err) {
       throw err instanceof TrustedDocumentsError ? new ConfigError(err.message) : err;
     }
+    // Every refusal the guard makes is counted and logged (gateway_operations_refused_total).
+    guard.events.on('refused', (refusal: Refusal) => obs.refused(refusalReason(refusal), { limit: refusal.limit ?? (refusal.code === 'RATE_LIMITED' || refusal.code.startsWith('TRUSTED') ? undefined : refusal.code) }));
     if (config.guard.redisUrl) await guard.ready();
     const gateway = await createGateway({
       store,
@@ -230,4 +233,11 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     await tracing?.shutdown();
     throw err;
   }
+}
+
+/** The metric's reason for a guard refusal: rate limits, trusted-document rules, and every other limit. */
+function refusalReason(refusal: Refusal): RefusalReason {
+  if (refusal.code === 'RATE_LIMITED') return 'rate_limit';
+  if (refusal.code === 'TRUSTED_DOCUMENT_REQUIRED' || refusal.code === 'TRUSTED_DOCUMENT_NOT_FOUND') return 'trusted_document';
+  return 'limit';
 }

@@ -1,11 +1,12 @@
 // The environment of a benchmarked gateway process: production, the bench's secret and files,
-// nothing inherited from the caller's shell that would change what is measured.
+// nothing inherited from the caller's shell that would change what is measured (nor PSEUDONYM_SECRET:
+// the bench seals its cursors with the key file the gateway makes beside its database).
 import { join } from 'node:path';
 
 export function gatewayEnv(dir: string, dbPath: string, secret: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) {
-    if (/^(AUTH_|SMTP_|MAIL_|PLAYGROUND|SEED_|CUSTOM_DB_|OUTBOX_|LEGACY_|DATABASE_URL|PORT$)/.test(key)) delete env[key];
+    if (/^(AUTH_|SMTP_|MAIL_|PLAYGROUND|SEED_|CUSTOM_DB_|OUTBOX_|LEGACY_|DATABASE_URL|PORT$|PSEUDONYM_SECRET$)/.test(key)) delete env[key];
   }
   return {
     ...env,

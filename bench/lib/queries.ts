@@ -1,4 +1,8 @@
 // The benchmark's operations: the same documents over HTTP (autocannon) and in-process (execute()).
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { sealCursor, usersList } from '../../src/graphql/pagination.js';
+import { cursorKeyOf } from '../../src/store/sqlite/shared.js';
 
 /** Scenario 1: one profile, every field, with its identities, organizations and fieldPolicies. */
 export const PROFILE = `query Profile($id: ID!) {
@@ -46,7 +50,36 @@ export const LOGIN = `mutation Login($input: RecordLoginInput!) {
   }
 }`;
 
-export const encodeCursor = (id: string) => Buffer.from(`c:${id}`, 'utf8').toString('base64url');
+/** Scenario 5: a search by a declared attribute of the own store (the bench declares `department`). */
+export const SEARCH = `query Search($department: String!) {
+  users(first: 20, filter: { connection: "Username-Password-Authentication", attributes: [{ key: "department", in: USER_METADATA, equals: $department }] }) {
+    edges { node { id email userMetadata } }
+  }
+}`;
+
+/** The declaration scenario 5 needs (it also creates the expression index). */
+export const DECLARE_DEPARTMENT = `mutation {
+  updateConnection(id: "Username-Password-Authentication", input: { attributes: [
+    { key: "department", in: USER_METADATA, schema: { type: "string" }, edit: [TENANT_ADMIN], view: [TENANT_ADMIN, HELP_DESK, SELF] }
+  ] }) { userErrors { code message } }
+}`;
+
+const cursorKeys = new Map<string, Buffer>();
+
+/**
+ * The cursor a gateway on `dbPath` gives `token`'s caller for the user `id` in `users` (by id).
+ * Cursors are sealed with a key derived from the server secret (src/graphql/pagination.ts); the
+ * bench's gateways keep it in `pseudonym-secret` beside the database, made at their first start.
+ */
+export function cursorAt(dbPath: string, token: string, id: string): string {
+  let key = cursorKeys.get(dbPath);
+  if (!key) {
+    key = cursorKeyOf(readFileSync(join(dirname(dbPath), 'pseudonym-secret'), 'utf8').trim());
+    cursorKeys.set(dbPath, key);
+  }
+  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub: string };
+  return sealCursor(key, usersList(null), payload.sub, id);
+}
 
 export const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
 

@@ -35,6 +35,11 @@ export interface Tenant {
 const GIVEN = ['Ada', 'Bruno', 'Chloé', 'Dmitri', 'Elif', 'Farah', 'Goran', 'Hana', 'Ivo', 'Jun', 'Kemal', 'Lea', 'Mateo', 'Nia', 'Oskar', 'Pia'];
 const FAMILY = ['Almeida', 'Becker', 'Chen', 'Dubois', 'Eriksen', 'Fischer', 'García', 'Haddad', 'Ibrahim', 'Jensen', 'Kowalski', 'Lindqvist', 'Moreau', 'Novak', 'Okafor', 'Petrov'];
 
+/** How many departments the own-store users are spread over (`dept-0` …), about 100 each in 100,000. */
+export const DEPARTMENTS = 500;
+/** Own-store users are the first half of every 20 (kindOf): each department gets its share of them. */
+export const departmentOf = (i: number) => `dept-${Math.floor(i / 20) % DEPARTMENTS}`;
+
 /** The kind of user i: half own store, 30% Google, 10% GitHub, 5% SAML, 5% passwordless email. */
 export function kindOf(i: number): UserKind {
   const r = i % 20;
@@ -172,7 +177,10 @@ export async function buildTenant(dbPath: string, n: number): Promise<Tenant> {
           locale: 'en',
         });
       }
-      const userMetadata = i % 2 === 0 ? JSON.stringify({ theme: i % 4 === 0 ? 'dark' : 'light', language: 'en' }) : '{}';
+      // Own-store users carry a department, which the bench declares and searches by (scenario 5).
+      const metadata: Record<string, string> = i % 2 === 0 ? { theme: i % 4 === 0 ? 'dark' : 'light', language: 'en' } : {};
+      if (kind === 'own') metadata.department = departmentOf(i);
+      const userMetadata = JSON.stringify(metadata);
       const appMetadata = i % 5 === 0 ? JSON.stringify({ plan: i % 10 === 0 ? 'pro' : 'basic' }) : '{}';
       insertUser.run(
         id,

@@ -4,7 +4,7 @@
 
 import type { ScriptRegistry } from '../connectors/custom-db.js';
 import type { Caller } from '../domain/access.js';
-import { callerRoles, type ReadAccess, readAccess } from '../domain/access.js';
+import { callerRoles, mayReadMembership, type ReadAccess, readAccess } from '../domain/access.js';
 import { type AttributeObject, type AttributeSettings, attributeSettingsOf, visibleMetadata } from '../domain/attributes.js';
 import { connectionFacts, customScriptsName } from '../domain/connection.js';
 import { type Audience, audienceOf } from '../domain/messages.js';
@@ -72,6 +72,16 @@ export class Access {
     if (!user) return null;
     const access = await this.read(user);
     return access === 'full' || access === 'member' ? user : null;
+  }
+
+  /**
+   * A membership's user if the caller may read the user and see that membership (domain's
+   * mayReadMembership: the help desk sees only its own organizations' memberships), else null.
+   */
+  async visibleMember(membership: { userId: string; organizationId: string }, user: UserRow | null): Promise<UserRow | null> {
+    const readable = await this.visible(user);
+    if (!readable) return null;
+    return mayReadMembership(this.caller, await this.read(readable), membership.organizationId) ? readable : null;
   }
 
   connectionFacts(connectionId: string): Promise<ConnectionFacts> {

@@ -203,6 +203,7 @@ export async function authenticate(
   } else if (result.userErrors.some((e) => e.code === 'WRONG_CREDENTIALS')) {
     const block = await attempts.recordFailure(connection.name, input.identifier, ip);
     if (block) {
+      ctx.obs?.loginBlocked({ connection: connection.name, untilSeconds: Math.max(0, Math.round((block.until.getTime() - Date.now()) / 1000)), requestId: ctx.request?.requestId });
       await ctx.store.audit.record({
         actorId: ctx.caller?.sub ?? 'unknown',
         operation: 'loginBlocked',

@@ -94,3 +94,12 @@ export function visibleMemberships<T extends { organizationId: string }>(
   if (access === 'full') return memberships;
   return memberships.filter((m) => caller?.adminOrganizationIds.has(m.organizationId));
 }
+
+/**
+ * Whether the caller may see one membership of a user it reads at `access`: every membership with
+ * full access; the help desk only those of the organizations it administers, as visibleMemberships
+ * says (a member's membership of another organization, and its invited address, stay hidden).
+ */
+export function mayReadMembership(caller: Caller | null, access: ReadAccess, organizationId: string): boolean {
+  return access === 'full' || (access !== 'none' && caller?.adminOrganizationIds.has(organizationId) === true);
+}

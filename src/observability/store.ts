@@ -71,7 +71,8 @@ export function instrumentStore(store: Store, metrics: Metrics): Store {
   return new Proxy(root, {
     get(obj, key, receiver) {
       const value: unknown = Reflect.get(obj, key, receiver);
-      if (typeof value !== 'object' || value === null || typeof key !== 'string') return value;
+      // Aggregates are wrapped; a key (cursorKey, a Buffer) is data, passed as it is.
+      if (typeof value !== 'object' || value === null || typeof key !== 'string' || value instanceof Uint8Array) return value;
       let part = parts.get(key);
       if (!part) {
         part = wrapObject(metrics, store.dialect, key, value);

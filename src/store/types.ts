@@ -641,6 +641,12 @@ export interface Store {
   events: EventStore;
   webhooks: WebhookStore;
   deliveries: DeliveryStore;
+  /**
+   * The key page cursors are sealed with (src/graphql/pagination.ts), derived from the server's
+   * secret (PSEUDONYM_SECRET or the key file beside the database), so every instance on the same
+   * database reads the cursors of the others, and no client can read or forge one.
+   */
+  readonly cursorKey: Buffer;
   /** Answers when the database does (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

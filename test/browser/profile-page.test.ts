@@ -1,5 +1,6 @@
 // The example profile page (examples/profile-page) in real headless Chromium: built with Vite,
 // served by its own server whose POST /graphql goes to a test gateway with the demo tenant.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -154,6 +155,116 @@ describe('the profile page (examples/profile-page)', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.locator('#banner').innerText()).toMatch(/Signed out: .*token/i);
     expect(await page.locator('#profile').isHidden()).toBe(true);
+    await page.close();
+  }, 30_000);
+
+  it('declared attributes are form fields with their rules: editable ones saved, refused ones disabled with the reason', async () => {
+    const email = 'alice@acme.example';
+    const id = ids[email] ?? '';
+    const me = await gw.gql<{ user: { connection: { id: string }; userMetadata: Record<string, unknown> } }>(
+      'query($id: ID!) { user(id: $id) { connection { id } userMetadata } }',
+      { id },
+      adminToken,
+    );
+    const connection = me.data?.user.connection.id ?? '';
+    // The README's example declarations, and one the user may not view.
+    const declared = await gw.gql<{ updateConnection: { userErrors: unknown[] } }>(
+      `mutation($id: ID!) { updateConnection(id: $id, input: { attributes: [
+        { key: "locale", in: USER_METADATA, schema: { type: "string", pattern: "^[a-z]{2}(-[A-Z]{2})?$" }, edit: [TENANT_ADMIN, HELP_DESK, SELF], view: [TENANT_ADMIN, HELP_DESK, SELF] }
+        { key: "employeeNumber", in: USER_METADATA, schema: { type: "integer", minimum: 1 }, edit: [TENANT_ADMIN], view: [TENANT_ADMIN, HELP_DESK, SELF], lifecycle: CREATE_ONLY }
+        { key: "termsAcceptedAt", in: USER_METADATA, schema: { type: "string", format: "date-time" }, edit: [SELF, TENANT_ADMIN], view: [TENANT_ADMIN, SELF], lifecycle: WRITE_ONCE }
+        { key: "plan", in: APP_METADATA, schema: { enum: ["free", "pro"] }, edit: [TENANT_ADMIN], view: [TENANT_ADMIN, SELF] }
+        { key: "riskScore", in: APP_METADATA, schema: { type: "number" }, edit: [TENANT_ADMIN], view: [TENANT_ADMIN] }
+      ] }) { userErrors { field code message } } }`,
+      { id: connection },
+      adminToken,
+    );
+    expect(declared.errors).toBeUndefined();
+    expect(declared.data?.updateConnection.userErrors).toEqual([]);
+    const set = await gw.gql<{ updateUser: { userErrors: unknown[] } }>(
+      'mutation($id: ID!) { updateUser(id: $id, input: { appMetadata: { plan: "pro", riskScore: 0.7 }, userMetadata: { theme: "dark" } }) { userErrors { code message } } }',
+      { id },
+      adminToken,
+    );
+    expect(set.data?.updateUser.userErrors).toEqual([]);
+    // What the gateway tells Alice about each key: the page must show exactly this.
+    const token = await gw.token(id, '');
+    // (Trusted documents are on: she may send only the page's own documents, so its Me.)
+    const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8')) as Record<string, string>;
+    const meId = Object.keys(manifest).find((key) => /\bquery Me\b/.test(manifest[key] ?? ''));
+    const told = (await (
+      await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ documentId: meId }) })
+    ).json()) as { data?: { me: { attributePolicies: { key: string; editable: boolean; reason: string | null; message: string | null }[] } } };
+    const policy = new Map((told.data?.me.attributePolicies ?? []).map((p) => [p.key, p]));
+
+    const page = await signIn(email);
+    const attribute = (key: string, object = 'USER_METADATA') => page.locator(`[data-attribute="${object}:${key}"]`);
+    expect(await page.locator('#attributes legend').innerText()).toBe('Profile attributes');
+    // Shown: the keys she may view; riskScore (view: TENANT_ADMIN) is not on the page at all.
+    expect(await page.locator('#attributes [data-attribute]').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.attribute))).toEqual([
+      'USER_METADATA:locale',
+      'USER_METADATA:employeeNumber',
+      'USER_METADATA:termsAcceptedAt',
+      'APP_METADATA:plan',
+    ]);
+    expect(await page.locator('#profile').innerText()).not.toContain('0.7');
+
+    // Editable as the gateway says: locale and (while unset) termsAcceptedAt.
+    expect(policy.get('locale')?.editable).toBe(true);
+    expect(await page.locator('#attr-user_metadata-locale').isEnabled()).toBe(true);
+    expect(await page.locator('#attr-user_metadata-termsAcceptedAt').isEnabled()).toBe(true);
+    expect(await attribute('termsAcceptedAt').locator('.hint').innerText()).toContain('Can be set only once');
+    // Refused: disabled, with the reason and the gateway's sentence for her.
+    for (const [key, object] of [['employeeNumber', 'USER_METADATA'], ['plan', 'APP_METADATA']] as const) {
+      const told = policy.get(key);
+      expect(told?.editable).toBe(false);
+      const row = attribute(key, object);
+      expect(await row.locator('input, select').isDisabled()).toBe(true);
+      expect(await row.locator('.reason').getAttribute('data-reason')).toBe(told?.reason);
+      expect(await row.locator('.reason').innerText()).toContain(told?.message ?? '(no message)');
+    }
+    // plan's value is shown in its (disabled) select.
+    expect(await attribute('plan', 'APP_METADATA').locator('select option:checked').innerText()).toBe('pro');
+    // The JSON editor holds only the undeclared keys.
+    const undeclared = { ...me.data?.user.userMetadata, theme: 'dark' };
+    expect(JSON.parse(await page.locator('#field-userMetadata').inputValue())).toEqual(undeclared);
+
+    // A value that breaks its schema: INVALID_ATTRIBUTE beside that field, nothing written.
+    const before = await userByEmail(email);
+    await page.locator('#attr-user_metadata-locale').fill('Portuguese');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('#status').innerText()).toBe('Not saved.');
+    expect(await attribute('locale').locator('.error').isVisible()).toBe(true);
+    expect(await attribute('locale').locator('.error').innerText()).toMatch(/locale/);
+    expect((await userByEmail(email)).version).toBe(before.version);
+
+    // Valid values are saved into userMetadata beside the undeclared keys.
+    await page.locator('#attr-user_metadata-locale').fill('pt-BR');
+    await page.locator('#attr-user_metadata-termsAcceptedAt').fill('2026-12-01T09:30:00Z');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('#status').innerText()).toBe('Saved.');
+    const saved = await userByEmail(email);
+    expect(saved.userMetadata).toEqual({ ...undeclared, locale: 'pt-BR', termsAcceptedAt: '2026-12-01T09:30:00Z' });
+    expect(saved.version).toBe(before.version + 1);
+    // Written once: now refused (WRITE_ONCE), as the gateway's answer after the save says.
+    const terms = attribute('termsAcceptedAt');
+    expect(await terms.locator('input').isDisabled()).toBe(true);
+    expect(await terms.locator('.reason').getAttribute('data-reason')).toBe('WRITE_ONCE');
+    expect(await terms.locator('input').inputValue()).toBe('2026-12-01T09:30:00Z');
+
+    // A refused attribute sent anyway (re-enabled by hand): FIELD_NOT_EDITABLE, marked beside it, nothing written.
+    await page.locator('#attr-user_metadata-employeeNumber').evaluate((input: HTMLInputElement) => {
+      input.disabled = false;
+    });
+    await page.locator('#attr-user_metadata-employeeNumber').fill('1042');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('#banner').isVisible()).toBe(true);
+    expect(await page.locator('#banner').innerText()).toContain(policy.get('employeeNumber')?.message ?? '(no message)');
+    expect(await attribute('employeeNumber').locator('.error').innerText()).toContain('may not change');
+    expect((await userByEmail(email)).userMetadata).toEqual(saved.userMetadata);
+
+    // The declarations are the demo's no more: the other tests see the connection as it was.
+    await gw.gql('mutation($id: ID!) { updateConnection(id: $id, input: { attributes: [] }) { userErrors { code } } }', { id: connection }, adminToken);
     await page.close();
   }, 30_000);
 

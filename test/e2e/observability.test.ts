@@ -206,3 +206,36 @@ describe('hooks for the guard and the database pool', () => {
     expect([state('in_use'), state('idle'), state('waiting')]).toEqual([0, 5, 0]);
   });
 });
+
+describe('the guard, seen', () => {
+  it('its refusals (a limit, a rate limit, a login block) are counted and logged by the real server', async () => {
+    const guarded = await startTestGateway({
+      seed: true,
+      env: { METRICS: '1', LIMIT_DEPTH: '3', RATE_LIMIT_END_USER_PER_MINUTE: '2', LOGIN_MAX_FAILURES: '2' },
+    });
+    try {
+      const url = guarded.url.replace(/\/graphql$/, '/metrics');
+      const send = (body: unknown, token: string) =>
+        fetch(guarded.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      const tenantAdmin = await guarded.token('admin', ADMIN_SCOPES);
+      const deep = await send({ query: '{ me { organizations { members { edges { node { user { id } } } } } } }' }, tenantAdmin);
+      expect(deep.status).toBe(400);
+      const user = await guarded.token('auth0|rate-limited-user', 'openid');
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i += 1) statuses.push((await send({ query: '{ me { id } }' }, user)).status);
+      expect(statuses).toContain(429);
+      const server = await guarded.token('login-server', 'login:users');
+      for (let i = 0; i < 3; i += 1) {
+        await send({ query: 'mutation ($i: AuthenticateInput!) { authenticate(input: $i) { userErrors { code } } }', variables: { i: { connection: 'Username-Password-Authentication', identifier: 'alice@acme.example', password: 'wrong-password-1', ip: '203.0.113.9' } } }, server);
+      }
+      const text = await metrics(url);
+      expect(sample(text, 'gateway_operations_refused_total', { reason: 'limit', limit: 'DEPTH' })).toBeGreaterThanOrEqual(1);
+      expect(sample(text, 'gateway_operations_refused_total', { reason: 'rate_limit', limit: '' })).toBeGreaterThanOrEqual(1);
+      expect(sample(text, 'gateway_operations_refused_total', { reason: 'login_block', limit: '' })).toBe(1);
+      const events = logLines(guarded.logFile).map((l) => l.event);
+      expect(events).toEqual(expect.arrayContaining(['operation_refused', 'rate_limited', 'login_blocked']));
+    } finally {
+      await guarded.close();
+    }
+  });
+});

@@ -46,7 +46,7 @@ describe('signedOutReason', () => {
 
 describe('changedFields', () => {
   it('lists the form fields whose stored value differs, with both values', () => {
-    const base = { name: 'Alice', nickname: 'al', userMetadata: { theme: 'dark' } } as unknown as Profile;
+    const base = { name: 'Alice', nickname: 'al', userMetadata: { theme: 'dark' }, connection: { attributes: [] } } as unknown as Profile;
     const next = { ...base, name: 'Alice B.', userMetadata: { theme: 'light' } } as unknown as Profile;
     expect(changedFields(base, next).map(({ key, before, after }) => [key, before, after])).toEqual([
       ['name', 'Alice', 'Alice B.'],

@@ -15,8 +15,8 @@ export interface GraphQLError {
   message: string;
   extensions?: {
     code?: string;
-    /** FIELD_NOT_EDITABLE: each refused field (a ProfileField, as in fieldPolicies) and why. */
-    fields?: { field: string; reason: string }[];
+    /** FIELD_NOT_EDITABLE: each refused field (a ProfileField, as in fieldPolicies), the attribute key when one was refused, and why. */
+    fields?: { field: string; key?: string; reason: string }[];
     /** RATE_LIMITED: seconds until the caller's budget refills (also the Retry-After header). */
     retryAfter?: number;
   };

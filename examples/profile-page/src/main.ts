@@ -5,6 +5,8 @@
 // other edits) and a refused or expired token (sign out, saying why). Every request carries an
 // x-request-id (api.ts), shown with unexpected errors so a user can quote it.
 import { execute, type GraphQLError, type GraphQLResult, NetworkError } from './api.js';
+import { attributeAt, attributeChanges, type AttributeSpec, attributeSpecs, initialAttributeValue } from './attributes.js';
+import type { UpdateUserInput } from './gql/graphql.js';
 import { MeQuery, UpdateProfileMutation } from './operations.js';
 import {
   collectChanges,
@@ -55,6 +57,10 @@ let token: string | null = sessionStorage.getItem(TOKEN_KEY);
 let current: Profile | null = null;
 const inputs = new Map<FormKey, HTMLInputElement | HTMLTextAreaElement>();
 const errorSlots = new Map<FormKey, HTMLElement>();
+/** The declared attributes shown, with their inputs and error slots (by the spec's id). */
+let attributes: AttributeSpec[] = [];
+const attributeInputs = new Map<string, HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>();
+const attributeErrors = new Map<string, HTMLElement>();
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -136,6 +142,52 @@ async function send<T>(operation: (token: string) => Promise<GraphQLResult<T>>):
   }
 }
 
+/** The reason beside a refused input: the reason's short words, then the gateway's sentence for this caller. */
+function reasonLine(id: string, reason: keyof typeof REASON_LABELS | null, message: string | null): HTMLElement {
+  const line = el('p', { id, className: 'reason' }, el('strong', { textContent: reason ? REASON_LABELS[reason] : 'Not editable' }), message ? `: ${message}` : '');
+  if (reason) line.dataset.reason = reason;
+  return line;
+}
+
+/** One declared attribute: a control suited to its schema, disabled with the reason when the policy refuses it. */
+function attributeRow(spec: AttributeSpec, profile: Profile): HTMLElement {
+  const value = initialAttributeValue(profile, spec);
+  let input: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
+  if (spec.control === 'select') {
+    input = el(
+      'select',
+      {},
+      el('option', { value: '', textContent: '(not set)' }),
+      ...spec.choices.map((choice, i) =>
+        el('option', { value: String(i), textContent: typeof choice === 'boolean' ? (choice ? 'yes' : 'no') : typeof choice === 'string' ? choice : JSON.stringify(choice) }),
+      ),
+    );
+  } else if (spec.control === 'json') {
+    input = el('textarea', { rows: 3, spellcheck: false });
+  } else {
+    input = el('input', { type: 'text', autocomplete: 'off', inputMode: spec.control === 'text' ? 'text' : 'decimal' });
+  }
+  Object.assign(input, { id: spec.id, name: spec.id, value, disabled: !spec.editable });
+  attributeInputs.set(spec.id, input);
+
+  const describedBy: string[] = [];
+  const row = el('div', { className: `field${spec.editable ? '' : ' locked'}` }, el('label', { htmlFor: spec.id, textContent: spec.label }), input);
+  row.dataset.attribute = `${spec.in}:${spec.key}`;
+  if (!spec.editable) {
+    row.append(reasonLine(`${spec.id}-reason`, spec.reason, spec.message));
+    describedBy.push(`${spec.id}-reason`);
+  } else if (spec.hint) {
+    row.append(el('p', { id: `${spec.id}-hint`, className: 'hint', textContent: spec.hint }));
+    describedBy.push(`${spec.id}-hint`);
+  }
+  const error = el('p', { id: `${spec.id}-error`, className: 'error', hidden: true });
+  row.append(error);
+  attributeErrors.set(spec.id, error);
+  describedBy.push(error.id);
+  input.setAttribute('aria-describedby', describedBy.join(' '));
+  return row;
+}
+
 function fieldRow(spec: FieldSpec, profile: Profile): HTMLElement {
   const id = `field-${spec.key}`;
   const policy = policyFor(profile, spec.field);
@@ -151,15 +203,8 @@ function fieldRow(spec: FieldSpec, profile: Profile): HTMLElement {
   const row = el('div', { className: `field${editable ? '' : ' locked'}` }, el('label', { htmlFor: id, textContent: spec.label }), input);
   row.dataset.field = spec.key;
   if (!editable && policy) {
-    const reason = el(
-      'p',
-      { id: `${id}-reason`, className: 'reason' },
-      el('strong', { textContent: policy.reason ? REASON_LABELS[policy.reason] : 'Not editable' }),
-      policy.message ? `: ${policy.message}` : '',
-    );
-    if (policy.reason) reason.dataset.reason = policy.reason;
-    row.append(reason);
-    describedBy.push(reason.id);
+    row.append(reasonLine(`${id}-reason`, policy.reason, policy.message));
+    describedBy.push(`${id}-reason`);
   } else if (spec.hint) {
     row.append(el('p', { id: `${id}-hint`, className: 'hint', textContent: spec.hint }));
     describedBy.push(`${id}-hint`);
@@ -172,20 +217,52 @@ function fieldRow(spec: FieldSpec, profile: Profile): HTMLElement {
   return row;
 }
 
-function showFieldErrors(byField: Map<FormKey, string[]>): void {
+function showFieldErrors(byField: Map<FormKey, string[]>, byAttribute = new Map<string, string[]>()): void {
   for (const [key, slot] of errorSlots) {
     const messages = byField.get(key) ?? [];
     slot.textContent = messages.join(' ');
     slot.hidden = messages.length === 0;
     inputs.get(key)?.setAttribute('aria-invalid', String(messages.length > 0));
   }
+  for (const [id, slot] of attributeErrors) {
+    const messages = byAttribute.get(id) ?? [];
+    slot.textContent = messages.join(' ');
+    slot.hidden = messages.length === 0;
+    attributeInputs.get(id)?.setAttribute('aria-invalid', String(messages.length > 0));
+  }
+}
+
+/** userErrors beside their inputs: `["userMetadata", key]` of a shown attribute goes beside it. */
+function placeErrors(errors: readonly { field: string[] | null; code: string; message: string }[]) {
+  const byAttribute = new Map<string, string[]>();
+  const rest = errors.filter((error) => {
+    const spec = attributeAt(attributes, error.field?.[0], error.field?.[1]);
+    if (!spec) return true;
+    byAttribute.set(spec.id, [...(byAttribute.get(spec.id) ?? []), error.message]);
+    return false;
+  });
+  return { ...placeUserErrors(rest), byAttribute };
 }
 
 function renderProfile(profile: Profile): void {
   current = profile;
   inputs.clear();
   errorSlots.clear();
-  ui.fields.replaceChildren(...FIELDS.map((spec) => fieldRow(spec, profile)));
+  attributeInputs.clear();
+  attributeErrors.clear();
+  attributes = attributeSpecs(profile);
+  const rows = FIELDS.map((spec) => fieldRow(spec, profile));
+  if (attributes.length > 0) {
+    // The connection's declared attributes, after the root attributes, before the free-form metadata.
+    const group = el(
+      'fieldset',
+      { id: 'attributes', className: 'attributes' },
+      el('legend', { textContent: 'Profile attributes' }),
+      ...attributes.map((spec) => attributeRow(spec, profile)),
+    );
+    rows.splice(rows.length - 1, 0, group);
+  }
+  ui.fields.replaceChildren(...rows);
 
   const account: [string, string][] = [
     ['User id', profile.id],
@@ -220,15 +297,22 @@ function renderProfile(profile: Profile): void {
 /** The banner's sentences for top-level errors; FIELD_NOT_EDITABLE also marks the refused inputs. */
 function topLevelErrors(errors: GraphQLError[]): string[] {
   const byField = new Map<FormKey, string[]>();
+  const byAttribute = new Map<string, string[]>();
   const messages = errors.map((error) => {
-    // FIELD_NOT_EDITABLE names each refused field as fieldPolicies does (a ProfileField).
+    // FIELD_NOT_EDITABLE names each refused field as fieldPolicies does (a ProfileField), and a
+    // refused attribute by its object and key.
     for (const refused of error.extensions?.fields ?? []) {
+      const spec = attributeAt(attributes, refused.field, refused.key);
+      if (spec) {
+        byAttribute.set(spec.id, ['You may not change this attribute.']);
+        continue;
+      }
       const key = FIELDS.find((f) => f.field === refused.field)?.key;
       if (key) byField.set(key, ['You may not change this field.']);
     }
     return error.message;
   });
-  if (byField.size > 0) showFieldErrors(byField);
+  if (byField.size > 0 || byAttribute.size > 0) showFieldErrors(byField, byAttribute);
   return messages;
 }
 
@@ -252,11 +336,18 @@ function formValues(): Map<FormKey, string> {
   return values;
 }
 
+/** The enabled attribute inputs' values, by input id. */
+function attributeValues(): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const [id, input] of attributeInputs) if (!input.disabled) values.set(id, input.value);
+  return values;
+}
+
 /**
  * VERSION_CONFLICT: someone else saved first. Reload, say what they changed, and keep the user's
  * edits of the fields they did not touch, so saving again applies the user's edits on the new version.
  */
-async function reloadAfterConflict(before: Profile, edits: Map<FormKey, string>): Promise<void> {
+async function reloadAfterConflict(before: Profile, edits: Map<FormKey, string>, attributeEdits: Map<string, string>): Promise<void> {
   const result = await send((t) => execute(MeQuery, t));
   if (!result) return;
   const fresh = result.data?.me;
@@ -269,6 +360,18 @@ async function reloadAfterConflict(before: Profile, edits: Map<FormKey, string>)
     if (input && !input.disabled && !changedKeys.has(key) && value !== initialValue(before, key)) input.value = value;
   }
   for (const change of changes) ui.fields.querySelector(`[data-field="${change.key}"]`)?.classList.add('changed');
+  const beforeSpecs = new Map(attributeSpecs(before).map((spec) => [spec.id, spec]));
+  for (const spec of attributes) {
+    const old = beforeSpecs.get(spec.id);
+    const input = attributeInputs.get(spec.id);
+    const edit = attributeEdits.get(spec.id);
+    if (!old || !input || input.disabled || edit === undefined) continue;
+    if (initialAttributeValue(before, old) !== initialAttributeValue(fresh, spec)) {
+      ui.fields.querySelector(`[data-attribute="${spec.in}:${spec.key}"]`)?.classList.add('changed');
+    } else if (edit !== initialAttributeValue(before, old)) {
+      input.value = edit;
+    }
+  }
   const what =
     changes.length === 0
       ? 'None of the fields on this page changed.'
@@ -283,10 +386,20 @@ async function save(): Promise<void> {
   if (!current || !token) return;
   const before = current;
   const values = formValues();
-  const { input, problems } = collectChanges(before, values);
+  const attributeEdits = attributeValues();
+  const { input: rootInput, problems } = collectChanges(before, values);
+  const declared = attributeChanges(before, attributes, attributeEdits);
+  // One userMetadata patch: the editor's undeclared keys and the attribute fields' declared ones.
+  const input: UpdateUserInput = { ...rootInput };
+  const userMetadata = { ...(rootInput.userMetadata ?? {}), ...declared.patches.userMetadata };
+  if (Object.keys(userMetadata).length > 0) input.userMetadata = userMetadata;
+  if (declared.patches.appMetadata) input.appMetadata = declared.patches.appMetadata;
   showBanner([]);
-  showFieldErrors(new Map([...problems].map(([key, message]) => [key, [message]])));
-  if (problems.size > 0) {
+  showFieldErrors(
+    new Map([...problems].map(([key, message]) => [key, [message]])),
+    new Map([...declared.problems].map(([id, message]) => [id, [message]])),
+  );
+  if (problems.size > 0 || declared.problems.size > 0) {
     ui.status.textContent = 'Fix the marked fields.';
     return;
   }
@@ -314,13 +427,13 @@ async function save(): Promise<void> {
     }
     if (payload.userErrors.some((e) => e.code === 'VERSION_CONFLICT')) {
       ui.status.textContent = 'Not saved.';
-      await reloadAfterConflict(before, values);
+      await reloadAfterConflict(before, values, attributeEdits);
       return;
     }
-    const { byField, general } = placeUserErrors(payload.userErrors);
+    const { byField, byAttribute, general } = placeErrors(payload.userErrors);
     if (payload.userErrors.length > 0 || !payload.user) {
       ui.status.textContent = 'Not saved.';
-      showFieldErrors(byField);
+      showFieldErrors(byField, byAttribute);
       showBanner(general);
       return;
     }

@@ -16,14 +16,29 @@ graphql(`
     familyName
     picture
     userMetadata
+    appMetadata
     connection {
       id
       name
       kind
       syncUserRootAttributes
+      attributes {
+        key
+        in
+        schema
+        view
+        lifecycle
+      }
     }
     fieldPolicies {
       field
+      editable
+      reason
+      message
+    }
+    attributePolicies {
+      key
+      in
       editable
       reason
       message

@@ -5,6 +5,7 @@ import type {
   ProfileFieldsFragment,
   UpdateUserInput,
 } from './gql/graphql.js';
+import { declaredUserKeys } from './attributes.js';
 
 export type Profile = ProfileFieldsFragment;
 type Policy = Profile['fieldPolicies'][number];
@@ -64,9 +65,15 @@ export function policyFor(profile: Profile, field: ProfileField): Policy | undef
   return profile.fieldPolicies.find((p) => p.field === field);
 }
 
+/** userMetadata without the declared keys, which have their own fields (attributes.ts). */
+export function undeclaredUserMetadata(profile: Profile): Record<string, unknown> {
+  const declared = declaredUserKeys(profile);
+  return Object.fromEntries(Object.entries(profile.userMetadata ?? {}).filter(([key]) => !declared.has(key)));
+}
+
 /** The text an input starts with. */
 export function initialValue(profile: Profile, key: FormKey): string {
-  if (key === 'userMetadata') return JSON.stringify(profile.userMetadata ?? {}, null, 2);
+  if (key === 'userMetadata') return JSON.stringify(undeclaredUserMetadata(profile), null, 2);
   return profile[key] ?? '';
 }
 
@@ -112,7 +119,8 @@ export function collectChanges(profile: Profile, values: Map<FormKey, string>): 
         problems.set(key, 'Must be a JSON object, e.g. { "theme": "dark" }.');
         continue;
       }
-      const patch = metadataPatch(profile.userMetadata, parsed as Json);
+      // Against the keys the editor showed: the declared ones are the attribute fields' to change.
+      const patch = metadataPatch(undeclaredUserMetadata(profile), parsed as Json);
       if (patch) input.userMetadata = patch;
       continue;
     }

@@ -1059,7 +1059,10 @@ export type OrganizationMembersArgs = {
 /** A user's membership in an organization. */
 export type OrganizationMembership = {
   __typename?: 'OrganizationMembership';
-  /** The address an accepted invitation was sent to; null when the user was added directly. */
+  /**
+   * The address an accepted invitation was sent to; null when the user was added directly, and null
+   * when the caller may not read this user (it reads as the member's profile does).
+   */
   invitedEmail: Maybe<Scalars['String']['output']>;
   /** When the user became a member. */
   joinedAt: Scalars['DateTime']['output'];
@@ -1109,7 +1112,11 @@ export type OutboxMessageStatus =
 /** Where a page of a cursor connection stands. */
 export type PageInfo = {
   __typename?: 'PageInfo';
-  /** The cursor of the last edge of this page; null when the page is empty. */
+  /**
+   * The cursor of the last edge of this page; null when the page is empty. Cursors are opaque (sealed
+   * by the gateway: they reveal nothing, not even a row's id) and valid only for the same list and the
+   * same caller (`sub`); another, changed or made-up cursor is BAD_USER_INPUT.
+   */
   endCursor: Maybe<Scalars['String']['output']>;
   /** True when another page follows; fetch it with `after: endCursor`. */
   hasNextPage: Scalars['Boolean']['output'];

@@ -1,6 +1,6 @@
 import { attributeSettingsOf } from '../../domain/attributes.js';
 import { toAttributeDeclarations } from '../inputs.js';
-import { createConnection } from '../../app/connections.js';
+import { createConnection, deleteConnection, updateConnection } from '../../app/connections.js';
 import { listConnections } from '../../app/queries.js';
 import { findConnection } from '../../app/lookup.js';
 import { hasScope } from '../../domain/access.js';
@@ -34,5 +34,12 @@ export const connectionResolvers: Resolvers = {
         syncUserRootAttributes: lower(input.syncUserRootAttributes),
         attributes: toAttributeDeclarations(input.attributes),
       }),
+    updateConnection: (_, { id, input }, ctx) =>
+      updateConnection(ctx, id, {
+        ...input,
+        syncUserRootAttributes: lower(input.syncUserRootAttributes),
+        attributes: toAttributeDeclarations(input.attributes),
+      }),
+    deleteConnection: (_, { id, deleteUsers }, ctx) => deleteConnection(ctx, id, { deleteUsers }),
   },
 };

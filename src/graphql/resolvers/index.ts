@@ -8,14 +8,16 @@ import {
 import { isValidPhoneNumber } from '../../domain/validation.js';
 import { plainJson, strictInput } from '../scalars.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
+import { auditResolvers } from './audit.js';
 import { bulkResolvers } from './bulk.js';
 import { connectionResolvers } from './connection.js';
+import { erasureResolvers } from './erasure.js';
 import { loginResolvers } from './login.js';
-import { selfServiceResolvers } from './self-service.js';
 import { readableOrganization } from '../../app/queries.js';
 import { organizationResolvers } from './organization.js';
 import { eventResolvers } from './events.js';
 import { outboxResolvers } from './outbox.js';
+import { ticketResolvers } from './tickets.js';
 import { userResolvers } from './user.js';
 
 function nodeType(id: string): 'Connection' | 'Organization' | 'User' {
@@ -59,7 +61,9 @@ export const resolvers: Resolvers[] = [
   connectionResolvers,
   organizationResolvers,
   loginResolvers,
-  selfServiceResolvers,
+  ticketResolvers,
+  erasureResolvers,
+  auditResolvers,
   bulkResolvers,
   outboxResolvers,
   eventResolvers,

@@ -6,17 +6,18 @@ import { lower, upper } from '../enums.js';
 import type { UserOrderField } from '../../store/types.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { toProfilePatch } from '../inputs.js';
-import { decodeCursor, pageSize, toConnection } from '../pagination.js';
+import { decodeCursor, pageSize, toConnection, usersList } from '../pagination.js';
 
 export const userResolvers: Resolvers = {
   Query: {
     me: async (_, __, ctx) =>
       ctx.caller ? ctx.access.visible(await ctx.loaders.user.load(ctx.caller.sub)) : null,
     user: async (_, { id }, ctx) => ctx.access.visible(await ctx.loaders.user.load(id)),
-    users: (_, { first, after, filter, orderBy }, ctx) =>
-      listUsers(ctx, {
+    users: async (_, { first, after, filter, orderBy }, ctx) => {
+      const list = usersList(orderBy);
+      const page = await listUsers(ctx, {
         first: pageSize(first),
-        after: decodeCursor(after),
+        after: decodeCursor(ctx, list, after),
         filter: {
           connection: filter?.connection ?? null,
           organizationId: filter?.organization ?? null,
@@ -32,11 +33,13 @@ export const userResolvers: Resolvers = {
         orderBy: orderBy
           ? { field: lower(orderBy.field) as UserOrderField, direction: orderBy.direction === 'DESC' ? 'desc' : 'asc' }
           : null,
-      }),
+      });
+      return { ...page, list };
+    },
   },
   UserConnection: {
-    edges: (page) => toConnection(page, (u) => u.id).edges,
-    pageInfo: (page) => toConnection(page, (u) => u.id).pageInfo,
+    edges: (page, _, ctx) => toConnection(ctx, page, (u) => u.id).edges,
+    pageInfo: (page, _, ctx) => toConnection(ctx, page, (u) => u.id).pageInfo,
     totalCount: (page) => page.totalCount,
   },
   User: {

@@ -56,6 +56,7 @@ import {
   checkpoint,
   type Db,
   grouped,
+  cursorKeyOf,
   idHasher,
   inOrder,
   violatedUserKey,
@@ -116,7 +117,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   const db: Db = drizzle(sqlite, { schema: t, logger });
   migrate(db, { migrationsFolder: opts.migrationsFolder });
   const statements = new Statements(sqlite, opts.onStatement);
-  const hashId = idHasher(opts.pseudonymSecret || pseudonymSecretBeside(opts.path));
+  const serverSecret = opts.pseudonymSecret || pseudonymSecretBeside(opts.path);
+  const hashId = idHasher(serverSecret);
   let importKeySets = 0;
 
   const isDatabaseConnection = (tx: Db, connectionId: string): boolean =>
@@ -613,6 +615,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     events: sqliteEvents(db),
     webhooks: sqliteWebhooks(db),
     deliveries: sqliteDeliveries(db),
+    cursorKey: cursorKeyOf(serverSecret),
     async ping() {
       sqlite.prepare('SELECT 1').get();
     },

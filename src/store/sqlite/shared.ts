@@ -67,6 +67,11 @@ export function idHasher(secret: string): IdHasher {
   return (id) => createHmac('sha256', secret).update(`deleted-user:${id}`).digest('hex');
 }
 
+/** The key of page cursors: an HMAC of a label with the server secret (never the secret itself). */
+export function cursorKeyOf(secret: string): Buffer {
+  return createHmac('sha256', secret).update('page-cursor-key:v1').digest();
+}
+
 export function recordAudit(tx: Db, entry: AuditEntry, at: Date): void {
   tx.insert(t.auditEvents)
     .values({

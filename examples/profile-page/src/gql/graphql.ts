@@ -4,6 +4,31 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** When a declared attribute may be written. */
+export type AttributeLifecycle =
+  /** Only when the user is created (createUser, an import, the first login); never changed afterwards (reason CREATE_ONLY). */
+  | 'CREATE_ONLY'
+  /** Whenever the caller may edit it. */
+  | 'MUTABLE'
+  /** May be set once while it has no value; never changed afterwards (reason WRITE_ONCE). */
+  | 'WRITE_ONCE';
+
+/** Which metadata object a declared attribute lives in. */
+export type AttributeObject =
+  /** `appMetadata`: the application's data about the user; never editable by the user, whatever a declaration says. */
+  | 'APP_METADATA'
+  /** `userMetadata`: the user's own preferences; the user may edit keys whose declaration lets SELF edit. */
+  | 'USER_METADATA';
+
+/** A kind of caller, as an attribute declaration's `edit` and `view` lists name them. */
+export type AttributeRole =
+  /** An ADMIN of an organization the user is a member of. */
+  | 'HELP_DESK'
+  /** The user themself. */
+  | 'SELF'
+  /** A tenant administrator: a token with update:users (to edit) or read:users (to view). */
+  | 'TENANT_ADMIN';
+
 /** Where a connection's users come from. */
 export type ConnectionKind =
   /** Username and password: the gateway's own store, or a customer's legacy database reached through scripts. */
@@ -127,12 +152,12 @@ export type UpdateUserInput = {
   username?: string | null | undefined;
 };
 
-export type ProfileFieldsFragment = { id: string, version: number, email: string | null, emailVerified: boolean, username: string | null, phoneNumber: string | null, name: string | null, nickname: string | null, givenName: string | null, familyName: string | null, picture: string | null, userMetadata: Record<string, unknown> | null, connection: { id: string, name: string, kind: ConnectionKind, syncUserRootAttributes: RootAttributeSync | null }, fieldPolicies: Array<{ field: ProfileField, editable: boolean, reason: MutabilityReason | null, message: string | null }>, organizations: Array<{ roles: Array<OrgRole>, joinedAt: string, organization: { id: string, name: string, displayName: string | null } }> };
+export type ProfileFieldsFragment = { id: string, version: number, email: string | null, emailVerified: boolean, username: string | null, phoneNumber: string | null, name: string | null, nickname: string | null, givenName: string | null, familyName: string | null, picture: string | null, userMetadata: Record<string, unknown> | null, appMetadata: Record<string, unknown> | null, connection: { id: string, name: string, kind: ConnectionKind, syncUserRootAttributes: RootAttributeSync | null, attributes: Array<{ key: string, in: AttributeObject, schema: Record<string, unknown>, view: Array<AttributeRole>, lifecycle: AttributeLifecycle }> }, fieldPolicies: Array<{ field: ProfileField, editable: boolean, reason: MutabilityReason | null, message: string | null }>, attributePolicies: Array<{ key: string, in: AttributeObject, editable: boolean, reason: MutabilityReason | null, message: string | null }>, organizations: Array<{ roles: Array<OrgRole>, joinedAt: string, organization: { id: string, name: string, displayName: string | null } }> };
 
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type MeQuery = { me: { id: string, version: number, email: string | null, emailVerified: boolean, username: string | null, phoneNumber: string | null, name: string | null, nickname: string | null, givenName: string | null, familyName: string | null, picture: string | null, userMetadata: Record<string, unknown> | null, connection: { id: string, name: string, kind: ConnectionKind, syncUserRootAttributes: RootAttributeSync | null }, fieldPolicies: Array<{ field: ProfileField, editable: boolean, reason: MutabilityReason | null, message: string | null }>, organizations: Array<{ roles: Array<OrgRole>, joinedAt: string, organization: { id: string, name: string, displayName: string | null } }> } | null };
+export type MeQuery = { me: { id: string, version: number, email: string | null, emailVerified: boolean, username: string | null, phoneNumber: string | null, name: string | null, nickname: string | null, givenName: string | null, familyName: string | null, picture: string | null, userMetadata: Record<string, unknown> | null, appMetadata: Record<string, unknown> | null, connection: { id: string, name: string, kind: ConnectionKind, syncUserRootAttributes: RootAttributeSync | null, attributes: Array<{ key: string, in: AttributeObject, schema: Record<string, unknown>, view: Array<AttributeRole>, lifecycle: AttributeLifecycle }> }, fieldPolicies: Array<{ field: ProfileField, editable: boolean, reason: MutabilityReason | null, message: string | null }>, attributePolicies: Array<{ key: string, in: AttributeObject, editable: boolean, reason: MutabilityReason | null, message: string | null }>, organizations: Array<{ roles: Array<OrgRole>, joinedAt: string, organization: { id: string, name: string, displayName: string | null } }> } | null };
 
 export type UpdateProfileMutationVariables = Exact<{
   id: string | number;
@@ -140,7 +165,7 @@ export type UpdateProfileMutationVariables = Exact<{
 }>;
 
 
-export type UpdateProfileMutation = { updateUser: { user: { id: string, version: number, email: string | null, emailVerified: boolean, username: string | null, phoneNumber: string | null, name: string | null, nickname: string | null, givenName: string | null, familyName: string | null, picture: string | null, userMetadata: Record<string, unknown> | null, connection: { id: string, name: string, kind: ConnectionKind, syncUserRootAttributes: RootAttributeSync | null }, fieldPolicies: Array<{ field: ProfileField, editable: boolean, reason: MutabilityReason | null, message: string | null }>, organizations: Array<{ roles: Array<OrgRole>, joinedAt: string, organization: { id: string, name: string, displayName: string | null } }> } | null, userErrors: Array<{ field: Array<string> | null, code: string, message: string }> } };
+export type UpdateProfileMutation = { updateUser: { user: { id: string, version: number, email: string | null, emailVerified: boolean, username: string | null, phoneNumber: string | null, name: string | null, nickname: string | null, givenName: string | null, familyName: string | null, picture: string | null, userMetadata: Record<string, unknown> | null, appMetadata: Record<string, unknown> | null, connection: { id: string, name: string, kind: ConnectionKind, syncUserRootAttributes: RootAttributeSync | null, attributes: Array<{ key: string, in: AttributeObject, schema: Record<string, unknown>, view: Array<AttributeRole>, lifecycle: AttributeLifecycle }> }, fieldPolicies: Array<{ field: ProfileField, editable: boolean, reason: MutabilityReason | null, message: string | null }>, attributePolicies: Array<{ key: string, in: AttributeObject, editable: boolean, reason: MutabilityReason | null, message: string | null }>, organizations: Array<{ roles: Array<OrgRole>, joinedAt: string, organization: { id: string, name: string, displayName: string | null } }> } | null, userErrors: Array<{ field: Array<string> | null, code: string, message: string }> } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -174,14 +199,29 @@ export const ProfileFieldsFragmentDoc = new TypedDocumentString(`
   familyName
   picture
   userMetadata
+  appMetadata
   connection {
     id
     name
     kind
     syncUserRootAttributes
+    attributes {
+      key
+      in
+      schema
+      view
+      lifecycle
+    }
   }
   fieldPolicies {
     field
+    editable
+    reason
+    message
+  }
+  attributePolicies {
+    key
+    in
     editable
     reason
     message
@@ -216,14 +256,29 @@ export const MeDocument = new TypedDocumentString(`
   familyName
   picture
   userMetadata
+  appMetadata
   connection {
     id
     name
     kind
     syncUserRootAttributes
+    attributes {
+      key
+      in
+      schema
+      view
+      lifecycle
+    }
   }
   fieldPolicies {
     field
+    editable
+    reason
+    message
+  }
+  attributePolicies {
+    key
+    in
     editable
     reason
     message
@@ -237,7 +292,7 @@ export const MeDocument = new TypedDocumentString(`
     roles
     joinedAt
   }
-}`, {"hash":"sha256:9e997adab8e2c7c93a279a6d5cd172d5a96cb0489e144cad31a6c66ec5d7cb2d"}) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
+}`, {"hash":"sha256:9a523f02c22c6f28f2a7d6611d01e993717adbfb4ddd38d63c61164ac2a1c1d3"}) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
 export const UpdateProfileDocument = new TypedDocumentString(`
     mutation UpdateProfile($id: ID!, $input: UpdateUserInput!) {
   updateUser(id: $id, input: $input) {
@@ -264,14 +319,29 @@ export const UpdateProfileDocument = new TypedDocumentString(`
   familyName
   picture
   userMetadata
+  appMetadata
   connection {
     id
     name
     kind
     syncUserRootAttributes
+    attributes {
+      key
+      in
+      schema
+      view
+      lifecycle
+    }
   }
   fieldPolicies {
     field
+    editable
+    reason
+    message
+  }
+  attributePolicies {
+    key
+    in
     editable
     reason
     message
@@ -285,4 +355,4 @@ export const UpdateProfileDocument = new TypedDocumentString(`
     roles
     joinedAt
   }
-}`, {"hash":"sha256:8780b84a9f1c53c8e53d1e5a748869c772deb9029747ae4de0c05dae2558ae7b"}) as unknown as TypedDocumentString<UpdateProfileMutation, UpdateProfileMutationVariables>;
+}`, {"hash":"sha256:63a9ae97b3838a8876cf16735710ea2b5c2e133366fd122ddd4afe58c8f89737"}) as unknown as TypedDocumentString<UpdateProfileMutation, UpdateProfileMutationVariables>;
