@@ -11,6 +11,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import type { ChangeEventRow, ChangeEventType, NewChangeEvent } from '../domain/events.js';
 import type { DeliveryCursor, DeliveryStore, EventStore, WebhookStore } from '../store/types.js';
+import { safeErrorText } from './sender.js';
 import { type SecretBox, sign } from './signing.js';
 import { ADDRESS_REFUSED, guardedLookup, isPrivateAddress } from './webhook-urls.js';
 
@@ -104,19 +105,13 @@ export interface DispatcherOptions {
   onFailed?: (consumer: string, givenUp: boolean) => void;
 }
 
-const ERROR_MAX = 300;
 /** Events read (and progress recorded) at a time per consumer. */
 const PAGE = 100;
 /** How stale the generation read may be before a delivery (a redelivery is seen within this). */
 const GENERATION_CHECK_MS = 5;
 
-function errorText(err: unknown): string {
-  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : null;
-  const message = err instanceof Error ? err.message : String(err);
-  // eslint-disable-next-line no-control-regex
-  const text = (code && !message.startsWith(code) ? `${code}: ${message}` : message).replace(/[\x00-\x1f\x7f]+/g, ' ');
-  return text.length > ERROR_MAX ? `${text.slice(0, ERROR_MAX - 1)}…` : text;
-}
+/** The outbox's error text (code first, control characters flattened, bounded): no address to mask here. */
+const errorText = (err: unknown): string => safeErrorText(err, { to: '' });
 
 /** POSTs of one event to a webhook URL, signed; only a 2xx counts. Redirects are not followed. */
 export function webhookSink(url: string, secret: string, types: readonly ChangeEventType[], opts: { allowPrivate: boolean; timeoutMs: number; concurrency: number }): EventSink {

@@ -194,17 +194,17 @@ const COLUMN_TO_FIELD: Partial<Record<keyof UserChanges, string>> = {
   profileSyncedAt: 'profile_synced_at',
 };
 
-/** The store's names of the fields a new user was created with (what user.created lists). */
+/** The profile columns a new user can be created with. */
+const CREATED_COLUMNS = [
+  'email', 'emailVerified', 'username', 'phoneNumber', 'phoneVerified', 'passwordHash', 'name', 'nickname',
+  'givenName', 'familyName', 'picture', 'userMetadata', 'appMetadata', 'blocked',
+] as const satisfies readonly (keyof NewUser & keyof UserChanges)[];
+
+/** The store's names of the fields a new user was created with (what user.created lists), as changedFields names them. */
 export function createdFields(user: NewUser): string[] {
-  const names: [keyof NewUser, string][] = [
-    ['email', 'email'], ['emailVerified', 'email_verified'], ['username', 'username'], ['phoneNumber', 'phone_number'],
-    ['phoneVerified', 'phone_verified'], ['passwordHash', 'password'], ['name', 'name'], ['nickname', 'nickname'],
-    ['givenName', 'given_name'], ['familyName', 'family_name'], ['picture', 'picture'], ['userMetadata', 'user_metadata'],
-    ['appMetadata', 'app_metadata'], ['blocked', 'blocked'],
-  ];
-  return names.filter(([k]) => {
+  return CREATED_COLUMNS.filter((k) => {
     const v = user[k];
     return v !== undefined && v !== null && v !== false && !(typeof v === 'object' && Object.keys(v).length === 0);
-  }).map(([, n]) => n);
+  }).map((k) => (k === 'passwordHash' ? 'password' : (COLUMN_TO_FIELD[k] ?? k)));
 }
 
