@@ -62,16 +62,22 @@ export interface EventsConfig {
 function eventsConfig(env: NodeJS.ProcessEnv): EventsConfig {
   const natsUrl = env.NATS_URL?.trim() || null;
   if (natsUrl && !/^nats:\/\/[^/\s]+$/.test(natsUrl)) throw new ConfigError('NATS_URL must be nats://HOST:PORT.');
+  const retentionDays = int('EVENT_RETENTION_DAYS', env.EVENT_RETENTION_DAYS, 30, 1, 3650);
+  const giveUpAfterMs = int('WEBHOOK_GIVE_UP_AFTER_SECONDS', env.WEBHOOK_GIVE_UP_AFTER_SECONDS, 3 * 86_400, 0, 30 * 86_400) * 1000;
+  // An event must be given up (and so listed in the webhook's failures) before retention deletes it.
+  if (giveUpAfterMs >= retentionDays * 86_400_000) {
+    throw new ConfigError('WEBHOOK_GIVE_UP_AFTER_SECONDS must be shorter than EVENT_RETENTION_DAYS, or undelivered events would be deleted unseen.');
+  }
   return {
     allowPrivate: flag(env.WEBHOOK_ALLOW_PRIVATE) ?? false,
     secretKey: env.WEBHOOK_SECRET_KEY || null,
-    retentionDays: int('EVENT_RETENTION_DAYS', env.EVENT_RETENTION_DAYS, 30, 1, 3650),
+    retentionDays,
     natsUrl,
     source: env.EVENT_SOURCE || '/profile-gateway',
     pollMs: int('EVENTS_POLL_MS', env.EVENTS_POLL_MS, 100, 5, 60_000),
     retryBaseMs: int('WEBHOOK_RETRY_BASE_MS', env.WEBHOOK_RETRY_BASE_MS, 5000, 1, 3_600_000),
     retryMaxMs: int('WEBHOOK_RETRY_MAX_MS', env.WEBHOOK_RETRY_MAX_MS, 3_600_000, 1, 86_400_000),
-    giveUpAfterMs: int('WEBHOOK_GIVE_UP_AFTER_SECONDS', env.WEBHOOK_GIVE_UP_AFTER_SECONDS, 3 * 86_400, 0, 30 * 86_400) * 1000,
+    giveUpAfterMs,
     timeoutMs: int('WEBHOOK_TIMEOUT_MS', env.WEBHOOK_TIMEOUT_MS, 10_000, 100, 60_000),
   };
 }

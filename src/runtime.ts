@@ -118,7 +118,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     const extraSinks = new Map<string, EventSink>();
     let nats: NatsPublisher | null = null;
     if (config.events.natsUrl) {
-      nats = await openNatsPublisher(config.events.natsUrl);
+      nats = await openNatsPublisher(config.events.natsUrl, { retentionDays: config.events.retentionDays });
       closers.push({ name: 'NATS publisher', close: () => (nats as NatsPublisher).close() });
       await store.deliveries.ensure(NATS_CONSUMER);
       extraSinks.set(NATS_CONSUMER, nats.sink);

@@ -187,7 +187,9 @@ export class EventDispatcher {
     this.maxBackoffMs = opts.maxBackoffMs ?? 60 * 60_000;
     this.giveUpAfterMs = opts.giveUpAfterMs ?? 3 * 24 * 3600_000;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.leaseMs = opts.leaseMs ?? 30_000;
+    // A lease outlasts two deliveries' timeouts with room to spare: a send still in flight when the
+    // lease ran out would let another instance send the same event, and later ones, before it ends.
+    this.leaseMs = Math.max(opts.leaseMs ?? 30_000, 2 * this.timeoutMs + 5_000);
     this.concurrency = opts.concurrency ?? 8;
   }
 
@@ -325,7 +327,10 @@ export class EventDispatcher {
         // The cursor's failure record is about the event after it: kept only if that is still the one failing.
         const failingSince = (from === cursor.afterSeq ? cursor.failingSince : null) ?? at;
         const attempts = (from === cursor.afterSeq ? cursor.attempts : 0) + 1;
-        if (at.getTime() - failingSince.getTime() >= this.giveUpAfterMs) {
+        // Given up once it has failed for the give-up time, or once the event itself is that old: a
+        // receiver dead for days drains its backlog of old events as failures (listed, redeliverable)
+        // instead of giving up one event per give-up period while retention deletes the rest unseen.
+        if (at.getTime() - failingSince.getTime() >= this.giveUpAfterMs || at.getTime() - failed.row.time.getTime() >= this.giveUpAfterMs) {
           this.opts.onFailed?.(consumer, true);
           this.opts.log?.('warn', { event: 'event_delivery_given_up', consumer, eventId: failed.row.id, attempts, error: failed.error }, 'an event was given up');
           await deliveries.advance(consumer, owner, cursor.generation, from, failed.row.seq, { eventId: failed.row.id, attempts, error: failed.error, at });

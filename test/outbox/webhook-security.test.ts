@@ -9,6 +9,8 @@ describe('isPrivateAddress', () => {
     ['169.254.169.254', true], ['100.64.0.1', true], ['0.0.0.0', true], ['224.0.0.1', true], ['8.8.8.8', false],
     ['::1', true], ['::', true], ['fe80::1', true], ['fd12::1', true], ['ff02::1', true], ['::ffff:127.0.0.1', true],
     ['::ffff:8.8.8.8', false], ['2606:4700::1111', false], ['not an address', true],
+    // IPv4 inside IPv6: compatible, translated, 6to4 and Teredo forms.
+    ['::7f00:1', true], ['::127.0.0.1', true], ['::ffff:0:7f00:1', true], ['2002:7f00:1::1', true], ['2001:0:7f00:1::1', true],
   ])('%s → %s', (address, expected) => {
     expect(isPrivateAddress(address)).toBe(expected);
   });
@@ -32,5 +34,14 @@ describe('signing and sealing', () => {
     expect(sealed).not.toContain('whsec_x');
     expect(box.open(sealed)).toBe('whsec_x');
     expect(() => new SecretBox(Buffer.alloc(32, 2)).open(sealed)).toThrow();
+  });
+});
+
+describe('retention and giving up', () => {
+  it('refuses a give-up time as long as the events are kept: undelivered events would be deleted unseen', async () => {
+    const { loadConfig, ConfigError } = await import('../../src/config.js');
+    const base = { NODE_ENV: 'test', DATABASE_URL: 'file::memory:', AUTH_JWT_SECRET: 'x'.repeat(32) };
+    expect(() => loadConfig({ ...base, EVENT_RETENTION_DAYS: '1', WEBHOOK_GIVE_UP_AFTER_SECONDS: '86400' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...base, EVENT_RETENTION_DAYS: '2', WEBHOOK_GIVE_UP_AFTER_SECONDS: '86400' })).not.toThrow();
   });
 });
