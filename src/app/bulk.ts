@@ -103,7 +103,7 @@ export async function importUsers(
   const summary: ImportSummary = { inserted: 0, updated: 0, unchanged: 0, failed: 0, errors: [] };
   const seen = await ctx.store.users.importKeys();
   const audit = { actorId: caller.sub, operation: 'importUsers' };
-  const events = userEventPlan(eventActor(ctx));
+  const events = userEventPlan(eventActor(ctx), attributeSettingsOf(connection.options));
   // An upsert is judged as updateUser would judge a tenant administrator's update of that user.
   const facts = await ctx.access.connectionFacts(connection.id);
 

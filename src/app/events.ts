@@ -1,5 +1,6 @@
 // The events of a write, planned by the app beside the write and recorded by the store in its
 // transaction: who acted (the caller's sub, and the organization of a help desk) is known here.
+import type { AttributeSettings } from '../domain/attributes.js';
 import { connectionEvents, type EventActor, membershipEvents, type NewChangeEvent, userEvents } from '../domain/events.js';
 import { sealEvent } from '../outbox/events.js';
 import type { SecretBox } from '../outbox/signing.js';
@@ -25,10 +26,11 @@ function told(events: NewChangeEvent[], by: AppEventActor): NewChangeEvent[] {
   return events;
 }
 
+/** `settings`: the user's connection's declared attributes (keys the tenant may not view go unnamed). */
 export const userEventPlan =
-  (by: AppEventActor): EventPlan<UserWrite> =>
+  (by: AppEventActor, settings?: AttributeSettings): EventPlan<UserWrite> =>
   (write) =>
-    told(userEvents(write, by), by);
+    told(userEvents(write, by, settings), by);
 
 export const membershipEventPlan =
   (by: AppEventActor): EventPlan<MembershipWrite> =>

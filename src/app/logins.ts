@@ -1,6 +1,7 @@
 // Logins: the only thing that refreshes the profile cache from upstream (domain.md, "The profile
 // cache and logins"). recordLogin for identity providers; authenticate for database connections:
 // the own store, a legacy custom database through its script, and lazy migration (import mode).
+import { attributeSettingsOf } from '../domain/attributes.js';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { ScriptUnavailableError } from '../connectors/custom-db.js';
 import { customScriptsName, isCustomDatabase, isImportMode, rootAttributeSync } from '../domain/connection.js';
@@ -102,7 +103,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
         identity: { provider, upstreamUserId: w.upstreamId, isSocial, profileData: w.profile },
       },
       audit,
-      { releaseFromLegacyUsers: w.source === 'custom_database', events: userEventPlan(eventActor(ctx)) },
+      { releaseFromLegacyUsers: w.source === 'custom_database', events: userEventPlan(eventActor(ctx), attributeSettingsOf(w.connection.options)) },
     );
     if (result.ok) {
       ctx.access.grantRead(id, 'full');
@@ -128,7 +129,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
       };
     },
     audit,
-    { identityProfileData: w.profile, releaseFromLegacyUsers: w.source === 'custom_database', events: userEventPlan(eventActor(ctx)) },
+    { identityProfileData: w.profile, releaseFromLegacyUsers: w.source === 'custom_database', events: userEventPlan(eventActor(ctx), attributeSettingsOf(w.connection.options)) },
   );
   forgetUser(ctx.loaders, id);
   if (!result.ok) {

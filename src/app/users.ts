@@ -216,7 +216,7 @@ export async function updateUser(
     // After a script call the cache must follow the row the call was based on.
     {
       expectedVersion: legacy && scriptCalls.length > 0 ? user.version : opts.expectedVersion,
-      events: userEventPlan(eventActor(ctx, actingOrganizationId)),
+      events: userEventPlan(eventActor(ctx, actingOrganizationId), attributes),
     },
   );
   forgetUser(ctx.loaders, id);
@@ -356,7 +356,7 @@ export async function createUser(ctx: AppContext, input: NewUserInput): Promise<
   const result = await ctx.store.users.create(
     newDatabaseUser(connection.id, key, profile, { migrated: isImportMode(connection), passwordHash }),
     { actorId: caller.sub, operation: 'createUser', fields: namedFields(patch) },
-    { events: userEventPlan(eventActor(ctx)) },
+    { events: userEventPlan(eventActor(ctx), attributeSettingsOf(connection.options)) },
   );
   if (!result.ok) return fail(...refusalErrors(result, id));
   ctx.access.grantRead(id);

@@ -2,6 +2,7 @@
 // Decided here, from what the write did, and recorded by the store in the write's transaction, so
 // an event is never lost and never announces a change that rolled back. Names and versions only,
 // never values.
+import { type AttributeObject, type AttributeSettings, declarationOf, mayView, NO_ATTRIBUTE_SETTINGS } from './attributes.js';
 import type { Metadata } from './types.js';
 import { upper } from './names.js';
 
@@ -99,6 +100,9 @@ function base(by: EventActor): Pick<ChangeEventData, 'actor' | 'organization'> {
   return by.organization ? { actor: by.actor, organization: by.organization } : { actor: by.actor };
 }
 
+/** Who reads events, for the attribute view rules: the tenant (read:events, webhooks). */
+const EVENT_READER = { tenantAdmin: true, helpDesk: false, self: false };
+
 /** Keys whose value differs between two metadata objects. */
 function changedKeys(before: Metadata, after: Metadata): string[] {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
@@ -110,7 +114,7 @@ function changedKeys(before: Metadata, after: Metadata): string[] {
  * membership that went), user.blocked / user.unblocked when the block changed, and user.updated
  * for any other profile field. Bookkeeping alone (a login's count and time) emits nothing.
  */
-export function userEvents(write: UserWrite, by: EventActor): NewChangeEvent[] {
+export function userEvents(write: UserWrite, by: EventActor, settings: AttributeSettings = NO_ATTRIBUTE_SETTINGS): NewChangeEvent[] {
   const subject = write.userId;
   if (!write.after) {
     const left = (write.organizationsLeft ?? []).map(
@@ -122,9 +126,16 @@ export function userEvents(write: UserWrite, by: EventActor): NewChangeEvent[] {
   const fields = [...new Set(write.changed.filter((f) => !BOOKKEEPING.has(f)))].map((f) => upper(f));
   if (fields.length === 0) return [];
   const attributes: string[] = [];
+  // Events are read by tenant-wide consumers (read:events, webhooks): a declared key a tenant
+  // administrator may not view is not named, as it is absent from the metadata they read.
+  const named = (object: AttributeObject, key: string) => mayView(declarationOf(settings, object, key), EVENT_READER);
   if (write.before) {
-    if (fields.includes('USER_METADATA')) attributes.push(...changedKeys(write.before.userMetadata, write.after.userMetadata).map((k) => `userMetadata.${k}`));
-    if (fields.includes('APP_METADATA')) attributes.push(...changedKeys(write.before.appMetadata, write.after.appMetadata).map((k) => `appMetadata.${k}`));
+    if (fields.includes('USER_METADATA')) {
+      attributes.push(...changedKeys(write.before.userMetadata, write.after.userMetadata).filter((k) => named('user_metadata', k)).map((k) => `userMetadata.${k}`));
+    }
+    if (fields.includes('APP_METADATA')) {
+      attributes.push(...changedKeys(write.before.appMetadata, write.after.appMetadata).filter((k) => named('app_metadata', k)).map((k) => `appMetadata.${k}`));
+    }
   }
   const withAttributes = attributes.length > 0 ? { attributes } : {};
   if (!write.before) return [{ type: 'user.created', subject, data: { version, fields, ...withAttributes, ...base(by) } }];

@@ -29,6 +29,22 @@ describe('userEvents', () => {
     expect(JSON.stringify(e)).not.toContain('secret');
   });
 
+  it('does not name a declared key the tenant may not view (events are read tenant-wide)', () => {
+    const settings = {
+      undeclared: 'ALLOW' as const,
+      attributes: [
+        { key: 'diary', in: 'user_metadata' as const, schema: {}, edit: ['SELF' as const], view: ['SELF' as const], lifecycle: 'MUTABLE' as const },
+        { key: 'plan', in: 'user_metadata' as const, schema: {}, edit: ['TENANT_ADMIN' as const], view: ['TENANT_ADMIN' as const], lifecycle: 'MUTABLE' as const },
+      ],
+    };
+    const [e] = userEvents(
+      { userId: 'u1', before: state(), after: state({ userMetadata: { diary: 'x', plan: 'pro', free: 1 } }), changed: ['user_metadata'] },
+      by,
+      settings,
+    );
+    expect(e?.data.attributes).toEqual(['userMetadata.free', 'userMetadata.plan']);
+  });
+
   it('creation, erasure (memberships first), and the help desk organization', () => {
     expect(userEvents({ userId: 'u1', before: null, after: state({ version: 1 }), changed: ['email', 'password'] }, by)).toEqual([
       { type: 'user.created', subject: 'u1', data: { version: 1, fields: ['EMAIL', 'PASSWORD'], actor: 'admin' } },
