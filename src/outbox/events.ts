@@ -233,8 +233,13 @@ export class EventDispatcher {
     try {
       const consumers = await this.opts.store.deliveries.consumers();
       this.consumerCount = consumers.length;
-      for (const consumer of consumers) {
+      // Two reads, then a claim (a write) only for a consumer with something to send: idle webhooks
+      // cost no write per poll (with a hundred of them that would be a thousand a second).
+      const [last, cursors] = await Promise.all([this.opts.store.events.lastSeq(), this.opts.store.deliveries.cursors(consumers)]);
+      for (const [i, consumer] of consumers.entries()) {
         if (this.running.has(consumer)) continue;
+        const cursor = cursors[i];
+        if (cursor && cursor.afterSeq >= last) continue;
         const run = this.runConsumer(consumer)
           .catch((err: unknown) => this.opts.log?.('error', { event: 'event_delivery_error', consumer, error: errorText(err) }, 'event delivery run failed'))
           .finally(() => this.running.delete(consumer));
