@@ -1,10 +1,10 @@
 // Helpers shared by the SQLite store's modules.
-import { createHmac } from 'node:crypto';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import Database from 'better-sqlite3';
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { AuditEntry, UserChanges, UserKey, UserRow } from '../types.js';
+import { changedFields, LOGIN_BOOKKEEPING } from '../changes.js';
 import * as t from './tables.js';
 
 export type Db = BetterSQLite3Database<typeof t>;
@@ -57,15 +57,7 @@ export function grouped<T>(ids: readonly string[], rows: T[], key: (row: T) => s
   return ids.map((id) => byId.get(id) ?? []);
 }
 
-/**
- * The keyed hash that stands for an erased user id (deleted_users, audit pseudonyms): an HMAC with
- * the server's pseudonym secret, so knowing an id does not reveal its pseudonym, nor the reverse.
- */
-export type IdHasher = (id: string) => string;
-
-export function idHasher(secret: string): IdHasher {
-  return (id) => createHmac('sha256', secret).update(`deleted-user:${id}`).digest('hex');
-}
+export { type IdHasher, idHasher } from '../pseudonyms.js';
 
 export function recordAudit(tx: Db, entry: AuditEntry, at: Date): void {
   tx.insert(t.auditEvents)
@@ -148,43 +140,4 @@ export function applyUserChanges(
   return { user, changed };
 }
 
-/** The domain names of the columns whose value really changes (the password always counts). */
-export function changedFields(current: UserRow, changes: UserChanges): string[] {
-  const out: string[] = [];
-  for (const [key, value] of Object.entries(changes) as [keyof UserChanges, unknown][]) {
-    if (value === undefined || key === 'blockedByOrganizationId') continue;
-    if (key === 'passwordHash' || key === 'passwordSetInCustomDatabase') {
-      out.push('password');
-      continue;
-    }
-    if (key === 'passwordRehash') {
-      out.push('password_rehash');
-      continue;
-    }
-    const before = current[key as keyof UserRow];
-    const same =
-      before instanceof Date || value instanceof Date
-        ? (before as Date | null)?.getTime() === (value as Date | null)?.getTime()
-        : typeof value === 'object' && value !== null
-          ? JSON.stringify(before) === JSON.stringify(value)
-          : before === value;
-    if (!same) out.push(COLUMN_TO_FIELD[key] ?? key);
-  }
-  return out;
-}
-
-const LOGIN_BOOKKEEPING = new Set(['last_login', 'logins_count', 'last_ip', 'profile_synced_at', 'password_rehash']);
-
-const COLUMN_TO_FIELD: Partial<Record<keyof UserChanges, string>> = {
-  emailVerified: 'email_verified',
-  phoneNumber: 'phone_number',
-  phoneVerified: 'phone_verified',
-  givenName: 'given_name',
-  familyName: 'family_name',
-  userMetadata: 'user_metadata',
-  appMetadata: 'app_metadata',
-  lastLogin: 'last_login',
-  lastIp: 'last_ip',
-  loginsCount: 'logins_count',
-  profileSyncedAt: 'profile_synced_at',
-};
+export { changedFields, LOGIN_BOOKKEEPING } from '../changes.js';
