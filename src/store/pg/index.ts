@@ -113,7 +113,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     for (const r of rows) byId.get(key(r))?.push(r);
     return ids.map((id) => byId.get(id) ?? []);
   };
-  const anyOf = (column: SQL | typeof t.users.id, ids: readonly string[]) => sql`${column} = ANY(${[...ids]}::text[])`;
+  const anyOf = (column: SQL | typeof t.users.id, ids: readonly string[]) => sql`${column} = ANY(${sql.param([...ids])}::text[])`;
 
   const connections: ConnectionStore = {
     async byIds(ids) {

@@ -111,7 +111,7 @@ export const usersWithRelations = (ids: readonly string[]) =>
     .join(', ')},
   coalesce((SELECT json_agg(json_build_object('user_id', i.user_id, 'connection_id', i.connection_id, 'provider', i.provider, 'upstream_user_id', i.upstream_user_id, 'is_social', i.is_social, 'profile_data', i.profile_data)) FROM identities i WHERE i.user_id = u.id), '[]') AS identities_json,
   coalesce((SELECT json_agg(json_build_object(${MEMBERSHIP_JSON}, 'name', o.name, 'display_name', o.display_name, 'created_at', o.created_at, 'updated_at', o.updated_at) ORDER BY m.organization_id) FROM memberships m JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = u.id), '[]') AS memberships_json
-FROM users u WHERE u.id = ANY(`).append(sql`${ids as string[]}::text[])`);
+FROM users u WHERE u.id = ANY(`).append(sql`${sql.param([...ids])}::text[])`);
 
 export interface RawUserWithRelations extends RawUser {
   identities_json: JsonIdentity[];
