@@ -2,7 +2,7 @@
 // file, or a schema of its own on PostgreSQL: ./database.ts chooses) and a free port, and talks to
 // it over real HTTP with real signed tokens.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signToken } from '../../src/auth/tokens.js';
@@ -103,6 +103,8 @@ export async function startTestGateway(
     },
     async close() {
       await runtime.close();
+      // TEST_SHOW_ERRORS=1: the gateway's error lines, for a failing test's cause.
+      if (process.env.TEST_SHOW_ERRORS) for (const line of readFileSync(logFile, 'utf8').split('\n')) if (/"level":(50|60)/.test(line)) console.error(line);
       try {
         assertNoLeaks(logFile);
       } finally {

@@ -26,12 +26,24 @@ export interface RawUser {
   blocked_by_organization_id: string | null;
   migrated: boolean;
   version: number;
-  created_at: Date;
-  updated_at: Date;
-  last_login: Date | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+  last_login: Date | string | null;
   last_ip: string | null;
   logins_count: number;
-  profile_synced_at: Date | null;
+  profile_synced_at: Date | string | null;
+}
+
+/**
+ * A timestamp of a raw row: drizzle's node-postgres driver leaves timestamptz as PostgreSQL's text
+ * ("2026-12-01 15:13:05.708+00") for its own mapping, which a raw statement does not get.
+ */
+export function pgDate(value: Date | string): Date;
+export function pgDate(value: Date | string | null): Date | null;
+export function pgDate(value: Date | string | null): Date | null {
+  if (value === null || value instanceof Date) return value;
+  const iso = value.replace(' ', 'T');
+  return new Date(/[+-]\d\d$/.test(iso) ? `${iso}:00` : iso);
 }
 
 export function userFromRaw(r: RawUser): UserRow {
@@ -54,12 +66,12 @@ export function userFromRaw(r: RawUser): UserRow {
     blockedByOrganizationId: r.blocked_by_organization_id,
     migrated: r.migrated,
     version: r.version,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    lastLogin: r.last_login,
+    createdAt: pgDate(r.created_at),
+    updatedAt: pgDate(r.updated_at),
+    lastLogin: pgDate(r.last_login),
     lastIp: r.last_ip,
     loginsCount: r.logins_count,
-    profileSyncedAt: r.profile_synced_at,
+    profileSyncedAt: pgDate(r.profile_synced_at),
   };
 }
 
@@ -100,7 +112,7 @@ const membershipFromJson = (r: JsonMembership): MembershipRow => ({
   userId: r.user_id,
   roles: r.roles,
   invitedEmail: r.invited_email,
-  joinedAt: new Date(r.joined_at),
+  joinedAt: pgDate(r.joined_at),
 });
 
 const MEMBERSHIP_JSON = `'organization_id', m.organization_id, 'user_id', m.user_id, 'roles', m.roles, 'invited_email', m.invited_email, 'joined_at', m.joined_at`;
@@ -125,7 +137,7 @@ export function userWithRelationsFromRaw(r: RawUserWithRelations): UserWithRelat
     identities: r.identities_json.map(identityFromJson),
     memberships: joined.map(membershipFromJson),
     organizations: joined.map(
-      (j): OrganizationRow => ({ id: j.organization_id, name: j.name, displayName: j.display_name, createdAt: new Date(j.created_at), updatedAt: new Date(j.updated_at) }),
+      (j): OrganizationRow => ({ id: j.organization_id, name: j.name, displayName: j.display_name, createdAt: pgDate(j.created_at), updatedAt: pgDate(j.updated_at) }),
     ),
   };
 }
@@ -137,11 +149,11 @@ export const subjectStanding = (id: string, hash: string) => sql`SELECT
   (SELECT deleted_at FROM deleted_users WHERE id_hash = ${hash}) AS deleted_at,
   coalesce((SELECT json_agg(json_build_object(${sql.raw(MEMBERSHIP_JSON)}) ORDER BY m.organization_id) FROM memberships m WHERE m.user_id = ${id}), '[]') AS memberships_json`;
 
-export function standingFromRaw(r: { blocked: boolean | null; created_at: Date | null; deleted_at: Date | null; memberships_json: JsonMembership[] }): SubjectStanding {
+export function standingFromRaw(r: { blocked: boolean | null; created_at: Date | string | null; deleted_at: Date | string | null; memberships_json: JsonMembership[] }): SubjectStanding {
   return {
     blocked: r.blocked,
-    createdAt: r.created_at,
-    deletedAt: r.deleted_at,
+    createdAt: pgDate(r.created_at),
+    deletedAt: pgDate(r.deleted_at),
     memberships: r.memberships_json.map(membershipFromJson),
   };
 }
