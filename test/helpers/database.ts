@@ -3,6 +3,7 @@
 // machine's server), so test files run in parallel on one database. Otherwise: a SQLite file.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 
 export const TEST_STORE: 'sqlite' | 'postgres' = process.env.TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
@@ -22,8 +23,13 @@ export interface TestDatabase {
   path: string | null;
   /** The PostgreSQL schema, when the store is PostgreSQL. */
   schema: string | null;
-  /** Runs SQL on the database (PostgreSQL only: SQLite tests open the file). */
+  /**
+   * Runs one SQL statement on the database, whichever it is: `?` placeholders (numbered for
+   * PostgreSQL here), a Date parameter bound as the store keeps timestamps (ms on SQLite).
+   */
   query<R extends Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+  /** The gateway's tables (not the migrations' own). */
+  tables(): Promise<string[]>;
   drop(): Promise<void>;
 }
 
@@ -31,11 +37,25 @@ export interface TestDatabase {
 export async function createTestDatabase(dir: string): Promise<TestDatabase> {
   if (TEST_STORE === 'sqlite') {
     const path = join(dir, 'gateway.db');
+    const query = async <R,>(text: string, params: unknown[] = []): Promise<R[]> => {
+      const db = new Database(path);
+      try {
+        const statement = db.prepare(text);
+        const values = params.map((p) => (p instanceof Date ? p.getTime() : typeof p === 'boolean' ? Number(p) : p));
+        return (statement.reader ? statement.all(...values) : (statement.run(...values), [])) as R[];
+      } finally {
+        db.close();
+      }
+    };
     return {
       url: `file:${path}`,
       path,
       schema: null,
-      query: () => Promise.reject(new Error('query() is for PostgreSQL; open the SQLite file')),
+      query,
+      async tables() {
+        const rows = await query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__drizzle_migrations'");
+        return rows.map((r) => r.name);
+      },
       drop: async () => undefined,
     };
   }
@@ -49,7 +69,7 @@ export async function createTestDatabase(dir: string): Promise<TestDatabase> {
     await admin.end();
   }
   let client: pg.Client | null = null;
-  return {
+  const database: TestDatabase = {
     url,
     path: null,
     schema,
@@ -58,7 +78,15 @@ export async function createTestDatabase(dir: string): Promise<TestDatabase> {
         client = new pg.Client({ connectionString: url });
         await client.connect();
       }
-      return (await client.query(text, params)).rows;
+      let n = 0;
+      return (await client.query(text.replace(/\?/g, () => `$${(n += 1)}`), params)).rows;
+    },
+    async tables() {
+      const rows = await database.query<{ name: string }>(
+        "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' AND table_name <> '__drizzle_migrations'",
+        [schema],
+      );
+      return rows.map((r) => r.name);
     },
     async drop() {
       if (client) await client.end();
@@ -71,4 +99,5 @@ export async function createTestDatabase(dir: string): Promise<TestDatabase> {
       }
     },
   };
+  return database;
 }
