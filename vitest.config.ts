@@ -9,7 +9,14 @@ const POSTGRES_FILES = ['test/e2e/**/*.test.ts', 'test/security/**/*.test.ts', '
  * What is about the SQLite file itself (its bytes on disk, its mode, a CLI on the file), or about no
  * storage at all: run once, on SQLite.
  */
-const SQLITE_ONLY: string[] = [];
+const SQLITE_ONLY = [
+  // The SQLite file's bytes and modes on disk.
+  'test/security/database-files.test.ts',
+  // `npm start` and its shutdown on a file of their own: the process, not the store.
+  'test/e2e/start.test.ts',
+  'test/e2e/start-secret.test.ts',
+  'test/e2e/shutdown.test.ts',
+];
 
 export default defineConfig({
   resolve: {
