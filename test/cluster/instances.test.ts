@@ -1,6 +1,9 @@
 // Many instances, proven: three gateway processes (scripts/lib/cluster.ts, as `npm run cluster`
 // starts them) on one PostgreSQL schema. Every decision that matters is the database's, so what one
 // instance writes or refuses, every other sees at once.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { signToken } from '../../src/auth/tokens.js';
@@ -12,6 +15,7 @@ import { ADMIN_SCOPES } from '../helpers/gateway.js';
 let db: TestDatabase;
 let cluster: Cluster;
 let admin: string;
+const outboxDir = mkdtempSync(join(tmpdir(), 'gateway-cluster-test-'));
 
 type Gql<T> = { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
 
@@ -31,7 +35,7 @@ async function newUser(instance: number, email: string): Promise<string> {
   const res = await gql<{ createUser: { user: { id: string } | null; userErrors: unknown[] } }>(
     instance,
     'mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } userErrors { code } } }',
-    { input: { connection: 'cluster-db', email, password: 'long-enough-1' } },
+    { input: { connection: 'cluster-db', email, password: 'long-enough-1', emailVerified: true } },
   );
   expect(res.data?.createUser.userErrors).toEqual([]);
   return res.data?.createUser.user?.id as string;
@@ -43,7 +47,7 @@ beforeAll(async () => {
   db = await createTestDatabase('/tmp');
   if (!db.schema) throw new Error('the cluster tests run on PostgreSQL (the postgres vitest project)');
   // Three instances starting together on an empty schema.
-  cluster = await startCluster({ instances: 3, databaseUrl: db.url });
+  cluster = await startCluster({ instances: 3, databaseUrl: db.url, dir: outboxDir });
   admin = await token('admin@tenant', ADMIN_SCOPES);
   const res = await gql<{ createConnection: { userErrors: unknown[] } }>(
     0,
@@ -55,6 +59,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.stop();
   await db?.drop();
+  rmSync(outboxDir, { recursive: true, force: true });
 });
 
 describe('several gateways on one PostgreSQL', () => {
@@ -127,4 +132,32 @@ describe('several gateways on one PostgreSQL', () => {
     expect(results.filter((r) => r.data?.createUser.user)).toHaveLength(1);
     expect(results.filter((r) => r.data?.createUser.userErrors.length)).toHaveLength(2);
   });
+
+  it('sends each outbox message once, though three instances’ senders poll the same outbox', async () => {
+    const ids = await Promise.all(Array.from({ length: 24 }, (_, i) => newUser(i % 3, `mail${i}@cluster.example`)));
+    await Promise.all(
+      ids.map(async (id, i) => {
+        const res = await gql<{ createPasswordResetTicket: { userErrors: unknown[] } }>(
+          i % 3,
+          'mutation($u: ID!) { createPasswordResetTicket(input: { user: $u }) { userErrors { code } } }',
+          { u: id },
+          await token(id),
+        );
+        expect(res.data?.createPasswordResetTicket.userErrors).toEqual([]);
+      }),
+    );
+    const began = Date.now();
+    const sentCount = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM outbox WHERE sent_at IS NOT NULL AND to_address LIKE 'mail%@cluster.example'"))[0]?.n);
+    while ((await sentCount()) < ids.length) {
+      if (Date.now() - began > 30_000) throw new Error(`only ${await sentCount()} of ${ids.length} messages were sent`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const lines = [0, 1, 2]
+      .map((i) => join(outboxDir, `outbox-${i}.log`))
+      .filter(existsSync)
+      .flatMap((f) => readFileSync(f, 'utf8').trim().split('\n'))
+      .map((l) => JSON.parse(l) as { to: string })
+      .filter((m) => /^mail\d+@cluster\.example$/.test(m.to));
+    expect(lines.map((m) => m.to).sort()).toEqual(Array.from({ length: 24 }, (_, i) => `mail${i}@cluster.example`).sort());
+  }, 60_000);
 });
