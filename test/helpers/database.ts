@@ -34,8 +34,8 @@ export interface TestDatabase {
 }
 
 /** A new, empty database for one gateway: a file in `dir`, or a fresh schema on the server. */
-export async function createTestDatabase(dir: string): Promise<TestDatabase> {
-  if (TEST_STORE === 'sqlite') {
+export async function createTestDatabase(dir: string, store: 'sqlite' | 'postgres' = TEST_STORE): Promise<TestDatabase> {
+  if (store === 'sqlite') {
     const path = join(dir, 'gateway.db');
     const query = async <R,>(text: string, params: unknown[] = []): Promise<R[]> => {
       const db = new Database(path);

@@ -30,9 +30,12 @@ import { importBatch } from './imports.js';
 import { migratePg } from './migrate.js';
 import { type RawUserWithRelations, standingFromRaw, subjectStanding, usersWithRelations, userWithRelationsFromRaw } from './raw.js';
 import { afterCondition, attributeConditions, attributeIndexStatements, orderClause } from './search.js';
-import { applyUserChanges, changedFields, type Db, lockUserKeys, recordAudit, userColumns, violatedUserKey } from './shared.js';
+import { applyUserChanges, changedFields, type Db, lockUserKeys, pgError, recordAudit, retrying, userColumns, violatedUserKey } from './shared.js';
 import * as t from './tables.js';
 import { enqueue, pgInvitations, pgTickets } from './tickets.js';
+
+/** How many import keys are held in memory before they go to the database (about 100 bytes each). */
+const IMPORT_KEYS_IN_MEMORY = 200_000;
 
 export interface PgStoreOptions {
   /** postgres://USER@HOST:PORT/DB (a search_path in `options` picks the schema). */
@@ -158,7 +161,18 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       });
     },
     async indexAttributes(_connectionId, keys) {
-      for (const k of keys) for (const statement of attributeIndexStatements(k.object, k.key)) await db.execute(sql.raw(statement));
+      for (const k of keys) {
+        for (const statement of attributeIndexStatements(k.object, k.key)) {
+          try {
+            await db.execute(sql.raw(statement));
+          } catch (err) {
+            // Two instances declaring the same key at once: IF NOT EXISTS does not cover the race
+            // in the catalog, and the other instance's index is the same index.
+            const code = pgError(err)?.code;
+            if (code !== '23505' && code !== '42P07') throw err;
+          }
+        }
+      }
     },
     async usersPage(connectionId, { first, after }) {
       const conds = [eq(t.users.connectionId, connectionId)];
@@ -255,7 +269,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     async create(user, audit, opts) {
       const now = new Date();
       try {
-        return await db.transaction(async (tx) => {
+        return await retrying(() => db.transaction(async (tx) => {
           if (await isDatabaseConnection(tx, user.connectionId)) {
             await lockUserKeys(tx, user.connectionId, user);
             if (opts?.releaseFromLegacyUsers) await releaseLegacyClaims(tx, { id: user.id, connectionId: user.connectionId }, user);
@@ -277,7 +291,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
           await tx.insert(t.identities).values({ ...identity, userId: user.id, connectionId: user.connectionId });
           await recordAudit(tx, { ...audit, targetUserId: user.id }, now);
           return { ok: true as const, user: row };
-        });
+        }));
       } catch (err) {
         // A concurrent insert got there between the check and this one.
         const key = violatedUserKey(err);
@@ -286,7 +300,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       }
     },
     async update(id, plan, audit, opts): Promise<UpdateResult> {
-      return db.transaction(async (tx): Promise<UpdateResult> => {
+      return retrying(() => db.transaction(async (tx): Promise<UpdateResult> => {
         // Locked to the end of the transaction: a concurrent writer of this user waits, then plans
         // against what this one wrote (read-merge-write loses nothing).
         const [current] = await tx.select(userColumns).from(t.users).where(eq(t.users.id, id)).for('update');
@@ -318,7 +332,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         await recordAudit(tx, { ...audit, targetUserId: id, fields: changed }, now);
         if (opts?.identityProfileData !== undefined) await updateIdentityProfile(tx, current, opts.identityProfileData);
         return { ok: true, user: row, changed };
-      });
+      }));
     },
     async findByIdentifier(connectionId, identifier) {
       const [byEmail] = await db
@@ -346,28 +360,42 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       return (await db.select({ h: t.users.passwordHash }).from(t.users).where(eq(t.users.id, userId)))[0]?.h ?? null;
     },
     async importKeys() {
-      // A TEMP table lives on one connection: the key set holds one client of the pool until closed.
-      const client = await pool.connect();
+      // The most recent keys in memory (a round trip a record would be most of an import's time),
+      // the older ones spilled to a TEMP table on a client of their own: memory stays bounded
+      // whatever the file's size, and only a file past the bound pays a statement a record.
       const table = `import_keys_${randomBytes(6).toString('hex')}`;
-      try {
-        await client.query(`CREATE TEMP TABLE ${table} (key text PRIMARY KEY)`);
-      } catch (err) {
-        client.release();
-        throw err;
-      }
+      let client: pg.PoolClient | null = null;
+      const recent = new Set<string>();
+      const spill = async () => {
+        if (!client) {
+          client = await pool.connect();
+          await client.query(`CREATE TEMP TABLE ${table} (key text PRIMARY KEY)`);
+        }
+        const keys = [...recent];
+        for (let at = 0; at < keys.length; at += 10_000) {
+          await client.query(`INSERT INTO ${table} (key) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [keys.slice(at, at + 10_000)]);
+        }
+        recent.clear();
+      };
       return {
         async claim(keys) {
-          // One statement: insert those not seen; a duplicate is any key that was there already.
-          const seen = await client.query(`SELECT 1 FROM ${table} WHERE key = ANY($1::text[]) LIMIT 1`, [keys]);
-          if (seen.rowCount) return false;
-          await client.query(`INSERT INTO ${table} (key) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING`, [keys]);
+          if (keys.some((k) => recent.has(k))) return false;
+          if (client) {
+            const seen = await client.query(`SELECT 1 FROM ${table} WHERE key = ANY($1::text[]) LIMIT 1`, [keys]);
+            if (seen.rowCount) return false;
+          }
+          for (const k of keys) recent.add(k);
+          if (recent.size >= IMPORT_KEYS_IN_MEMORY) await spill();
           return true;
         },
         async close() {
+          recent.clear();
+          const held = client as pg.PoolClient | null;
+          if (!held) return;
           try {
-            await client.query(`DROP TABLE IF EXISTS ${table}`);
+            await held.query(`DROP TABLE IF EXISTS ${table}`);
           } finally {
-            client.release();
+            held.release();
           }
         },
       };

@@ -84,6 +84,20 @@ export function isRetryable(err: unknown): boolean {
 }
 
 /**
+ * Runs a transaction again when PostgreSQL broke a deadlock by failing it (two logins of a legacy
+ * database each releasing an address the other's row holds, say): its work was rolled back whole.
+ */
+export async function retrying<T>(run: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= attempts || !isRetryable(err)) throw err;
+    }
+  }
+}
+
+/**
  * Serialises, to the end of the transaction, the writers of one email or username of a connection:
  * the check that no other user of a database connection holds it, then the write, cannot interleave
  * with another writer's (usernames have a unique index too; emails are unique only in database
