@@ -46,9 +46,8 @@ async function measure(store: 'sqlite' | 'postgres', instances: number): Promise
   const db = await createTestDatabase(dir, store);
   let cluster: Cluster | null = null;
   try {
-    // The first instance alone, so exactly one loads the demo tenant; then the others.
-    cluster = await startCluster({ instances: 1, databaseUrl: db.url, dir, env: { SEED_DEMO: '1', LOG_LEVEL: 'warn' } });
-    for (let i = 1; i < instances; i += 1) await cluster.start(i);
+    // SEED_DEMO unset: the demo tenant is loaded by the instance that creates the database.
+    cluster = await startCluster({ instances, databaseUrl: db.url, dir, env: { SEED_DEMO: '', LOG_LEVEL: 'warn' } });
     const token = await signToken(cluster.secret, { sub: 'admin@tenant', scope: ALL_SCOPES, ttlSeconds: 3600, issuer: 'https://issuer.test/', audience: 'profile-gateway' });
     const ids = await userIds(cluster.instances[0]!.url, token);
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };

@@ -21,7 +21,7 @@ const cluster = await startCluster({
   instances: count,
   databaseUrl,
   basePort: Number(process.env.PORT || 4000),
-  env: { SEED_DEMO: process.env.SEED_DEMO ?? 'if-new', ...(process.env.AUTH_JWT_SECRET ? { AUTH_JWT_SECRET: process.env.AUTH_JWT_SECRET } : {}) },
+  env: { SEED_DEMO: process.env.SEED_DEMO ?? '', ...(process.env.AUTH_JWT_SECRET ? { AUTH_JWT_SECRET: process.env.AUTH_JWT_SECRET } : {}) },
 });
 const token = await signToken(cluster.secret, { sub: 'admin@tenant', scope: ALL_SCOPES, ttlSeconds: 12 * 3600, issuer: 'https://issuer.test/', audience: 'profile-gateway' });
 for (const i of cluster.instances) console.log(`instance ${i.index}: ${i.url}`);

@@ -60,11 +60,16 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     };
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/start.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout?.on('data', (d) => (out += String(d)));
-    child.stderr?.on('data', (d) => (out += String(d)));
+    // The start (where the migration and listening lines are) is kept; a long run's request log is not.
+    const keep = (d: unknown) => {
+      if (out.length < 256 * 1024) out += String(d);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
     const began = Date.now();
     let url: string | undefined;
-    while (!(url = /"event":"listening","url":"(http:[^"]+)"/.exec(out)?.[1])) {
+    // The listening log line, or (at a LOG_LEVEL above info) the banner's curl example.
+    while (!(url = /"event":"listening","url":"(http:[^"]+)"/.exec(out)?.[1] ?? /curl -s (http:\/\/\S+\/graphql)/.exec(out)?.[1])) {
       if (child.exitCode !== null || Date.now() - began > 60_000) {
         child.kill('SIGKILL');
         throw new Error(`instance ${index} did not start:\n${out.slice(-3000)}`);
