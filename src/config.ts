@@ -35,6 +35,8 @@ export interface Config {
   corsOrigins: string[];
   /** PSEUDONYM_SECRET: the key of erased users' pseudonyms (null: a key file beside the database). */
   pseudonymSecret: string | null;
+  /** IMPORT_KEYS_IN_MEMORY: how many keys an import holds in memory before the database (PostgreSQL). */
+  importKeysInMemory: number;
 }
 
 export interface ObservabilityConfig {
@@ -180,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     guard,
     corsOrigins: corsOrigins(env.CORS_ORIGINS),
     pseudonymSecret: env.PSEUDONYM_SECRET || null,
+    importKeysInMemory: int('IMPORT_KEYS_IN_MEMORY', env.IMPORT_KEYS_IN_MEMORY, 200_000, 0, 10_000_000),
   };
 }
 

@@ -14,6 +14,8 @@ export interface StoreConfig {
   databaseUrl?: string | null;
   /** PSEUDONYM_SECRET: the key of erased ids' hashes and audit pseudonyms (else a key file beside the database). */
   pseudonymSecret?: string | null;
+  /** How many import keys the PostgreSQL store holds in memory before its TEMP table (default 200,000). */
+  importKeysInMemory?: number;
 }
 
 export interface OpenStoreOptions {
@@ -30,7 +32,7 @@ export interface OpenStoreOptions {
 /** Opens the configured store, migrated to the current schema. */
 export async function openStore(config: StoreConfig, opts: OpenStoreOptions = {}): Promise<Store> {
   if (config.databaseUrl) {
-    return openPgStore({ url: config.databaseUrl, migrationsFolder: MIGRATIONS_FOLDER_PG, onStatement: opts.onStatement, onPool: opts.onPool, pseudonymSecret: config.pseudonymSecret });
+    return openPgStore({ url: config.databaseUrl, migrationsFolder: MIGRATIONS_FOLDER_PG, onStatement: opts.onStatement, onPool: opts.onPool, pseudonymSecret: config.pseudonymSecret, importKeysInMemory: config.importKeysInMemory });
   }
   return openSqliteStore({ path: config.databasePath, migrationsFolder: MIGRATIONS_FOLDER, onStatement: opts.onStatement, pseudonymSecret: config.pseudonymSecret });
 }

@@ -15,7 +15,8 @@ let admin: string;
 let tmp: string;
 
 beforeAll(async () => {
-  gw = await startTestGateway();
+  // A small bound, so the PostgreSQL store's import keys go to its TEMP table within these files.
+  gw = await startTestGateway({ env: { IMPORT_KEYS_IN_MEMORY: '5000' } });
   admin = await adminToken(gw);
   tmp = mkdtempSync(join(tmpdir(), 'bulk-'));
 });
@@ -40,7 +41,7 @@ function cli(script: string, args: string[], env: Record<string, string> = {}): 
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, DATABASE_URL: gw.database.url, ...env } });
+    const child = spawn(process.execPath, args, { env: { ...process.env, DATABASE_URL: gw.database.url, IMPORT_KEYS_IN_MEMORY: '5000', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {

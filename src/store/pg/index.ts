@@ -46,6 +46,8 @@ export interface PgStoreOptions {
   pseudonymSecret?: string | null;
   /** Connections in the pool (default 10). */
   poolSize?: number;
+  /** Import keys held in memory before the TEMP table (default IMPORT_KEYS_IN_MEMORY). */
+  importKeysInMemory?: number;
 }
 
 /** The pseudonym key kept in the database: the first instance to start makes it, every other reads it. */
@@ -385,7 +387,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
             if (seen.rowCount) return false;
           }
           for (const k of keys) recent.add(k);
-          if (recent.size >= IMPORT_KEYS_IN_MEMORY) await spill();
+          if (recent.size >= (opts.importKeysInMemory ?? IMPORT_KEYS_IN_MEMORY)) await spill();
           return true;
         },
         async close() {
