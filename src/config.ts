@@ -7,8 +7,10 @@ import { CorsOriginError, parseCorsOrigins } from './http/cors.js';
 
 export interface Config {
   port: number;
-  /** The SQLite file (PostgreSQL arrives with its own issue). */
+  /** The SQLite file (DATABASE_URL=file:PATH); unused when `databaseUrl` is set. */
   databasePath: string;
+  /** DATABASE_URL=postgres://…: the PostgreSQL server (null: SQLite). Only src/store reads it. */
+  databaseUrl: string | null;
   /** Where the dev secret and other local state live: the database file's folder. */
   dataDir: string;
   seedDemo: boolean | 'if-new';
@@ -33,6 +35,8 @@ export interface Config {
   corsOrigins: string[];
   /** PSEUDONYM_SECRET: the key of erased users' pseudonyms (null: a key file beside the database). */
   pseudonymSecret: string | null;
+  /** IMPORT_KEYS_IN_MEMORY: how many keys an import holds in memory before the database (PostgreSQL). */
+  importKeysInMemory: number;
   /** Change events: webhooks, their delivery, retention, NATS. */
   events: EventsConfig;
 }
@@ -126,13 +130,18 @@ function findProjectRoot(from: string): string {
   }
 }
 export const MIGRATIONS_FOLDER = resolve(PROJECT_ROOT, 'drizzle');
+export const MIGRATIONS_FOLDER_PG = resolve(PROJECT_ROOT, 'drizzle', 'pg');
+
+/** DATABASE_URL when it names a PostgreSQL server, else null. */
+export function postgresUrlFrom(url: string | undefined): string | null {
+  const value = url?.trim() ?? '';
+  return value.startsWith('postgres://') || value.startsWith('postgresql://') ? value : null;
+}
 
 export function databasePathFromUrl(url: string | undefined): string {
+  if (postgresUrlFrom(url)) return resolve('data', 'gateway.db');
   const value = url?.trim() || 'file:./data/gateway.db';
-  if (value.startsWith('postgres://') || value.startsWith('postgresql://')) {
-    throw new ConfigError('DATABASE_URL: PostgreSQL is not supported yet; use file:PATH (SQLite).');
-  }
-  if (!value.startsWith('file:')) throw new ConfigError('DATABASE_URL must be file:PATH (SQLite).');
+  if (!value.startsWith('file:')) throw new ConfigError('DATABASE_URL must be file:PATH (SQLite) or postgres://USER@HOST:PORT/DB (PostgreSQL).');
   const path = value.slice('file:'.length);
   if (path === ':memory:') return path;
   if (!path) throw new ConfigError('DATABASE_URL: file: needs a path.');
@@ -173,6 +182,7 @@ function observabilityConfig(env: NodeJS.ProcessEnv): ObservabilityConfig {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const databasePath = databasePathFromUrl(env.DATABASE_URL);
+  const databaseUrl = postgresUrlFrom(env.DATABASE_URL);
   const seed = flag(env.SEED_DEMO);
   const playground = flag(env.PLAYGROUND) ?? !production;
   let guard: GuardConfig;
@@ -184,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: int('PORT', env.PORT, 4000, 0, 65535),
     databasePath,
+    databaseUrl,
     dataDir: databasePath === ':memory:' ? resolve('data') : resolve(databasePath, '..'),
     seedDemo: seed ?? (production ? false : 'if-new'),
     production,
@@ -218,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     guard,
     corsOrigins: corsOrigins(env.CORS_ORIGINS),
     pseudonymSecret: env.PSEUDONYM_SECRET || null,
+    importKeysInMemory: int('IMPORT_KEYS_IN_MEMORY', env.IMPORT_KEYS_IN_MEMORY, 200_000, 0, 10_000_000),
     events: eventsConfig(env),
   };
 }

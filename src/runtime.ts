@@ -1,6 +1,5 @@
 // Assembles a running gateway from a Config: store (migrated), token verifier, scripts, HTTP server.
 // The start command and the end-to-end tests both use it, so tests run what users run.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTokenVerifier, loadOrCreateDevSecret } from './auth/tokens.js';
 import { type Config, ConfigError } from './config.js';
@@ -91,16 +90,15 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   // The demo's legacy database lives beside the gateway's own file unless told otherwise.
   process.env.LEGACY_DB_PATH ??= join(config.dataDir, 'legacy.db');
 
-  const isNew = config.databasePath === ':memory:' || !existsSync(config.databasePath);
   const migrationStarted = performance.now();
   let store: Store;
   try {
-    store = openStore(config, { onStatement: opts.onStatement, onPool: (name, pool) => obs.metrics.registerDbPool(name, pool) });
+    store = await openStore(config, { onStatement: opts.onStatement, onPool: (name, pool) => obs.metrics.registerDbPool(name, pool) });
   } catch (err) {
     obs.error('database migration failed', err, { event: 'migration_failed' });
     throw err;
   }
-  obs.log.info({ event: 'migrated', dialect: store.dialect, durationMs: Math.round(performance.now() - migrationStarted) }, 'database schema is at the latest migration');
+  obs.log.info({ event: 'migrated', dialect: store.dialect, applied: store.migrationsApplied, durationMs: Math.round(performance.now() - migrationStarted) }, 'database schema is at the latest migration');
   const rawStore = store;
   store = instrumentStore(rawStore, obs.metrics);
   obs.metrics.setOutboxCounts(() => rawStore.outbox.counts());
@@ -110,7 +108,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   const tracing = await startTracing({ endpoint: config.observability.otlpEndpoint, serviceName: 'profile-gateway', instance: obs.instance });
   const closers: { name: string; close: () => Promise<unknown> }[] = [];
   try {
-    const seeded = config.seedDemo === true || (config.seedDemo === 'if-new' && isNew);
+    const seeded = config.seedDemo === true || (config.seedDemo === 'if-new' && rawStore.fresh);
     if (seeded) await seedDemo({ store, scripts, legacyDbPath: process.env.LEGACY_DB_PATH, log });
 
     const verifier = createTokenVerifier({ ...config.auth, jwtSecret });

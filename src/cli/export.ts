@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     process.exit(values.help ? 0 : 2);
   }
   const config = loadConfig();
-  const store = openStore(config);
+  const store = await openStore(config);
   const ctx = systemContext(store, new ScriptRegistry(config.customDbScriptsDir, config.customDbScriptTimeoutMs), 'cli:export', config.tickets);
   const out: NodeJS.WritableStream = values.out ? createWriteStream(values.out, { encoding: 'utf8', mode: 0o600 }) : process.stdout;
   let count = 0;

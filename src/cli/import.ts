@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const batchSize = Number(values.batch);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 5000) throw new ConfigError('--batch is from 1 to 5000.');
   const config = loadConfig();
-  const store = openStore(config);
+  const store = await openStore(config);
   const ctx = systemContext(store, new ScriptRegistry(config.customDbScriptsDir, config.customDbScriptTimeoutMs), 'cli:import', config.tickets);
   const errorsFile = values.errors ?? `${file}.errors.ndjson`;
   const report = createWriteStream(errorsFile, { encoding: 'utf8' });

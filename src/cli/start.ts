@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const runtime = await startRuntime(config);
   const log = runtime.obs.log;
   const url = `http://localhost:${runtime.port}/graphql`;
-  log.info({ event: 'listening', url }, `Profile gateway listening on ${url} (${DIALECT_LABELS[runtime.store.dialect]}: ${config.databasePath})`);
+  log.info({ event: 'listening', url }, `Profile gateway listening on ${url} (${DIALECT_LABELS[runtime.store.dialect]}: ${runtime.store.location})`);
   // A token is printed only when it is signed with the dev secret this start made for itself: one
   // signed with a configured secret would be an all-scope credential left in a log.
   const devSecret = config.auth.jwtSecret ? null : runtime.signingSecret;

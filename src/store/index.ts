@@ -1,7 +1,8 @@
 // The store factory: the one place that picks and opens a store implementation from the
 // configuration. The runtime and every CLI open their store here; a second dialect is a branch here
 // and a folder beside ./sqlite, with no change elsewhere.
-import { MIGRATIONS_FOLDER } from '../config.js';
+import { MIGRATIONS_FOLDER, MIGRATIONS_FOLDER_PG } from '../config.js';
+import { openPgStore } from './pg/index.js';
 import { openSqliteStore } from './sqlite/index.js';
 import type { Store } from './types.js';
 
@@ -9,8 +10,12 @@ import type { Store } from './types.js';
 export interface StoreConfig {
   /** The SQLite file, or ':memory:'. */
   databasePath: string;
+  /** postgres://…: the PostgreSQL store instead (null or absent: SQLite). */
+  databaseUrl?: string | null;
   /** PSEUDONYM_SECRET: the key of erased ids' hashes and audit pseudonyms (else a key file beside the database). */
   pseudonymSecret?: string | null;
+  /** How many import keys the PostgreSQL store holds in memory before its TEMP table (default 200,000). */
+  importKeysInMemory?: number;
 }
 
 export interface OpenStoreOptions {
@@ -25,7 +30,10 @@ export interface OpenStoreOptions {
 }
 
 /** Opens the configured store, migrated to the current schema. */
-export function openStore(config: StoreConfig, opts: OpenStoreOptions = {}): Store {
+export async function openStore(config: StoreConfig, opts: OpenStoreOptions = {}): Promise<Store> {
+  if (config.databaseUrl) {
+    return openPgStore({ url: config.databaseUrl, migrationsFolder: MIGRATIONS_FOLDER_PG, onStatement: opts.onStatement, onPool: opts.onPool, pseudonymSecret: config.pseudonymSecret, importKeysInMemory: config.importKeysInMemory });
+  }
   return openSqliteStore({ path: config.databasePath, migrationsFolder: MIGRATIONS_FOLDER, onStatement: opts.onStatement, pseudonymSecret: config.pseudonymSecret });
 }
 

@@ -1,5 +1,5 @@
 // The store's interface: everything the gateway reads or writes goes through it. The SQLite
-// implementation lives in ./sqlite; a PostgreSQL one would implement the same interface.
+// implementation lives in ./sqlite, the PostgreSQL one in ./pg; ./index.ts picks one.
 // Methods are async so that a driver with asynchronous I/O fits without changing callers.
 import type { ChangeEventRow, ChangeEventType, MembershipWrite, NewChangeEvent, UserWrite } from '../domain/events.js';
 import type { ConnectionKind, Metadata, OrgRole, RootAttributeSync, UserError } from '../domain/types.js';
@@ -631,6 +631,12 @@ export interface DeliveryStore {
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Where the data is, for a log line: the file, or the server and database (never a password). */
+  readonly location: string;
+  /** This start created the database (no migration had run before): the demo seed's 'if-new'. */
+  readonly fresh: boolean;
+  /** How many migrations this start applied (0: another instance or an earlier start had). */
+  readonly migrationsApplied: number;
   connections: ConnectionStore;
   users: UserStore;
   organizations: OrganizationStore;

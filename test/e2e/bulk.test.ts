@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/passwords.js';
+import { createTestDatabase, TEST_STORE } from '../helpers/database.js';
 import { errorCode, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { adminToken, createConnection, createUser } from '../helpers/tenant.js';
 
@@ -15,7 +15,8 @@ let admin: string;
 let tmp: string;
 
 beforeAll(async () => {
-  gw = await startTestGateway();
+  // A small bound, so the PostgreSQL store's import keys go to its TEMP table within these files.
+  gw = await startTestGateway({ env: { IMPORT_KEYS_IN_MEMORY: '5000' } });
   admin = await adminToken(gw);
   tmp = mkdtempSync(join(tmpdir(), 'bulk-'));
 });
@@ -40,7 +41,7 @@ function cli(script: string, args: string[], env: Record<string, string> = {}): 
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, DATABASE_URL: `file:${gw.dbPath}`, ...env } });
+    const child = spawn(process.execPath, args, { env: { ...process.env, DATABASE_URL: gw.database.url, IMPORT_KEYS_IN_MEMORY: '5000', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
@@ -53,11 +54,9 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ status
   });
 }
 
-const countUsers = (connection: string) => {
-  const db = new Database(gw.dbPath, { readonly: true });
-  const n = (db.prepare('SELECT count(*) AS n FROM users u JOIN connections c ON c.id = u.connection_id WHERE c.name = ?').get(connection) as { n: number }).n;
-  db.close();
-  return n;
+const countUsers = async (connection: string) => {
+  const rows = await gw.database.query<{ n: number | string }>('SELECT count(*) AS n FROM users u JOIN connections c ON c.id = u.connection_id WHERE c.name = ?', [connection]);
+  return Number(rows[0]?.n);
 };
 
 describe('updateConnection', () => {
@@ -195,12 +194,12 @@ describe('importUsers', () => {
 
     const dry = await importApi({ connection: 'imp', users: records, dryRun: true });
     expect(dry).toMatchObject({ inserted: 10_000 - bad.size, failed: bad.size, dryRun: true });
-    expect(countUsers('imp')).toBe(1);
+    expect(await countUsers('imp')).toBe(1);
 
     const first = await importApi({ connection: 'imp', users: records });
     expect(first).toMatchObject({ inserted: 10_000 - bad.size, updated: 0, failed: bad.size });
     expect(new Map(first.errors.map((e) => [e.index, e.code]))).toEqual(bad);
-    expect(countUsers('imp')).toBe(1 + 10_000 - bad.size);
+    expect(await countUsers('imp')).toBe(1 + 10_000 - bad.size);
 
     const again = await importApi({ connection: 'imp', users: records, upsert: true });
     // The CONFLICT record has the existing user's email but a new username: with upsert it is an update.
@@ -288,14 +287,15 @@ describe('the import and export commands', () => {
     expect(records).toHaveLength(300);
 
     // Into a fresh gateway database: the same profiles come back, ids included.
-    const other = mkdtempSync(join(tmp, 'other-'));
-    const env = { DATABASE_URL: `file:${join(other, 'g.db')}`, SEED_DEMO: '0' };
+    const other = await createTestDatabase(mkdtempSync(join(tmp, 'other-')));
+    const env = { DATABASE_URL: other.url, SEED_DEMO: '0' };
     const seed = await run(['--import', 'tsx', '-e', "import('./src/runtime.ts').then(async (m) => { const c = await import('./src/config.ts'); const r = await m.startRuntime({ ...c.loadConfig(), port: 0 }); const { systemContext } = await import('./src/app/system.ts'); const { createConnection } = await import('./src/app/connections.ts'); const { ScriptRegistry } = await import('./src/connectors/custom-db.ts'); await createConnection(systemContext(r.store, new ScriptRegistry('scripts', 1000)), { name: 'cli', kind: 'DATABASE' }); await r.close(); })"], env);
     expect(seed.status).toBe(0);
     expect((await cli('import', ['--connection', 'cli', out], env)).stdout).toMatch(/Inserted 300,/);
     const reexport = join(tmp, 'again.ndjson');
     expect((await cli('export', ['--connection', 'cli', '--out', reexport], env)).status).toBe(0);
     expect(readFileSync(reexport, 'utf8')).toBe(readFileSync(out, 'utf8'));
+    await other.drop();
   }, 60_000);
 
   it('a process killed mid-import leaves a consistent database, and a re-run with --upsert completes it', async () => {
@@ -303,29 +303,30 @@ describe('the import and export commands', () => {
     const file = join(tmp, 'kill.ndjson');
     writeFileSync(file, Array.from({ length: 50_000 }, (_, i) => JSON.stringify({ email: `k${i}@kill.example`, name: `K ${i}` })).join('\n'));
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/import.ts', '--connection', 'kill', '--batch', '200', file], {
-      env: { ...process.env, DATABASE_URL: `file:${gw.dbPath}` },
+      env: { ...process.env, DATABASE_URL: gw.database.url },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     // Wait until some batches have landed, then kill it without warning.
     const started = Date.now();
-    while (countUsers('kill') < 1000) {
+    while (await countUsers('kill') < 1000) {
       if (Date.now() - started > 40_000 || child.exitCode !== null) throw new Error('the import did not start');
       await new Promise((r) => setTimeout(r, 50));
     }
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
-    const landed = countUsers('kill');
+    const landed = await countUsers('kill');
     expect(landed).toBeLessThan(50_000);
     // Whole batches only, each user with its identity and its audit event.
     expect(landed % 200).toBe(0);
-    const db = new Database(gw.dbPath, { readonly: true });
-    expect(db.prepare('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' });
-    expect(db.prepare("SELECT count(*) AS n FROM users u WHERE u.email_lower LIKE '%@kill.example' AND NOT EXISTS (SELECT 1 FROM identities i WHERE i.user_id = u.id)").get()).toEqual({ n: 0 });
-    db.close();
+    if (TEST_STORE === 'sqlite') expect(await gw.database.query('PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
+    const orphans = await gw.database.query<{ n: number | string }>(
+      "SELECT count(*) AS n FROM users u WHERE u.email_lower LIKE '%@kill.example' AND NOT EXISTS (SELECT 1 FROM identities i WHERE i.user_id = u.id)",
+    );
+    expect(Number(orphans[0]?.n)).toBe(0);
     const rerun = await cli('import', ['--connection', 'kill', '--upsert', file]);
     expect(rerun.status).toBe(0);
     expect(rerun.stdout).toMatch(new RegExp(`Inserted ${50_000 - landed}, updated 0, unchanged ${landed}, failed 0`));
-    expect(countUsers('kill')).toBe(50_000);
+    expect(await countUsers('kill')).toBe(50_000);
   }, 150_000);
 });
 

@@ -4,7 +4,6 @@
 // follows the help-desk rule; every write is audited without values, and refused writes are not.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import {
@@ -240,7 +239,7 @@ describe('deleteMe', () => {
   it('erases every trace of the user but one pseudonymous deletion record', async () => {
     const u = await buildRichUser('gone', orgs.a as string, 'erasure-org-a');
     // Sanity: before the erasure the identifiers are in the database (so the scan below can see them).
-    expect(dumpDatabase().some((r) => r.json.includes(u.key))).toBe(true);
+    expect((await dumpDatabase()).some((r) => r.json.includes(u.key))).toBe(true);
 
     const res = await gw.gql<{ deleteMe: { deletedUserId: string | null; userErrors: UserError[] } }>(
       'mutation { deleteMe { deletedUserId userErrors { field code message } } }',
@@ -250,7 +249,7 @@ describe('deleteMe', () => {
     expect(res.errors).toBeUndefined();
     expect(res.data?.deleteMe).toEqual({ deletedUserId: u.id, userErrors: [] });
 
-    const rows = dumpDatabase();
+    const rows = await dumpDatabase();
     const needles = [u.id, u.key, u.email, u.username, ...u.names, u.nickname, u.metadataMarker].map((s) => s.toLowerCase());
     const leaks = rows.flatMap((r) =>
       needles.filter((needle) => r.json.toLowerCase().includes(needle)).map((needle) => `${r.table}: ${needle} in ${r.json}`),
@@ -306,24 +305,17 @@ describe('deleteMe', () => {
   });
 });
 
-/** Every row of every table of the gateway's SQLite file, read-only, as JSON. */
-function dumpDatabase(): { table: string; row: Record<string, unknown>; json: string }[] {
-  const db = new Database(gw.dbPath, { readonly: true, fileMustExist: true });
-  try {
-    const tables = db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__drizzle_migrations'")
-      .all() as { name: string }[];
-    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['users', 'audit_events', 'outbox', 'tickets', 'invitations']));
-    return tables.flatMap(({ name }) =>
-      (db.prepare(`SELECT * FROM "${name.replace(/"/g, '""')}"`).all() as Record<string, unknown>[]).map((row) => ({
-        table: name,
-        row,
-        json: JSON.stringify(row, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : v)),
-      })),
-    );
-  } finally {
-    db.close();
+/** Every row of every table of the gateway's database (SQLite file or PostgreSQL schema), as JSON. */
+async function dumpDatabase(): Promise<{ table: string; row: Record<string, unknown>; json: string }[]> {
+  const tables = await gw.database.tables();
+  expect(tables).toEqual(expect.arrayContaining(['users', 'audit_events', 'outbox', 'tickets', 'invitations']));
+  const out: { table: string; row: Record<string, unknown>; json: string }[] = [];
+  for (const name of tables) {
+    for (const row of await gw.database.query(`SELECT * FROM "${name.replace(/"/g, '""')}"`)) {
+      out.push({ table: name, row, json: JSON.stringify(row, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : v)) });
+    }
   }
+  return out;
 }
 
 describe('erasure and addresses', () => {
@@ -415,9 +407,7 @@ describe('exportUserData', () => {
     const text = JSON.stringify(res.data?.exportUserData);
     for (const ticket of [...mailed, ...u.adminTickets]) expect(text).not.toContain(ticket);
     // Delivered messages keep no body in the database either.
-    const db = new Database(gw.dbPath, { readonly: true });
-    const bodies = db.prepare("SELECT body FROM outbox WHERE sent_at IS NOT NULL AND body <> ''").all();
-    db.close();
+    const bodies = await gw.database.query("SELECT body FROM outbox WHERE sent_at IS NOT NULL AND body <> ''");
     expect(bodies).toEqual([]);
   });
 

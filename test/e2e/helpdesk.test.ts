@@ -228,11 +228,8 @@ describe('invitations', () => {
     ]);
     const late = await user('late', []);
     const lateTicket = await invite('late@hd.example');
-    // Time passes: the invitation's expiry is moved into the past in the database file.
-    const Database = (await import('better-sqlite3')).default;
-    const db = new Database(gw.dbPath);
-    db.prepare("UPDATE invitations SET expires_at = ? WHERE email = 'late@hd.example'").run(Date.now() - 1000);
-    db.close();
+    // Time passes: the invitation's expiry is moved into the past in the database.
+    await gw.database.query("UPDATE invitations SET expires_at = ? WHERE email = 'late@hd.example'", [new Date(Date.now() - 1000)]);
     const res = await gw.gql<{ acceptInvitation: { userErrors: { code: string }[] } }>(ACCEPT, { ticket: lateTicket }, await gw.token(late));
     expect(res.data?.acceptInvitation.userErrors).toEqual([{ code: 'TICKET_EXPIRED' }]);
   });

@@ -2,7 +2,6 @@
 // to tenant administrators only and otherwise delivered through the outbox.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedLegacyAccounts } from '../../scripts/lib/legacy-database.mjs';
 import { errorCode, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -86,18 +85,14 @@ describe('password reset tickets', () => {
   it('keeps only a hash of the ticket', async () => {
     const id = await createUser(gw, admin, { connection: 't-db', email: 'hash@t.example', password: 'old-password-1' });
     const { ticket } = await resetTicket(id);
-    const db = new Database(gw.dbPath, { readonly: true });
-    const rows = db.prepare('SELECT * FROM tickets').all();
-    db.close();
+    const rows = await gw.database.query('SELECT * FROM tickets');
     expect(JSON.stringify(rows)).not.toContain(ticket as string);
   });
 
   it('refuses an expired ticket', async () => {
     const id = await createUser(gw, admin, { connection: 't-db', email: 'late@t.example', password: 'old-password-1' });
     const { ticket } = await resetTicket(id, admin, 60);
-    const db = new Database(gw.dbPath);
-    db.prepare('UPDATE tickets SET expires_at = ? WHERE user_id = ?').run(Date.now() - 1, id);
-    db.close();
+    await gw.database.query('UPDATE tickets SET expires_at = ? WHERE user_id = ?', [new Date(Date.now() - 1), id]);
     expect((await reset(ticket as string, 'new-password-1')).userErrors).toEqual([{ code: 'TICKET_EXPIRED' }]);
     expect(await canLogIn('t-db', 'late@t.example', 'old-password-1')).toBe(true);
   });

@@ -6,6 +6,7 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@o
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { traceWebhookDelivery } from '../../src/observability/tracing.js';
+import { TEST_STORE } from '../helpers/database.js';
 import { ADMIN_SCOPES, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 const exporter = new InMemorySpanExporter();
@@ -76,7 +77,7 @@ describe('traces', () => {
     expect(userBatch && children(spans, userBatch).map((s) => s.name)).toEqual(['store users.withRelationsByIds']);
     expect(userBatch?.attributes['loader.batch_size']).toBe(1);
     const write = spans.find((s) => s.name === 'store users.update');
-    expect(write?.attributes['db.system.name']).toBe('sqlite');
+    expect(write?.attributes['db.system.name']).toBe(TEST_STORE);
     // Spans carry no personal data: no attribute holds the new name or an email.
     for (const s of spans) expect(JSON.stringify(s.attributes)).not.toMatch(/Alice Traced|@acme\.example/);
   });

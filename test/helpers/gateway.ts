@@ -1,12 +1,14 @@
-// Starts the real gateway (startRuntime, as `npm start` does) on a temporary SQLite file and a
-// free port, and talks to it over real HTTP with real signed tokens.
+// Starts the real gateway (startRuntime, as `npm start` does) on a temporary database (a SQLite
+// file, or a schema of its own on PostgreSQL: ./database.ts chooses) and a free port, and talks to
+// it over real HTTP with real signed tokens.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signToken } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
 import { assertNoLeaks } from './log-scan.js';
 
 export interface GqlResponse<T = Record<string, unknown>> {
@@ -18,7 +20,10 @@ export interface GqlResponse<T = Record<string, unknown>> {
 export interface TestGateway {
   url: string;
   dir: string;
+  /** The SQLite file (on PostgreSQL, a path that does not exist: use `database`). */
   dbPath: string;
+  /** The gateway's database: its DATABASE_URL, and SQL on it when it is PostgreSQL. */
+  database: TestDatabase;
   secret: string;
   runtime: Runtime;
   /** The gateway's JSON log (LOG_LEVEL debug), scanned for personal data and secrets at close. */
@@ -40,11 +45,12 @@ export async function startTestGateway(
   opts: { seed?: boolean; env?: Record<string, string>; onStatement?: (sql: string) => void; outboxIntervalMs?: number } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
-  const dbPath = join(dir, 'gateway.db');
+  const database = await createTestDatabase(dir);
+  const dbPath = database.path ?? join(dir, 'gateway.db');
   const secret = randomBytes(32).toString('base64url');
   const config = loadConfig({
     NODE_ENV: 'test',
-    DATABASE_URL: `file:${dbPath}`,
+    DATABASE_URL: database.url,
     SEED_DEMO: opts.seed ? '1' : '0',
     PORT: '0',
     AUTH_JWT_SECRET: secret,
@@ -57,17 +63,24 @@ export async function startTestGateway(
   });
   process.env.LEGACY_DB_PATH = join(dir, 'legacy.db');
   const logFile = join(dir, 'gateway.log');
-  const runtime = await startRuntime(config, {
-    logDestination: logFile,
-    host: '127.0.0.1',
-    onStatement: opts.onStatement,
-    outboxIntervalMs: opts.outboxIntervalMs,
-  });
+  let runtime: Runtime;
+  try {
+    runtime = await startRuntime(config, {
+      logDestination: logFile,
+      host: '127.0.0.1',
+      onStatement: opts.onStatement,
+      outboxIntervalMs: opts.outboxIntervalMs,
+    });
+  } catch (err) {
+    await database.drop();
+    throw err;
+  }
   const url = `http://127.0.0.1:${runtime.port}/graphql`;
   return {
     url,
     dir,
     dbPath,
+    database,
     secret,
     runtime,
     logFile,
@@ -90,10 +103,13 @@ export async function startTestGateway(
     },
     async close() {
       await runtime.close();
+      // TEST_SHOW_ERRORS=1: the gateway's error lines, for a failing test's cause.
+      if (process.env.TEST_SHOW_ERRORS) for (const line of readFileSync(logFile, 'utf8').split('\n')) if (/"level":(50|60)/.test(line)) console.error(line);
       try {
         assertNoLeaks(logFile);
       } finally {
         rmSync(dir, { recursive: true, force: true });
+        await database.drop();
       }
     },
   };

@@ -1,12 +1,12 @@
 // Erasure and export of one user's data: everything the gateway holds about them.
 import { and, eq, or, sql } from 'drizzle-orm';
 import type { AuditEntry, EventPlan, UserWrite } from '../types.js';
+import { type IdHasher, pseudonymOf } from '../pseudonyms.js';
 import { recordEvents } from './events.js';
-import { type Db, type IdHasher, recordAudit, userColumns } from './shared.js';
+import { type Db, recordAudit, userColumns } from './shared.js';
 import * as t from './tables.js';
 
-/** What stands in the audit log for an erased user. */
-export const pseudonymOf = (hash: IdHasher, id: string) => `deleted-user:${hash(id).slice(0, 32)}`;
+export { pseudonymOf };
 
 export function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditEntry, 'targetUserId'>, events?: EventPlan<UserWrite>): boolean {
   return db.transaction((tx) => {

@@ -103,6 +103,7 @@ function pseudonymSecretBeside(path: string): string {
 }
 
 export function openSqliteStore(opts: SqliteStoreOptions): Store {
+  const fresh = opts.path === ':memory:' || !existsSync(opts.path);
   if (opts.path !== ':memory:') ownerOnly(opts.path);
   const sqlite = new Database(opts.path);
   sqlite.pragma('journal_mode = WAL');
@@ -115,7 +116,13 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   sqlite.pragma('secure_delete = ON');
   const logger = opts.onStatement ? { logQuery: (q: string) => opts.onStatement?.(q) } : false;
   const db: Db = drizzle(sqlite, { schema: t, logger });
+  const migrationsRun = () =>
+    (sqlite.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = '__drizzle_migrations'").get() as { n: number }).n === 0
+      ? 0
+      : (sqlite.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number }).n;
+  const migrationsBefore = migrationsRun();
   migrate(db, { migrationsFolder: opts.migrationsFolder });
+  const migrationsApplied = migrationsRun() - migrationsBefore;
   const statements = new Statements(sqlite, opts.onStatement);
   const serverSecret = opts.pseudonymSecret || pseudonymSecretBeside(opts.path);
   const hashId = idHasher(serverSecret);
@@ -605,6 +612,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
   return {
     dialect: 'sqlite',
+    location: opts.path,
+    fresh,
+    migrationsApplied,
     connections,
     users,
     organizations,

@@ -1,10 +1,10 @@
 // Helpers shared by the SQLite store's modules.
-import { createHmac } from 'node:crypto';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import Database from 'better-sqlite3';
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
-import type { AuditEntry, NewUser, UserChanges, UserKey, UserRow } from '../types.js';
+import type { AuditEntry, UserChanges, UserKey, UserRow } from '../types.js';
+import { changedFields, LOGIN_BOOKKEEPING } from '../changes.js';
 import * as t from './tables.js';
 
 export type Db = BetterSQLite3Database<typeof t>;
@@ -57,20 +57,8 @@ export function grouped<T>(ids: readonly string[], rows: T[], key: (row: T) => s
   return ids.map((id) => byId.get(id) ?? []);
 }
 
-/**
- * The keyed hash that stands for an erased user id (deleted_users, audit pseudonyms): an HMAC with
- * the server's pseudonym secret, so knowing an id does not reveal its pseudonym, nor the reverse.
- */
-export type IdHasher = (id: string) => string;
+export { cursorKeyOf, type IdHasher, idHasher } from '../pseudonyms.js';
 
-export function idHasher(secret: string): IdHasher {
-  return (id) => createHmac('sha256', secret).update(`deleted-user:${id}`).digest('hex');
-}
-
-/** The key of page cursors: an HMAC of a label with the server secret (never the secret itself). */
-export function cursorKeyOf(secret: string): Buffer {
-  return createHmac('sha256', secret).update('page-cursor-key:v1').digest();
-}
 
 export function recordAudit(tx: Db, entry: AuditEntry, at: Date): void {
   tx.insert(t.auditEvents)
@@ -153,58 +141,4 @@ export function applyUserChanges(
   return { user, changed };
 }
 
-/** The domain names of the columns whose value really changes (the password always counts). */
-export function changedFields(current: UserRow, changes: UserChanges): string[] {
-  const out: string[] = [];
-  for (const [key, value] of Object.entries(changes) as [keyof UserChanges, unknown][]) {
-    if (value === undefined || key === 'blockedByOrganizationId') continue;
-    if (key === 'passwordHash' || key === 'passwordSetInCustomDatabase') {
-      out.push('password');
-      continue;
-    }
-    if (key === 'passwordRehash') {
-      out.push('password_rehash');
-      continue;
-    }
-    const before = current[key as keyof UserRow];
-    const same =
-      before instanceof Date || value instanceof Date
-        ? (before as Date | null)?.getTime() === (value as Date | null)?.getTime()
-        : typeof value === 'object' && value !== null
-          ? JSON.stringify(before) === JSON.stringify(value)
-          : before === value;
-    if (!same) out.push(COLUMN_TO_FIELD[key] ?? key);
-  }
-  return out;
-}
-
-const LOGIN_BOOKKEEPING = new Set(['last_login', 'logins_count', 'last_ip', 'profile_synced_at', 'password_rehash']);
-
-const COLUMN_TO_FIELD: Partial<Record<keyof UserChanges, string>> = {
-  emailVerified: 'email_verified',
-  phoneNumber: 'phone_number',
-  phoneVerified: 'phone_verified',
-  givenName: 'given_name',
-  familyName: 'family_name',
-  userMetadata: 'user_metadata',
-  appMetadata: 'app_metadata',
-  lastLogin: 'last_login',
-  lastIp: 'last_ip',
-  loginsCount: 'logins_count',
-  profileSyncedAt: 'profile_synced_at',
-};
-
-/** The profile columns a new user can be created with. */
-const CREATED_COLUMNS = [
-  'email', 'emailVerified', 'username', 'phoneNumber', 'phoneVerified', 'passwordHash', 'name', 'nickname',
-  'givenName', 'familyName', 'picture', 'userMetadata', 'appMetadata', 'blocked',
-] as const satisfies readonly (keyof NewUser & keyof UserChanges)[];
-
-/** The store's names of the fields a new user was created with (what user.created lists), as changedFields names them. */
-export function createdFields(user: NewUser): string[] {
-  return CREATED_COLUMNS.filter((k) => {
-    const v = user[k];
-    return v !== undefined && v !== null && v !== false && !(typeof v === 'object' && Object.keys(v).length === 0);
-  }).map((k) => (k === 'passwordHash' ? 'password' : (COLUMN_TO_FIELD[k] ?? k)));
-}
-
+export { changedFields, createdFields, LOGIN_BOOKKEEPING } from '../changes.js';

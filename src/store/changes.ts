@@ -1,0 +1,67 @@
+// What a write changes, the same for every dialect: the domain names of the columns whose value
+// really changes, and which of them are login bookkeeping rather than a change of the profile.
+import type { NewUser, UserChanges, UserRow } from './types.js';
+
+/** The domain names of the columns whose value really changes (the password always counts). */
+export function changedFields(current: UserRow, changes: UserChanges): string[] {
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(changes) as [keyof UserChanges, unknown][]) {
+    if (value === undefined || key === 'blockedByOrganizationId') continue;
+    if (key === 'passwordHash' || key === 'passwordSetInCustomDatabase') {
+      out.push('password');
+      continue;
+    }
+    if (key === 'passwordRehash') {
+      out.push('password_rehash');
+      continue;
+    }
+    const before = current[key as keyof UserRow];
+    const same =
+      before instanceof Date || value instanceof Date
+        ? (before as Date | null)?.getTime() === (value as Date | null)?.getTime()
+        : typeof value === 'object' && value !== null
+          ? canonical(before) === canonical(value)
+          : before === value;
+    if (!same) out.push(COLUMN_TO_FIELD[key] ?? key);
+  }
+  return out;
+}
+
+export const LOGIN_BOOKKEEPING = new Set(['last_login', 'logins_count', 'last_ip', 'profile_synced_at', 'password_rehash']);
+
+const COLUMN_TO_FIELD: Partial<Record<keyof UserChanges, string>> = {
+  emailVerified: 'email_verified',
+  phoneNumber: 'phone_number',
+  phoneVerified: 'phone_verified',
+  givenName: 'given_name',
+  familyName: 'family_name',
+  userMetadata: 'user_metadata',
+  appMetadata: 'app_metadata',
+  lastLogin: 'last_login',
+  lastIp: 'last_ip',
+  loginsCount: 'logins_count',
+  profileSyncedAt: 'profile_synced_at',
+};
+
+/** The profile columns a new user can be created with. */
+const CREATED_COLUMNS = [
+  'email', 'emailVerified', 'username', 'phoneNumber', 'phoneVerified', 'passwordHash', 'name', 'nickname',
+  'givenName', 'familyName', 'picture', 'userMetadata', 'appMetadata', 'blocked',
+] as const satisfies readonly (keyof NewUser & keyof UserChanges)[];
+
+/** The store's names of the fields a new user was created with (what user.created lists), as changedFields names them. */
+export function createdFields(user: NewUser): string[] {
+  return CREATED_COLUMNS.filter((k) => {
+    const v = user[k];
+    return v !== undefined && v !== null && v !== false && !(typeof v === 'object' && Object.keys(v).length === 0);
+  }).map((k) => (k === 'passwordHash' ? 'password' : (COLUMN_TO_FIELD[k] ?? k)));
+}
+
+/** JSON with object keys sorted: two objects that differ only in key order are the same value (PostgreSQL's jsonb reorders keys). */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}

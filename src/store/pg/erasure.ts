@@ -1,0 +1,139 @@
+// Erasure and export of one user's data: everything the gateway holds about them (the
+// counterpart of ../sqlite/erasure.ts, statement for statement).
+import { and, eq, or, sql } from 'drizzle-orm';
+import type { AuditEntry } from '../types.js';
+import { type IdHasher, pseudonymOf } from '../pseudonyms.js';
+import { type Db, recordAudit, userColumns } from './shared.js';
+import * as t from './tables.js';
+
+/** What stands in the audit log for an erased user. */
+
+export async function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditEntry, 'targetUserId'>): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [user] = await tx.select({ id: t.users.id, emailLower: t.users.emailLower, emailVerified: t.users.emailVerified }).from(t.users).where(eq(t.users.id, id)).for('update');
+    if (!user) return false;
+    const now = new Date();
+    const pseudonym = pseudonymOf(hash, id);
+    // An address is not an identity (the same email can belong to users of other connections):
+    // what is linked to this user goes, and what was sent to the address only when no one else has it.
+    await tx.delete(t.outbox).where(eq(t.outbox.userId, id));
+    await tx.delete(t.invitations).where(eq(t.invitations.acceptedBy, id));
+    const addressShared =
+      user.emailLower !== null &&
+      (
+        await tx
+          .select({ id: t.users.id })
+          .from(t.users)
+          .where(and(eq(t.users.emailLower, user.emailLower), sql`${t.users.id} <> ${id}`))
+          .limit(1)
+      ).length > 0;
+    if (user.emailLower && !addressShared) {
+      await tx.delete(t.outbox).where(sql`${t.outbox.userId} IS NULL AND lower(${t.outbox.toAddress}) = ${user.emailLower}`);
+      // Pending invitations belong to their organization: only an address the user had verified
+      // (and no one else holds) lets their erasure cancel one; anyone may type an address.
+      if (user.emailVerified) {
+        await tx.delete(t.invitations).where(sql`${t.invitations.acceptedAt} IS NULL AND lower(${t.invitations.email}) = ${user.emailLower}`);
+      }
+    }
+    await tx.update(t.invitations).set({ inviterId: pseudonym }).where(eq(t.invitations.inviterId, id));
+    // Identities, memberships and tickets go with the user (ON DELETE CASCADE).
+    await tx.delete(t.users).where(eq(t.users.id, id));
+    // What the user did to their own account goes; what others did to it stays, as evidence, with
+    // the pseudonym as target (an erasure never removes the trace of a takeover); what the user
+    // did to others stays with the pseudonym as actor.
+    await tx.delete(t.auditEvents).where(and(eq(t.auditEvents.targetUserId, id), eq(t.auditEvents.actorId, id)));
+    await tx.update(t.auditEvents).set({ targetUserId: pseudonym }).where(eq(t.auditEvents.targetUserId, id));
+    await tx.update(t.auditEvents).set({ actorId: pseudonym }).where(eq(t.auditEvents.actorId, id));
+    // The latest deletion of the id: a token issued before it stays refused, even once the id is reused.
+    await tx.insert(t.deletedUsers).values({ idHash: hash(id), deletedAt: now }).onConflictDoUpdate({ target: t.deletedUsers.idHash, set: { deletedAt: now } });
+    await recordAudit(tx, { ...audit, actorId: audit.actorId === id ? pseudonym : audit.actorId, targetUserId: pseudonym, fields: [] }, now);
+    return true;
+  });
+}
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+export async function exportUser(db: Db, id: string): Promise<Record<string, unknown> | null> {
+  const [user] = await db.select(userColumns).from(t.users).where(eq(t.users.id, id));
+  if (!user) return null;
+  const hasPassword = (await db.select({ h: t.users.passwordHash }).from(t.users).where(eq(t.users.id, id)))[0]?.h != null;
+  const identities = await db.select().from(t.identities).where(eq(t.identities.userId, id));
+  const memberships = await db
+    .select({ m: t.memberships, name: t.organizations.name, displayName: t.organizations.displayName })
+    .from(t.memberships)
+    .innerJoin(t.organizations, eq(t.organizations.id, t.memberships.organizationId))
+    .where(eq(t.memberships.userId, id))
+    .orderBy(t.memberships.organizationId);
+  const tickets = await db
+    .select({ id: t.tickets.id, kind: t.tickets.kind, createdAt: t.tickets.createdAt, expiresAt: t.tickets.expiresAt, usedAt: t.tickets.usedAt })
+    .from(t.tickets)
+    .where(eq(t.tickets.userId, id))
+    .orderBy(t.tickets.createdAt, t.tickets.id);
+  const invitations = await db
+    .select({ id: t.invitations.id, organizationId: t.invitations.organizationId, email: t.invitations.email, roles: t.invitations.roles, createdAt: t.invitations.createdAt, expiresAt: t.invitations.expiresAt, acceptedAt: t.invitations.acceptedAt })
+    .from(t.invitations)
+    .where(eq(t.invitations.acceptedBy, id))
+    .orderBy(t.invitations.createdAt, t.invitations.id);
+  // Messages to the user, without their bodies: a body may hold a live ticket, and an export
+  // must not be a way to read one (nor a read:users token a way to reset a password).
+  const messages = await db
+    .select({ id: t.outbox.id, toAddress: t.outbox.toAddress, subject: t.outbox.subject, createdAt: t.outbox.createdAt, sentAt: t.outbox.sentAt })
+    .from(t.outbox)
+    .where(eq(t.outbox.userId, id))
+    .orderBy(t.outbox.id);
+  const audit = await db
+    .select()
+    .from(t.auditEvents)
+    .where(or(eq(t.auditEvents.targetUserId, id), eq(t.auditEvents.actorId, id)))
+    .orderBy(t.auditEvents.id);
+  return {
+    exported_at: new Date().toISOString(),
+    user: {
+      user_id: user.id,
+      connection_id: user.connectionId,
+      email: user.email,
+      email_verified: user.emailVerified,
+      username: user.username,
+      phone_number: user.phoneNumber,
+      phone_verified: user.phoneVerified,
+      name: user.name,
+      nickname: user.nickname,
+      given_name: user.givenName,
+      family_name: user.familyName,
+      picture: user.picture,
+      user_metadata: user.userMetadata,
+      app_metadata: user.appMetadata,
+      blocked: user.blocked,
+      migrated: user.migrated,
+      version: user.version,
+      has_password: hasPassword,
+      created_at: iso(user.createdAt),
+      updated_at: iso(user.updatedAt),
+      last_login: iso(user.lastLogin),
+      last_ip: user.lastIp,
+      logins_count: user.loginsCount,
+      profile_synced_at: iso(user.profileSyncedAt),
+    },
+    identities: identities.map((i) => ({ connection_id: i.connectionId, provider: i.provider, user_id: i.upstreamUserId, isSocial: i.isSocial, profileData: i.profileData })),
+    organizations: memberships.map((r) => ({
+      organization_id: r.m.organizationId,
+      name: r.name,
+      display_name: r.displayName,
+      roles: r.m.roles,
+      invited_email: r.m.invitedEmail,
+      joined_at: iso(r.m.joinedAt),
+    })),
+    invitations: invitations.map((i) => ({
+      id: i.id,
+      organization_id: i.organizationId,
+      email: i.email,
+      roles: i.roles,
+      created_at: iso(i.createdAt),
+      expires_at: iso(i.expiresAt),
+      accepted_at: iso(i.acceptedAt),
+    })),
+    tickets: tickets.map((k) => ({ id: k.id, kind: k.kind, created_at: iso(k.createdAt), expires_at: iso(k.expiresAt), used_at: iso(k.usedAt) })),
+    messages: messages.map((m) => ({ id: m.id, to: m.toAddress, subject: m.subject, created_at: iso(m.createdAt), sent_at: iso(m.sentAt) })),
+    audit_events: audit.map((e) => ({ id: e.id, at: iso(e.at), actor_id: e.actorId, operation: e.operation, target_user_id: e.targetUserId, organization_id: e.organizationId, fields: e.fields })),
+  };
+}

@@ -1,0 +1,146 @@
+// Helpers shared by the PostgreSQL store's modules (the counterparts of ../sqlite/shared.ts).
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
+import type { PgDatabase } from 'drizzle-orm/pg-core';
+import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
+import { changedFields, LOGIN_BOOKKEEPING } from '../changes.js';
+import type { AuditEntry, UserChanges, UserKey, UserRow } from '../types.js';
+import * as t from './tables.js';
+
+/** The pool's database or a transaction on one of its clients: the same query builder. */
+export type Db = PgDatabase<NodePgQueryResultHKT, typeof t>;
+
+export { changedFields };
+
+/** Columns of a UserRow: everything but the password hash. */
+export const userColumns = {
+  id: t.users.id,
+  connectionId: t.users.connectionId,
+  email: t.users.email,
+  emailVerified: t.users.emailVerified,
+  username: t.users.username,
+  phoneNumber: t.users.phoneNumber,
+  phoneVerified: t.users.phoneVerified,
+  name: t.users.name,
+  nickname: t.users.nickname,
+  givenName: t.users.givenName,
+  familyName: t.users.familyName,
+  picture: t.users.picture,
+  userMetadata: t.users.userMetadata,
+  appMetadata: t.users.appMetadata,
+  blocked: t.users.blocked,
+  blockedByOrganizationId: t.users.blockedByOrganizationId,
+  migrated: t.users.migrated,
+  version: t.users.version,
+  createdAt: t.users.createdAt,
+  updatedAt: t.users.updatedAt,
+  lastLogin: t.users.lastLogin,
+  lastIp: t.users.lastIp,
+  loginsCount: t.users.loginsCount,
+  profileSyncedAt: t.users.profileSyncedAt,
+} as const;
+
+export async function recordAudit(tx: Db, entry: AuditEntry, at: Date): Promise<void> {
+  await tx.insert(t.auditEvents).values({
+    at,
+    actorId: entry.actorId,
+    operation: entry.operation,
+    targetUserId: entry.targetUserId ?? null,
+    organizationId: entry.organizationId ?? null,
+    fields: entry.fields ?? [],
+  });
+}
+
+/** The PostgreSQL error behind `err` (drizzle wraps the driver's in its own: the cause is followed). */
+export function pgError(err: unknown): { code?: string; constraint?: string } | null {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth += 1) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return e as { code?: string; constraint?: string };
+  }
+  return null;
+}
+
+/** The name of the unique constraint (or index) an insert or update broke, or null for any other error. */
+export function violatedConstraint(err: unknown): string | null {
+  const e = pgError(err);
+  return e?.code === '23505' ? (e.constraint ?? '') : null;
+}
+
+/** Which user key a broken constraint protects, by the constraint's name (never the message). */
+const USER_KEY_CONSTRAINTS: Record<string, UserKey> = {
+  users_pkey: 'id',
+  users_connection_username: 'username',
+};
+
+export function violatedUserKey(err: unknown): UserKey | null {
+  const name = violatedConstraint(err);
+  return name === null ? null : (USER_KEY_CONSTRAINTS[name] ?? null);
+}
+
+/** True when `err` is a serialization failure or deadlock: the transaction may simply be run again. */
+export function isRetryable(err: unknown): boolean {
+  const code = pgError(err)?.code;
+  return code === '40001' || code === '40P01';
+}
+
+/**
+ * Runs a transaction again when PostgreSQL broke a deadlock by failing it (two logins of a legacy
+ * database each releasing an address the other's row holds, say): its work was rolled back whole.
+ */
+export async function retrying<T>(run: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= attempts || !isRetryable(err)) throw err;
+    }
+  }
+}
+
+/**
+ * Serialises, to the end of the transaction, the writers of one email or username of a connection:
+ * the check that no other user of a database connection holds it, then the write, cannot interleave
+ * with another writer's (usernames have a unique index too; emails are unique only in database
+ * connections, which the users table alone cannot say).
+ */
+export async function lockUserKeys(tx: Db, connectionId: string, values: { email?: string | null; username?: string | null }): Promise<void> {
+  const keys: string[] = [];
+  if (values.email) keys.push(`email:${connectionId}:${normalizeEmail(values.email)}`);
+  if (values.username) keys.push(`username:${connectionId}:${normalizeUsername(values.username)}`);
+  // In one order, so two writers taking the same two keys cannot deadlock.
+  for (const key of keys.sort()) await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
+}
+
+/**
+ * Writes changes to a user inside a transaction: bumps `version` when a profile field really
+ * changed (login bookkeeping alone does not), keeps the lower-cased lookup columns in step.
+ */
+export async function applyUserChanges(tx: Db, current: UserRow, changes: UserChanges, now: Date): Promise<{ user: UserRow; changed: string[] }> {
+  if (changes.importedPasswordHash !== undefined) {
+    const { importedPasswordHash, ...rest } = changes;
+    const stored = (await tx.select({ h: t.users.passwordHash }).from(t.users).where(eq(t.users.id, current.id)))[0]?.h;
+    changes = stored === importedPasswordHash ? rest : { ...rest, passwordHash: importedPasswordHash };
+  }
+  const changed = changedFields(current, changes);
+  if (changed.length === 0) return { user: current, changed };
+  const profileChanged = changed.some((f) => !LOGIN_BOOKKEEPING.has(f));
+  const { passwordRehash, passwordSetInCustomDatabase: _external, ...columns } = changes;
+  const values: Record<string, unknown> = {
+    ...columns,
+    ...(passwordRehash !== undefined ? { passwordHash: passwordRehash } : {}),
+    updatedAt: now,
+    version: profileChanged ? current.version + 1 : current.version,
+  };
+  if ('email' in changes) values.emailLower = changes.email ? normalizeEmail(changes.email) : null;
+  if ('username' in changes) values.usernameLower = changes.username ? normalizeUsername(changes.username) : null;
+  const [user] = await tx.update(t.users).set(values).where(eq(t.users.id, current.id)).returning(userColumns);
+  if (!user) throw new Error('user vanished during update');
+  // A password change, by any path, voids every other outstanding reset ticket of the user.
+  if (changed.includes('password')) {
+    await tx
+      .update(t.tickets)
+      .set({ usedAt: now })
+      .where(and(eq(t.tickets.userId, current.id), eq(t.tickets.kind, 'password_reset'), isNull(t.tickets.usedAt)));
+  }
+  return { user, changed };
+}

@@ -1,0 +1,121 @@
+// Tickets and invitations (the counterparts of ../sqlite/tickets.ts): only a hash of the ticket is
+// stored; redeeming one is one transaction that locks the row, re-checks it, applies its effect,
+// marks it used and audits, so two instances redeeming one ticket cannot both succeed.
+import { and, eq, isNull } from 'drizzle-orm';
+import type { InvitationRow, InvitationStore, MembershipRow, NewOutboxMessage, TicketProblem, TicketRow, TicketStore } from '../types.js';
+import { normalizeEmail } from '../../domain/keys.js';
+import { applyUserChanges, type Db, recordAudit, userColumns } from './shared.js';
+import * as t from './tables.js';
+
+export async function enqueue(tx: Db, message: NewOutboxMessage, now: Date): Promise<void> {
+  await tx
+    .insert(t.outbox)
+    .values({ userId: message.userId, toAddress: message.to, subject: message.subject, body: message.body, createdAt: now, nextAttemptAt: now });
+}
+
+const ticketColumns = {
+  id: t.tickets.id,
+  kind: t.tickets.kind,
+  userId: t.tickets.userId,
+  data: t.tickets.data,
+  createdAt: t.tickets.createdAt,
+  expiresAt: t.tickets.expiresAt,
+  usedAt: t.tickets.usedAt,
+} as const;
+
+const invitationColumns = {
+  id: t.invitations.id,
+  organizationId: t.invitations.organizationId,
+  email: t.invitations.email,
+  roles: t.invitations.roles,
+  inviterId: t.invitations.inviterId,
+  createdAt: t.invitations.createdAt,
+  expiresAt: t.invitations.expiresAt,
+  acceptedAt: t.invitations.acceptedAt,
+  acceptedBy: t.invitations.acceptedBy,
+} as const;
+
+function problemOf(row: { usedAt?: Date | null; acceptedAt?: Date | null; expiresAt: Date } | undefined, now: Date): TicketProblem | null {
+  if (!row) return 'TICKET_INVALID';
+  if (row.usedAt || row.acceptedAt) return 'TICKET_USED';
+  if (row.expiresAt.getTime() <= now.getTime()) return 'TICKET_EXPIRED';
+  return null;
+}
+
+export function pgTickets(db: Db): TicketStore {
+  return {
+    async create(row, ticketHash, message, audit) {
+      const now = new Date();
+      const full: TicketRow = { ...row, createdAt: now, usedAt: null };
+      await db.transaction(async (tx) => {
+        await tx.insert(t.tickets).values({ ...full, ticketHash });
+        if (message) await enqueue(tx, message, now);
+        await recordAudit(tx, { ...audit, targetUserId: row.userId, fields: [row.kind] }, now);
+      });
+      return full;
+    },
+    async claim(kind, ticketHash, now) {
+      return db.transaction(async (tx) => {
+        const [ticket] = await tx
+          .select(ticketColumns)
+          .from(t.tickets)
+          .where(and(eq(t.tickets.ticketHash, ticketHash), eq(t.tickets.kind, kind)))
+          .for('update');
+        const problem = problemOf(ticket, now);
+        if (problem || !ticket) return { ok: false as const, problem: problem ?? 'TICKET_INVALID' };
+        await tx.update(t.tickets).set({ usedAt: now }).where(and(eq(t.tickets.id, ticket.id), isNull(t.tickets.usedAt)));
+        return { ok: true as const, ticket: { ...ticket, usedAt: now } };
+      });
+    },
+    async release(id) {
+      await db.update(t.tickets).set({ usedAt: null }).where(eq(t.tickets.id, id));
+    },
+  };
+}
+
+export function pgInvitations(db: Db): InvitationStore {
+  return {
+    async create(row, ticketHash, message, audit) {
+      const now = new Date();
+      const full: InvitationRow = { ...row, createdAt: now, acceptedAt: null, acceptedBy: null };
+      await db.transaction(async (tx) => {
+        await tx.insert(t.invitations).values({ ...full, ticketHash });
+        if (message) await enqueue(tx, message, now);
+        await recordAudit(tx, { ...audit, organizationId: row.organizationId, fields: ['invitation'] }, now);
+      });
+      return full;
+    },
+    async byHash(ticketHash) {
+      return (await db.select(invitationColumns).from(t.invitations).where(eq(t.invitations.ticketHash, ticketHash)))[0] ?? null;
+    },
+    async accept(invitationId, userId, now, audit) {
+      return db.transaction(async (tx) => {
+        const [invitation] = await tx.select(invitationColumns).from(t.invitations).where(eq(t.invitations.id, invitationId)).for('update');
+        const problem = problemOf(invitation, now);
+        if (problem || !invitation) return { ok: false as const, problem: problem ?? 'TICKET_INVALID' };
+        const [user] = await tx.select(userColumns).from(t.users).where(eq(t.users.id, userId)).for('update');
+        if (!user) return { ok: false as const, problem: 'TICKET_INVALID' as const };
+        // Checked again here: the user's email may have changed since the caller compared it.
+        if (!user.email || normalizeEmail(user.email) !== normalizeEmail(invitation.email)) {
+          return { ok: false as const, problem: 'EMAIL_MISMATCH' as const };
+        }
+        const where = and(eq(t.memberships.organizationId, invitation.organizationId), eq(t.memberships.userId, userId));
+        const [existing] = await tx.select().from(t.memberships).where(where).for('update');
+        let membership: MembershipRow;
+        if (existing) {
+          const roles = [...new Set([...existing.roles, ...invitation.roles])];
+          await tx.update(t.memberships).set({ roles, invitedEmail: invitation.email }).where(where);
+          membership = { ...existing, roles, invitedEmail: invitation.email };
+        } else {
+          membership = { organizationId: invitation.organizationId, userId, roles: invitation.roles, invitedEmail: invitation.email, joinedAt: now };
+          await tx.insert(t.memberships).values(membership);
+        }
+        // Holding the ticket proved the address.
+        const { changed } = await applyUserChanges(tx, user, { emailVerified: true }, now);
+        await tx.update(t.invitations).set({ acceptedAt: now, acceptedBy: userId }).where(eq(t.invitations.id, invitationId));
+        await recordAudit(tx, { ...audit, targetUserId: userId, organizationId: invitation.organizationId, fields: ['membership', ...changed] }, now);
+        return { ok: true as const, membership };
+      });
+    },
+  };
+}

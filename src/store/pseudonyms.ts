@@ -1,0 +1,20 @@
+// The keyed hashes that stand for an erased user, the same for every dialect.
+import { createHmac } from 'node:crypto';
+
+/**
+ * The keyed hash that stands for an erased user id (deleted_users, audit pseudonyms): an HMAC with
+ * the server's pseudonym secret, so knowing an id does not reveal its pseudonym, nor the reverse.
+ */
+export type IdHasher = (id: string) => string;
+
+export function idHasher(secret: string): IdHasher {
+  return (id) => createHmac('sha256', secret).update(`deleted-user:${id}`).digest('hex');
+}
+
+/** What stands in the audit log for an erased user. */
+export const pseudonymOf = (hash: IdHasher, id: string) => `deleted-user:${hash(id).slice(0, 32)}`;
+
+/** The key of page cursors: an HMAC of a label with the server secret (never the secret itself). */
+export function cursorKeyOf(secret: string): Buffer {
+  return createHmac('sha256', secret).update('page-cursor-key:v1').digest();
+}
