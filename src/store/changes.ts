@@ -1,6 +1,6 @@
 // What a write changes, the same for every dialect: the domain names of the columns whose value
 // really changes, and which of them are login bookkeeping rather than a change of the profile.
-import type { NewUser, UserChanges, UserRow } from './types.js';
+import type { NewUser, UserChanges, UserRow, UserWrite } from './types.js';
 
 /** The domain names of the columns whose value really changes (the password always counts). */
 export function changedFields(current: UserRow, changes: UserChanges): string[] {
@@ -55,6 +55,12 @@ export function createdFields(user: NewUser): string[] {
     const v = user[k];
     return v !== undefined && v !== null && v !== false && !(typeof v === 'object' && Object.keys(v).length === 0);
   }).map((k) => (k === 'passwordHash' ? 'password' : (COLUMN_TO_FIELD[k] ?? k)));
+}
+
+/** The write of a user an import inserts (what its user.created event is planned from): the same for every dialect. */
+export function insertedUserWrite(user: NewUser): UserWrite {
+  const after = { version: 1, blocked: user.blocked ?? false, userMetadata: user.userMetadata ?? {}, appMetadata: user.appMetadata ?? {} };
+  return { userId: user.id, before: null, after, changed: createdFields(user) };
 }
 
 /** JSON with object keys sorted: two objects that differ only in key order are the same value (PostgreSQL's jsonb reorders keys). */

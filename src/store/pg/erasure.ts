@@ -1,19 +1,22 @@
 // Erasure and export of one user's data: everything the gateway holds about them (the
 // counterpart of ../sqlite/erasure.ts, statement for statement).
 import { and, eq, or, sql } from 'drizzle-orm';
-import type { AuditEntry } from '../types.js';
+import type { AuditEntry, EventPlan, UserWrite } from '../types.js';
 import { type IdHasher, pseudonymOf } from '../pseudonyms.js';
+import { lockEvents, recordEvents } from './events.js';
 import { type Db, recordAudit, userColumns } from './shared.js';
 import * as t from './tables.js';
 
-/** What stands in the audit log for an erased user. */
-
-export async function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditEntry, 'targetUserId'>): Promise<boolean> {
+export async function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditEntry, 'targetUserId'>, events?: EventPlan<UserWrite>): Promise<boolean> {
   return db.transaction(async (tx) => {
-    const [user] = await tx.select({ id: t.users.id, emailLower: t.users.emailLower, emailVerified: t.users.emailVerified }).from(t.users).where(eq(t.users.id, id)).for('update');
+    const [user] = await tx.select({ ...userColumns, emailLower: t.users.emailLower }).from(t.users).where(eq(t.users.id, id)).for('update');
     if (!user) return false;
     const now = new Date();
     const pseudonym = pseudonymOf(hash, id);
+    // Read before the memberships go with the user (ON DELETE CASCADE), for the deletion notices.
+    const organizationsLeft = events
+      ? (await tx.select({ o: t.memberships.organizationId }).from(t.memberships).where(eq(t.memberships.userId, id)).orderBy(t.memberships.organizationId)).map((r) => r.o)
+      : [];
     // An address is not an identity (the same email can belong to users of other connections):
     // what is linked to this user goes, and what was sent to the address only when no one else has it.
     await tx.delete(t.outbox).where(eq(t.outbox.userId, id));
@@ -47,6 +50,18 @@ export async function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<
     // The latest deletion of the id: a token issued before it stays refused, even once the id is reused.
     await tx.insert(t.deletedUsers).values({ idHash: hash(id), deletedAt: now }).onConflictDoUpdate({ target: t.deletedUsers.idHash, set: { deletedAt: now } });
     await recordAudit(tx, { ...audit, actorId: audit.actorId === id ? pseudonym : audit.actorId, targetUserId: pseudonym, fields: [] }, now);
+    // Last, under the events lock (the last lock a transaction takes, ./events.ts), so no event
+    // naming the id can be committed between the rewrite and this commit. The user's earlier change
+    // events keep their order but lose the id (as the audit log does); only the deletion notices
+    // recorded after the rewrite name it, for consumers to erase their copies, and they go with
+    // EVENT_RETENTION_DAYS.
+    await lockEvents(tx);
+    await tx.update(t.changeEvents).set({ subject: pseudonym }).where(eq(t.changeEvents.subject, id));
+    await tx
+      .update(t.changeEvents)
+      .set({ data: sql`jsonb_set(${t.changeEvents.data}, '{actor}', to_jsonb(${pseudonym}::text))` })
+      .where(sql`${t.changeEvents.data}->>'actor' = ${id}`);
+    if (events) await recordEvents(tx, events({ userId: id, before: user, after: null, changed: ['deleted'], organizationsLeft }), now);
     return true;
   });
 }

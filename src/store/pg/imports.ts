@@ -4,8 +4,9 @@
 // its error is kept.
 import { and, eq, sql } from 'drizzle-orm';
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
-import type { AuditEntry, ImportItem, ImportItemResult, ImportProblem, UserKey, UserRow } from '../types.js';
-import { changedFields } from '../changes.js';
+import type { AuditEntry, ImportItem, ImportItemResult, ImportProblem, NewChangeEvent, UserKey, UserRow } from '../types.js';
+import { changedFields, insertedUserWrite } from '../changes.js';
+import { recordEvents } from './events.js';
 import { type RawUser, USER_COLUMNS, userFromRaw } from './raw.js';
 import { applyUserChanges, type Db, lockUserKeys, pgError, recordAudit, userColumns, violatedConstraint, violatedUserKey } from './shared.js';
 import * as t from './tables.js';
@@ -65,7 +66,13 @@ async function clashWithOthers(tx: Db, current: UserRow, changes: { email?: stri
   if (keys.length > 0) throw new ItemFailure({ kind: 'taken', keys });
 }
 
-async function processItem(tx: Db, item: ImportItem, audit: AuditEntry, now: Date): Promise<ImportItemResult> {
+/** A record's outcome, and the events it asks for (recorded at the end of the batch, in the records' order). */
+interface Processed {
+  result: ImportItemResult;
+  events: NewChangeEvent[];
+}
+
+async function processItem(tx: Db, item: ImportItem, audit: AuditEntry, now: Date): Promise<Processed> {
   await lockUserKeys(tx, item.user.connectionId, item.user);
   const found = await matches(tx, item.user);
   if (found.length > 1) throw new ItemFailure({ kind: 'ambiguous' });
@@ -76,14 +83,17 @@ async function processItem(tx: Db, item: ImportItem, audit: AuditEntry, now: Dat
     if ('errors' in planned) throw new ItemFailure({ kind: 'refused', error: planned.errors[0] ?? null });
     await lockUserKeys(tx, current.connectionId, planned.changes);
     await clashWithOthers(tx, current, planned.changes);
-    const { changed } = await applyUserChanges(tx, current, planned.changes, now);
-    if (changed.length === 0) return { outcome: 'unchanged', userId: current.id };
+    const { user: after, changed } = await applyUserChanges(tx, current, planned.changes, now);
+    if (changed.length === 0) return { result: { outcome: 'unchanged', userId: current.id }, events: [] };
     await recordAudit(tx, { ...audit, targetUserId: current.id, fields: changed }, now);
-    return { outcome: 'updated', userId: current.id };
+    const events = item.events ? item.events({ userId: current.id, before: current, after, changed }) : [];
+    return { result: { outcome: 'updated', userId: current.id }, events };
   }
   await insert(tx, item.user, audit, now);
-  return { outcome: 'inserted', userId: item.user.id };
+  return { result: { outcome: 'inserted', userId: item.user.id }, events: insertedEvents(item) };
 }
+
+const insertedEvents = (item: ImportItem): NewChangeEvent[] => (item.events ? item.events(insertedUserWrite(item.user)) : []);
 
 /** The keys a record claims: its id, and its email and username within its connection. */
 function keysOf(user: ImportItem['user']): string[] {
@@ -204,15 +214,16 @@ async function insertMany(tx: Db, items: ImportItem[], audit: AuditEntry, now: D
   }
 }
 
-async function oneByOne(tx: Db, item: ImportItem, audit: AuditEntry, now: Date): Promise<ImportItemResult> {
+async function oneByOne(tx: Db, item: ImportItem, audit: AuditEntry, now: Date): Promise<Processed> {
+  const failed = (problem: ImportProblem): Processed => ({ result: { outcome: 'failed', problem }, events: [] });
   try {
     return await tx.transaction((savepoint) => processItem(savepoint, item, audit, now));
   } catch (err) {
-    if (err instanceof ItemFailure) return { outcome: 'failed', problem: err.problem };
+    if (err instanceof ItemFailure) return failed(err.problem);
     const key = violatedUserKey(err);
-    if (key === 'id') return { outcome: 'failed', problem: { kind: 'idTakenElsewhere', userId: item.user.id } };
-    if (key) return { outcome: 'failed', problem: { kind: 'taken', keys: [key] } };
-    if (violatedConstraint(err) !== null) return { outcome: 'failed', problem: { kind: 'taken', keys: [] } };
+    if (key === 'id') return failed({ kind: 'idTakenElsewhere', userId: item.user.id });
+    if (key) return failed({ kind: 'taken', keys: [key] });
+    if (violatedConstraint(err) !== null) return failed({ kind: 'taken', keys: [] });
     throw err;
   }
 }
@@ -221,6 +232,7 @@ export async function importBatch(db: Db, items: ImportItem[], audit: AuditEntry
   const now = new Date();
   const run = async (tx: Db) => {
     const results: ImportItemResult[] = new Array<ImportItemResult>(items.length);
+    const events: NewChangeEvent[][] = items.map(() => []);
     const { fresh, alone, holders } = await newRecords(tx, items);
     let bulk = [...fresh];
     if (bulk.length > 0) {
@@ -228,7 +240,10 @@ export async function importBatch(db: Db, items: ImportItem[], audit: AuditEntry
         // In a savepoint: should one row fail after all (a constraint this check does not see),
         // the batch's new records go one by one instead, each with its own error.
         await tx.transaction((savepoint) => insertMany(savepoint, bulk.map((i) => items[i] as ImportItem), audit, now));
-        for (const i of bulk) results[i] = { outcome: 'inserted', userId: (items[i] as ImportItem).user.id };
+        for (const i of bulk) {
+          results[i] = { outcome: 'inserted', userId: (items[i] as ImportItem).user.id };
+          events[i] = insertedEvents(items[i] as ImportItem);
+        }
       } catch (err) {
         if (pgError(err) === null) throw err;
         bulk = [];
@@ -244,9 +259,14 @@ export async function importBatch(db: Db, items: ImportItem[], audit: AuditEntry
         results[index] = quick;
         continue;
       }
-      results[index] = await oneByOne(tx, item, audit, now);
-      if (results[index].outcome !== 'failed') prefetchHolds = false;
+      const processed = await oneByOne(tx, item, audit, now);
+      results[index] = processed.result;
+      events[index] = processed.events;
+      if (processed.result.outcome !== 'failed') prefetchHolds = false;
     }
+    // The batch's events, in its records' order (as SQLite records them), as its last statement:
+    // the events lock is a transaction's last lock (./events.ts).
+    await recordEvents(tx, events.flat(), now);
     return results;
   };
   if (!dryRun) return db.transaction(run);

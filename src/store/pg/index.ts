@@ -8,7 +8,8 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { Metadata } from '../../domain/types.js';
-import { idHasher } from '../pseudonyms.js';
+import { createdFields } from '../changes.js';
+import { cursorKeyOf, idHasher } from '../pseudonyms.js';
 import type {
   ConnectionRow,
   ConnectionStore,
@@ -26,6 +27,7 @@ import type {
 } from '../types.js';
 import { pgAudit, pgOutbox } from './audit.js';
 import { eraseUser, exportUser } from './erasure.js';
+import { pgDeliveries, pgEvents, pgWebhooks, recordEvents } from './events.js';
 import { importBatch } from './imports.js';
 import { migratePg } from './migrate.js';
 import { type RawUserWithRelations, standingFromRaw, subjectStanding, usersWithRelations, userWithRelationsFromRaw } from './raw.js';
@@ -74,7 +76,8 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
   }
   const logger = opts.onStatement ? { logQuery: (q: string) => opts.onStatement?.(q) } : false;
   const db: Db = drizzle({ client: pool, schema: t, logger });
-  const hashId = idHasher(opts.pseudonymSecret || (await pseudonymSecretIn(db)));
+  const serverSecret = opts.pseudonymSecret || (await pseudonymSecretIn(db));
+  const hashId = idHasher(serverSecret);
   opts.onPool?.('primary', pool);
 
   const isDatabaseConnection = async (tx: Db, connectionId: string): Promise<boolean> =>
@@ -140,7 +143,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       const byId = new Map(rows.map((r) => [r.id, r.n]));
       return ids.map((id) => byId.get(id) ?? 0);
     },
-    async update(id, changes, audit) {
+    async update(id, changes, audit, events) {
       return db.transaction(async (tx) => {
         const [current] = await tx.select().from(t.connections).where(eq(t.connections.id, id)).for('update');
         if (!current) return null;
@@ -148,6 +151,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         const next: ConnectionRow = { ...current, ...changes, updatedAt: now };
         await tx.update(t.connections).set({ name: next.name, strategy: next.strategy, options: next.options, updatedAt: now }).where(eq(t.connections.id, id));
         await recordAudit(tx, { ...audit, fields: Object.keys(changes) }, now);
+        if (events) await recordEvents(tx, events({ before: current, after: next }), now);
         return next;
       });
     },
@@ -292,6 +296,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
           if (!row) throw new Error('user vanished after insert');
           await tx.insert(t.identities).values({ ...identity, userId: user.id, connectionId: user.connectionId });
           await recordAudit(tx, { ...audit, targetUserId: user.id }, now);
+          if (opts?.events) await recordEvents(tx, opts.events({ userId: row.id, before: null, after: row, changed: createdFields(user) }), now);
           return { ok: true as const, user: row };
         }));
       } catch (err) {
@@ -333,6 +338,8 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         for (const message of planned.messages ?? []) await enqueue(tx, message, now);
         await recordAudit(tx, { ...audit, targetUserId: id, fields: changed }, now);
         if (opts?.identityProfileData !== undefined) await updateIdentityProfile(tx, current, opts.identityProfileData);
+        // Last: the events lock is the last lock a transaction takes (./events.ts).
+        if (opts?.events) await recordEvents(tx, opts.events({ userId: id, before: current, after: row, changed }), now);
         return { ok: true, user: row, changed };
       }));
     },
@@ -405,8 +412,8 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     async importBatch(items, audit, opts) {
       return importBatch(db, items, audit, opts.dryRun);
     },
-    async erase(id, audit) {
-      return eraseUser(db, hashId, id, audit);
+    async erase(id, audit, events) {
+      return eraseUser(db, hashId, id, audit, events);
     },
     async exportData(id) {
       return exportUser(db, id);
@@ -484,25 +491,32 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         return { ...current, ...values };
       });
     },
-    async updateMemberRoles(organizationId, userId, roles, audit) {
+    async updateMemberRoles(organizationId, userId, roles, audit, events) {
       return db.transaction(async (tx) => {
         const where = and(eq(t.memberships.organizationId, organizationId), eq(t.memberships.userId, userId));
         const [current] = await tx.select().from(t.memberships).where(where).for('update');
         if (!current) return null;
+        const now = new Date();
         await tx.update(t.memberships).set({ roles }).where(where);
-        await recordAudit(tx, { ...audit, targetUserId: userId, organizationId, fields: ['roles'] }, new Date());
-        return { ...current, roles };
+        await recordAudit(tx, { ...audit, targetUserId: userId, organizationId, fields: ['roles'] }, now);
+        const next = { ...current, roles };
+        if (events) await recordEvents(tx, events({ before: current, after: next }), now);
+        return next;
       });
     },
-    async removeMember(organizationId, userId, audit) {
+    async removeMember(organizationId, userId, audit, events) {
       return db.transaction(async (tx) => {
         const where = and(eq(t.memberships.organizationId, organizationId), eq(t.memberships.userId, userId));
-        const removed = (await tx.delete(t.memberships).where(where).returning({ u: t.memberships.userId })).length > 0;
-        if (removed) await recordAudit(tx, { ...audit, targetUserId: userId, organizationId, fields: ['membership'] }, new Date());
-        return removed;
+        // The row as it was, for the events: DELETE … RETURNING gives it, and a concurrent remover finds none.
+        const [current] = await tx.delete(t.memberships).where(where).returning();
+        if (!current) return false;
+        const now = new Date();
+        await recordAudit(tx, { ...audit, targetUserId: userId, organizationId, fields: ['membership'] }, now);
+        if (events) await recordEvents(tx, events({ before: current, after: null }), now);
+        return true;
       });
     },
-    async addMember(row, audit) {
+    async addMember(row, audit, events) {
       const now = new Date();
       const membership: MembershipRow = { ...row, joinedAt: now };
       return db.transaction(async (tx) => {
@@ -510,6 +524,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         const inserted = await tx.insert(t.memberships).values(membership).onConflictDoNothing().returning({ u: t.memberships.userId });
         if (inserted.length === 0) return { ok: false as const, alreadyMember: true as const };
         await recordAudit(tx, { ...audit, targetUserId: row.userId, organizationId: row.organizationId, fields: ['roles'] }, now);
+        if (events) await recordEvents(tx, events({ before: null, after: membership }), now);
         return { ok: true as const, membership };
       });
     },
@@ -527,6 +542,10 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     tickets: pgTickets(db),
     invitations: pgInvitations(db),
     audit: pgAudit(db),
+    events: pgEvents(db),
+    webhooks: pgWebhooks(db),
+    deliveries: pgDeliveries(db),
+    cursorKey: cursorKeyOf(serverSecret),
     async ping() {
       await db.execute(sql`SELECT 1`);
     },

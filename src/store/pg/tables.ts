@@ -3,6 +3,7 @@
 // migrations in drizzle/pg/ from this file (`npm run db:generate`, drizzle.pg.config.ts).
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp as pgTimestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { ChangeEventData, ChangeEventType } from '../../domain/events.js';
 import type { ConnectionKind, Metadata, OrgRole } from '../../domain/types.js';
 import type { ConnectionOptions } from '../types.js';
 
@@ -208,3 +209,59 @@ export const storeSettings = pgTable('store_settings', {
   name: text('name').primaryKey(),
   value: text('value').notNull(),
 });
+
+/**
+ * Change events (issue #18), in commit order: `seq` comes from an identity column, and every
+ * transaction that inserts events first takes one advisory lock (EVENTS_LOCK in ./events.ts), so
+ * a smaller seq is never committed after a larger one.
+ */
+export const changeEvents = pgTable(
+  'change_events',
+  {
+    seq: bigint('seq', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    id: text('id').notNull().unique(),
+    type: text('type').$type<ChangeEventType>().notNull(),
+    subject: text('subject').notNull(),
+    time: timestamp('time').notNull(),
+    data: jsonb('data').$type<ChangeEventData>().notNull(),
+  },
+  (t) => [index('change_events_time').on(t.time)],
+);
+
+/** Webhooks: where events are POSTed. The signing secret is kept encrypted (AES-256-GCM). */
+export const webhooks = pgTable('webhooks', {
+  id: text('id').primaryKey(),
+  url: text('url').notNull(),
+  types: jsonb('types').$type<ChangeEventType[]>().notNull(),
+  secretCiphertext: text('secret_ciphertext').notNull(),
+  createdAt: timestamp('created_at').notNull(),
+  createdBy: text('created_by').notNull(),
+});
+
+/** Each consumer's progress through the events (a webhook's id, or `nats`), leased to one instance at a time. */
+export const eventCursors = pgTable('event_cursors', {
+  consumer: text('consumer').primaryKey(),
+  afterSeq: bigint('after_seq', { mode: 'number' }).notNull(),
+  generation: integer('generation').notNull().default(0),
+  leaseOwner: text('lease_owner'),
+  leaseUntil: timestamp('lease_until'),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: timestamp('next_attempt_at'),
+  failingSince: timestamp('failing_since'),
+  lastError: text('last_error'),
+});
+
+/** Events a consumer gave up on after the documented time (kept for redelivery decisions). */
+export const eventDeliveryFailures = pgTable(
+  'event_delivery_failures',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    consumer: text('consumer').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    eventId: text('event_id').notNull(),
+    attempts: integer('attempts').notNull(),
+    lastError: text('last_error'),
+    failedAt: timestamp('failed_at').notNull(),
+  },
+  (t) => [index('event_delivery_failures_consumer').on(t.consumer, t.seq)],
+);

@@ -2,6 +2,7 @@
 // stored; redeeming one is one transaction that locks the row, re-checks it, applies its effect,
 // marks it used and audits, so two instances redeeming one ticket cannot both succeed.
 import { and, eq, isNull } from 'drizzle-orm';
+import { recordEvents } from './events.js';
 import type { InvitationRow, InvitationStore, MembershipRow, NewOutboxMessage, TicketProblem, TicketRow, TicketStore } from '../types.js';
 import { normalizeEmail } from '../../domain/keys.js';
 import { applyUserChanges, type Db, recordAudit, userColumns } from './shared.js';
@@ -88,7 +89,7 @@ export function pgInvitations(db: Db): InvitationStore {
     async byHash(ticketHash) {
       return (await db.select(invitationColumns).from(t.invitations).where(eq(t.invitations.ticketHash, ticketHash)))[0] ?? null;
     },
-    async accept(invitationId, userId, now, audit) {
+    async accept(invitationId, userId, now, audit, events) {
       return db.transaction(async (tx) => {
         const [invitation] = await tx.select(invitationColumns).from(t.invitations).where(eq(t.invitations.id, invitationId)).for('update');
         const problem = problemOf(invitation, now);
@@ -111,9 +112,16 @@ export function pgInvitations(db: Db): InvitationStore {
           await tx.insert(t.memberships).values(membership);
         }
         // Holding the ticket proved the address.
-        const { changed } = await applyUserChanges(tx, user, { emailVerified: true }, now);
+        const { user: after, changed } = await applyUserChanges(tx, user, { emailVerified: true }, now);
         await tx.update(t.invitations).set({ acceptedAt: now, acceptedBy: userId }).where(eq(t.invitations.id, invitationId));
         await recordAudit(tx, { ...audit, targetUserId: userId, organizationId: invitation.organizationId, fields: ['membership', ...changed] }, now);
+        // Last, in the order SQLite records them: the events lock is a transaction's last lock (./events.ts).
+        if (events) {
+          await recordEvents(tx, [
+            ...events.membership({ before: existing ?? null, after: membership }),
+            ...(changed.length > 0 ? events.user({ userId, before: user, after, changed }) : []),
+          ], now);
+        }
         return { ok: true as const, membership };
       });
     },

@@ -4,7 +4,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { AuditEntry, ImportItem, ImportItemResult, ImportProblem, UserKey, UserRow } from '../types.js';
 import { type RawUser, type Statements, USER_COLUMNS, userFromRaw } from './raw.js';
-import { applyUserChanges, createdFields, type Db, recordAudit, violatedUniqueColumns, violatedUserKey } from './shared.js';
+import { insertedUserWrite } from '../changes.js';
+import { applyUserChanges, type Db, recordAudit, violatedUniqueColumns, violatedUserKey } from './shared.js';
 import { recordEvents } from './events.js';
 import * as t from './tables.js';
 
@@ -101,11 +102,7 @@ function processItem(tx: Db, sql: Statements, item: ImportItem, audit: AuditEntr
     return { outcome: 'updated', userId: current.id };
   }
   insert(sql, item.user, audit, now.getTime());
-  if (item.events) {
-    const u = item.user;
-    const after = { version: 1, blocked: u.blocked ?? false, userMetadata: u.userMetadata ?? {}, appMetadata: u.appMetadata ?? {} };
-    recordEvents(tx, item.events({ userId: u.id, before: null, after, changed: createdFields(u) }), now);
-  }
+  if (item.events) recordEvents(tx, item.events(insertedUserWrite(item.user)), now);
   return { outcome: 'inserted', userId: item.user.id };
 }
 
