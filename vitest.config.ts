@@ -4,7 +4,14 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const require = createRequire(import.meta.url);
 
 /** The test files that touch storage: the postgres project runs them on PostgreSQL too. */
-const POSTGRES_FILES = ['test/e2e/**/*.test.ts', 'test/security/**/*.test.ts', 'test/app/**/*.test.ts', 'test/cluster/**/*.test.ts'];
+const POSTGRES_FILES = [
+  'test/e2e/**/*.test.ts',
+  'test/security/**/*.test.ts',
+  'test/app/**/*.test.ts',
+  'test/cluster/**/*.test.ts',
+  // The README's events consumer: its deliveries come from the store's events and cursors.
+  'test/examples/events-consumer.test.ts',
+];
 /**
  * What is about the SQLite file itself (its bytes on disk, its mode, a CLI on the file), or about no
  * storage at all: run once, on SQLite.

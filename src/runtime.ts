@@ -112,7 +112,12 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     if (seeded) await seedDemo({ store, scripts, legacyDbPath: process.env.LEGACY_DB_PATH, log });
 
     const verifier = createTokenVerifier({ ...config.auth, jwtSecret });
-    const box = new SecretBox(loadSecretBoxKey(config.events.secretKey, config.dataDir, config.databasePath === ':memory:'));
+    // Unset on PostgreSQL: the store's key, the same on every instance (no file beside a database there).
+    const box = new SecretBox(
+      config.events.secretKey || !rawStore.secretBoxKey
+        ? loadSecretBoxKey(config.events.secretKey, config.dataDir, config.databasePath === ':memory:')
+        : rawStore.secretBoxKey,
+    );
     const extraSinks = new Map<string, EventSink>();
     let nats: NatsPublisher | null = null;
     if (config.events.natsUrl) {

@@ -14,6 +14,15 @@ export function idHasher(secret: string): IdHasher {
 /** What stands in the audit log for an erased user. */
 export const pseudonymOf = (hash: IdHasher, id: string) => `deleted-user:${hash(id).slice(0, 32)}`;
 
+/**
+ * The key webhook secrets are kept under when WEBHOOK_SECRET_KEY is unset, on a store shared by
+ * several instances (PostgreSQL): derived from the secret they all read, so each decrypts what
+ * another encrypted (SQLite keeps a key file beside the database instead).
+ */
+export function secretBoxKeyOf(secret: string): Buffer {
+  return createHmac('sha256', secret).update('webhook-secret-key:v1').digest();
+}
+
 /** The key of page cursors: an HMAC of a label with the server secret (never the secret itself). */
 export function cursorKeyOf(secret: string): Buffer {
   return createHmac('sha256', secret).update('page-cursor-key:v1').digest();

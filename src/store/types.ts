@@ -653,6 +653,11 @@ export interface Store {
    * database reads the cursors of the others, and no client can read or forge one.
    */
   readonly cursorKey: Buffer;
+  /**
+   * The key of webhook secrets when WEBHOOK_SECRET_KEY is unset, when the store has one every
+   * instance shares (PostgreSQL: derived from its stored secret); null: a key file beside the database (SQLite).
+   */
+  readonly secretBoxKey: Buffer | null;
   /** Answers when the database does (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { Metadata } from '../../domain/types.js';
 import { createdFields } from '../changes.js';
-import { cursorKeyOf, idHasher } from '../pseudonyms.js';
+import { cursorKeyOf, idHasher, secretBoxKeyOf } from '../pseudonyms.js';
 import type {
   ConnectionRow,
   ConnectionStore,
@@ -546,6 +546,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     webhooks: pgWebhooks(db),
     deliveries: pgDeliveries(db),
     cursorKey: cursorKeyOf(serverSecret),
+    secretBoxKey: secretBoxKeyOf(serverSecret),
     async ping() {
       await db.execute(sql`SELECT 1`);
     },

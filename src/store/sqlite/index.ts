@@ -626,6 +626,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     webhooks: sqliteWebhooks(db),
     deliveries: sqliteDeliveries(db),
     cursorKey: cursorKeyOf(serverSecret),
+    secretBoxKey: null,
     async ping() {
       sqlite.prepare('SELECT 1').get();
     },
