@@ -249,7 +249,8 @@ describe('webhooks', () => {
       second = await startRuntime(
         loadConfig({
           NODE_ENV: 'test',
-          DATABASE_URL: `file:${gw.dbPath}`,
+          // The same database (a file, or a schema on the PostgreSQL server).
+          DATABASE_URL: gw.database.url,
           SEED_DEMO: '0',
           PORT: '0',
           AUTH_JWT_SECRET: gw.secret,
