@@ -8,7 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { signToken } from '../../src/auth/tokens.js';
 import { MIGRATIONS_FOLDER_PG } from '../../src/config.js';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
 import { type Cluster, startCluster } from '../../scripts/lib/cluster.js';
+import { recordEvents } from '../../src/store/pg/events.js';
+import * as pgTables from '../../src/store/pg/tables.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { ADMIN_SCOPES } from '../helpers/gateway.js';
 
@@ -160,4 +164,95 @@ describe('several gateways on one PostgreSQL', () => {
       .filter((m) => /^mail\d+@cluster\.example$/.test(m.to));
     expect(lines.map((m) => m.to).sort()).toEqual(Array.from({ length: 24 }, (_, i) => `mail${i}@cluster.example`).sort());
   }, 60_000);
+
+  it('a consumer following the events misses none, though three instances commit them concurrently', async () => {
+    const reader = await token('events-reader', 'read:events');
+    const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => newUser(i % 3, `order${i}@cluster.example`)));
+    const start = Number((await db.query<{ s: string | null }>('SELECT max(seq) AS s FROM change_events'))[0]?.s ?? 0);
+    // The consumer's cursor starts at the last event so far (an event's id is a cursor too).
+    let cursor: string | null = (await db.query<{ id: string }>('SELECT id FROM change_events WHERE seq = $1', [start]))[0]?.id ?? null;
+    const seen: string[] = [];
+    const follow = async () => {
+      for (;;) {
+        const res = await gql<{ events: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }>(
+          0,
+          'query($after: String) { events(after: $after, first: 100) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
+          { after: cursor },
+          reader,
+        );
+        const page = res.data?.events;
+        if (!page) throw new Error(`no events page: ${JSON.stringify(res.errors)}`);
+        seen.push(...page.edges.map((e) => e.node.id));
+        if (page.pageInfo.endCursor) cursor = page.pageInfo.endCursor;
+        if (!page.pageInfo.hasNextPage) return;
+      }
+    };
+    let writing = true;
+    const following = (async () => {
+      while (writing) await follow();
+    })();
+    // Many users written at once through every instance: their transactions overlap, and a seq
+    // taken first may commit last. The consumer reads while they do.
+    await Promise.all(
+      ids.flatMap((id, u) =>
+        Array.from({ length: 15 }, async (_, k) => {
+          const res = await gql<{ updateUser: { userErrors: unknown[] } }>((u + k) % 3, UPDATE, { id, input: { name: `Order ${u} ${k}` } });
+          expect(res.data?.updateUser.userErrors).toEqual([]);
+        }),
+      ),
+    );
+    writing = false;
+    await following;
+    await follow();
+    const recorded = (await db.query<{ id: string }>('SELECT id FROM change_events WHERE seq > $1 ORDER BY seq', [start])).map((r) => r.id);
+    expect(recorded.length).toBeGreaterThanOrEqual(ids.length * 15);
+    expect(seen).toEqual(recorded);
+  }, 60_000);
+
+  it('a seq taken first but committed last is not skipped: a later event waits for it to commit', async () => {
+    const reader = await token('slow-reader', 'read:events');
+    const id = await newUser(0, 'slow@cluster.example');
+    const lastId = async () => (await db.query<{ id: string }>('SELECT id FROM change_events ORDER BY seq DESC LIMIT 1'))[0]?.id ?? null;
+    const after = await lastId();
+    const read = async () => {
+      const res = await gql<{ events: { edges: { node: { id: string; subject: string; type: string } }[] } }>(
+        1,
+        'query($after: String) { events(after: $after, first: 100) { edges { node { id subject type } } } }',
+        { after },
+        reader,
+      );
+      return res.data?.events.edges.map((e) => e.node) ?? [];
+    };
+    // Another writer (an instance whose commit is slow) records an event and holds its transaction open.
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const store = drizzle({ client: pool, schema: pgTables });
+    let inserted!: () => void;
+    const insertedNow = new Promise<void>((r) => (inserted = r));
+    let commit!: () => void;
+    const committing = new Promise<void>((r) => (commit = r));
+    const slow = store.transaction(async (tx) => {
+      await recordEvents(tx, [{ type: 'connection.updated', subject: 'slow-writer', data: { actor: 'slow-writer', fields: ['name'] } }], new Date());
+      inserted();
+      await committing;
+    });
+    try {
+      await insertedNow;
+      // A write through an instance meanwhile: its event must not get past the open one.
+      const write = gql<{ updateUser: { userErrors: unknown[] } }>(2, UPDATE, { id, input: { name: 'After The Slow One' } });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await read()).toEqual([]);
+      commit();
+      await slow;
+      expect((await write).data?.updateUser.userErrors).toEqual([]);
+      const events = await read();
+      expect(events.map((e) => [e.type, e.subject])).toEqual([
+        ['connection.updated', 'slow-writer'],
+        ['user.updated', id],
+      ]);
+    } finally {
+      commit();
+      await slow.catch(() => undefined);
+      await pool.end();
+    }
+  }, 30_000);
 });
