@@ -3,13 +3,14 @@
 import { and, eq, or, sql } from 'drizzle-orm';
 import type { AuditEntry } from '../types.js';
 import { type IdHasher, pseudonymOf } from '../pseudonyms.js';
-import { type Db, recordAudit, userColumns } from './shared.js';
+import { type Db, recordAudit, retrying, userColumns } from './shared.js';
 import * as t from './tables.js';
 
 /** What stands in the audit log for an erased user. */
 
 export async function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditEntry, 'targetUserId'>): Promise<boolean> {
-  return db.transaction(async (tx) => {
+  // Retried whole on a deadlock (an invitation's acceptance locks it, then the user).
+  return retrying(() => db.transaction(async (tx) => {
     const [user] = await tx.select({ id: t.users.id, emailLower: t.users.emailLower, emailVerified: t.users.emailVerified }).from(t.users).where(eq(t.users.id, id)).for('update');
     if (!user) return false;
     const now = new Date();
@@ -48,7 +49,7 @@ export async function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<
     await tx.insert(t.deletedUsers).values({ idHash: hash(id), deletedAt: now }).onConflictDoUpdate({ target: t.deletedUsers.idHash, set: { deletedAt: now } });
     await recordAudit(tx, { ...audit, actorId: audit.actorId === id ? pseudonym : audit.actorId, targetUserId: pseudonym, fields: [] }, now);
     return true;
-  });
+  }));
 }
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
