@@ -42,10 +42,13 @@ const messageColumns = {
 /** Far in the future: a message that failed too often waits for an operator. */
 const GIVEN_UP = new Date('9999-01-01T00:00:00Z');
 /**
- * How long a sender holds the messages it took: another instance's sender skips them meanwhile
- * (a message is sent once); if the sender dies, they are due again after it.
+ * How long a sender holds each message it took, per place in its batch: the sender sends one after
+ * another, each within the transport's bounds (SMTP: 10 s to connect, 10 s for the greeting, 30 s
+ * of silence), so the k-th message is held (k + 1) minutes. Another instance's sender skips them
+ * meanwhile (a message is sent once, even when the batch is slow); if the sender dies, each is due
+ * again when its hold ends.
  */
-const CLAIM_MS = 60_000;
+const CLAIM_MS_PER_MESSAGE = 60_000;
 
 const summaryColumns = {
   id: t.outbox.id,
@@ -109,21 +112,27 @@ export function pgOutbox(db: Db): OutboxStore {
       });
     },
     async pending(limit, now) {
-      // Taken, not just read: the due messages no other sender holds (SKIP LOCKED), pushed past
-      // the claim time in the same statement, so a second instance's sender passes them by.
-      const due = db
-        .select({ id: t.outbox.id })
-        .from(t.outbox)
-        .where(and(isNull(t.outbox.sentAt), lte(t.outbox.nextAttemptAt, now)))
-        .orderBy(asc(t.outbox.id))
-        .limit(limit)
-        .for('update', { skipLocked: true });
-      const rows = await db
-        .update(t.outbox)
-        .set({ nextAttemptAt: new Date(now.getTime() + CLAIM_MS) })
-        .where(inArray(t.outbox.id, due))
-        .returning(messageColumns);
-      return rows.sort((a, b) => a.id - b.id);
+      // Taken, not just read: the due messages no other sender holds (SKIP LOCKED), each held for
+      // its place in the batch, in the same transaction, so a second instance's sender passes them by.
+      return db.transaction(async (tx) => {
+        const due = await tx
+          .select({ id: t.outbox.id })
+          .from(t.outbox)
+          .where(and(isNull(t.outbox.sentAt), lte(t.outbox.nextAttemptAt, now)))
+          .orderBy(asc(t.outbox.id))
+          .limit(limit)
+          .for('update', { skipLocked: true });
+        if (due.length === 0) return [];
+        const ids = due.map((r) => r.id);
+        const holds = ids.map((_, k) => new Date(now.getTime() + (k + 1) * CLAIM_MS_PER_MESSAGE).toISOString());
+        // Two array literals (ids are numbers, holds ISO times: nothing to quote beyond the quotes).
+        const idArray = `{${ids.join(',')}}`;
+        const holdArray = `{${holds.map((h) => `"${h}"`).join(',')}}`;
+        await tx.execute(sql`UPDATE ${t.outbox} SET next_attempt_at = x.hold
+          FROM unnest(${idArray}::bigint[], ${holdArray}::timestamptz[]) AS x(id, hold) WHERE ${t.outbox.id} = x.id`);
+        const rows = await tx.select(messageColumns).from(t.outbox).where(inArray(t.outbox.id, ids));
+        return rows.sort((a, b) => a.id - b.id);
+      });
     },
     async markSent(id, at) {
       // Delivered: the body (which may hold a ticket) is not kept.

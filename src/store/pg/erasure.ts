@@ -4,11 +4,12 @@ import { and, eq, or, sql } from 'drizzle-orm';
 import type { AuditEntry, EventPlan, UserWrite } from '../types.js';
 import { type IdHasher, pseudonymOf } from '../pseudonyms.js';
 import { lockEvents, recordEvents } from './events.js';
-import { type Db, recordAudit, userColumns } from './shared.js';
+import { type Db, recordAudit, retrying, userColumns } from './shared.js';
 import * as t from './tables.js';
 
 export async function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditEntry, 'targetUserId'>, events?: EventPlan<UserWrite>): Promise<boolean> {
-  return db.transaction(async (tx) => {
+  // Retried whole on a deadlock (an invitation's acceptance locks it, then the user).
+  return retrying(() => db.transaction(async (tx) => {
     const [user] = await tx.select({ ...userColumns, emailLower: t.users.emailLower }).from(t.users).where(eq(t.users.id, id)).for('update');
     if (!user) return false;
     const now = new Date();
@@ -63,7 +64,7 @@ export async function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<
       .where(sql`${t.changeEvents.data}->>'actor' = ${id}`);
     if (events) await recordEvents(tx, events({ userId: id, before: user, after: null, changed: ['deleted'], organizationsLeft }), now);
     return true;
-  });
+  }));
 }
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);

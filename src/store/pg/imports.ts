@@ -8,7 +8,7 @@ import type { AuditEntry, ImportItem, ImportItemResult, ImportProblem, NewChange
 import { changedFields, insertedUserWrite } from '../changes.js';
 import { recordEvents } from './events.js';
 import { type RawUser, USER_COLUMNS, userFromRaw } from './raw.js';
-import { applyUserChanges, type Db, lockUserKeys, pgError, recordAudit, userColumns, violatedConstraint, violatedUserKey } from './shared.js';
+import { applyUserChanges, type Db, lockUserKeys, pgError, recordAudit, retrying, userColumns, violatedConstraint, violatedUserKey } from './shared.js';
 import * as t from './tables.js';
 
 class ItemFailure extends Error {
@@ -269,18 +269,21 @@ export async function importBatch(db: Db, items: ImportItem[], audit: AuditEntry
     await recordEvents(tx, events.flat(), now);
     return results;
   };
-  if (!dryRun) return db.transaction(run);
+  // Retried whole on a deadlock (an upsert locks keys then rows; updateUser rows then keys).
+  if (!dryRun) return retrying(() => db.transaction(run));
   // A dry run does all the work, then rolls it back.
-  let results: ImportItemResult[] = [];
-  try {
-    await db.transaction(async (tx) => {
-      results = await run(tx);
-      throw new DryRunRollback();
-    });
-  } catch (err) {
-    if (!(err instanceof DryRunRollback)) throw err;
-  }
-  return results;
+  return retrying(async () => {
+    let results: ImportItemResult[] = [];
+    try {
+      await db.transaction(async (tx) => {
+        results = await run(tx);
+        throw new DryRunRollback();
+      });
+    } catch (err) {
+      if (!(err instanceof DryRunRollback)) throw err;
+    }
+    return results;
+  });
 }
 
 class DryRunRollback extends Error {}

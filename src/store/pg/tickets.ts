@@ -5,7 +5,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { recordEvents } from './events.js';
 import type { InvitationRow, InvitationStore, MembershipRow, NewOutboxMessage, TicketProblem, TicketRow, TicketStore } from '../types.js';
 import { normalizeEmail } from '../../domain/keys.js';
-import { applyUserChanges, type Db, recordAudit, userColumns } from './shared.js';
+import { applyUserChanges, type Db, recordAudit, retrying, userColumns } from './shared.js';
 import * as t from './tables.js';
 
 export async function enqueue(tx: Db, message: NewOutboxMessage, now: Date): Promise<void> {
@@ -90,7 +90,8 @@ export function pgInvitations(db: Db): InvitationStore {
       return (await db.select(invitationColumns).from(t.invitations).where(eq(t.invitations.ticketHash, ticketHash)))[0] ?? null;
     },
     async accept(invitationId, userId, now, audit, events) {
-      return db.transaction(async (tx) => {
+      // Retried whole on a deadlock (erasure locks the user, then the invitations).
+      return retrying(() => db.transaction(async (tx) => {
         const [invitation] = await tx.select(invitationColumns).from(t.invitations).where(eq(t.invitations.id, invitationId)).for('update');
         const problem = problemOf(invitation, now);
         if (problem || !invitation) return { ok: false as const, problem: problem ?? 'TICKET_INVALID' };
@@ -101,15 +102,18 @@ export function pgInvitations(db: Db): InvitationStore {
           return { ok: false as const, problem: 'EMAIL_MISMATCH' as const };
         }
         const where = and(eq(t.memberships.organizationId, invitation.organizationId), eq(t.memberships.userId, userId));
-        const [existing] = await tx.select().from(t.memberships).where(where).for('update');
+        // An addOrganizationMember committed meanwhile cannot make the insert fail: inserted if
+        // absent, else merged into the row it left (locked).
+        const fresh: MembershipRow = { organizationId: invitation.organizationId, userId, roles: invitation.roles, invitedEmail: invitation.email, joinedAt: now };
+        const inserted = await tx.insert(t.memberships).values(fresh).onConflictDoNothing().returning({ userId: t.memberships.userId });
+        const [existing] = inserted.length > 0 ? [] : await tx.select().from(t.memberships).where(where).for('update');
         let membership: MembershipRow;
         if (existing) {
           const roles = [...new Set([...existing.roles, ...invitation.roles])];
           await tx.update(t.memberships).set({ roles, invitedEmail: invitation.email }).where(where);
           membership = { ...existing, roles, invitedEmail: invitation.email };
         } else {
-          membership = { organizationId: invitation.organizationId, userId, roles: invitation.roles, invitedEmail: invitation.email, joinedAt: now };
-          await tx.insert(t.memberships).values(membership);
+          membership = fresh;
         }
         // Holding the ticket proved the address.
         const { user: after, changed } = await applyUserChanges(tx, user, { emailVerified: true }, now);
@@ -123,7 +127,7 @@ export function pgInvitations(db: Db): InvitationStore {
           ], now);
         }
         return { ok: true as const, membership };
-      });
+      }));
     },
   };
 }
