@@ -1,6 +1,7 @@
 // Erasure and export of one user's data: everything the gateway holds about them.
 import { and, eq, or, sql } from 'drizzle-orm';
 import type { AuditEntry, EventPlan, UserWrite } from '../types.js';
+import { exportDocument } from '../export.js';
 import { type IdHasher, pseudonymOf } from '../pseudonyms.js';
 import { recordEvents } from './events.js';
 import { type Db, recordAudit, userColumns } from './shared.js';
@@ -68,8 +69,6 @@ export function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditE
   });
 }
 
-const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
-
 export function exportUser(db: Db, id: string): Record<string, unknown> | null {
   const user = db.select(userColumns).from(t.users).where(eq(t.users.id, id)).get();
   if (!user) return null;
@@ -103,54 +102,5 @@ export function exportUser(db: Db, id: string): Record<string, unknown> | null {
     .from(t.auditEvents)
     .where(or(eq(t.auditEvents.targetUserId, id), eq(t.auditEvents.actorId, id)))
     .all();
-  return {
-    exported_at: new Date().toISOString(),
-    user: {
-      user_id: user.id,
-      connection_id: user.connectionId,
-      email: user.email,
-      email_verified: user.emailVerified,
-      username: user.username,
-      phone_number: user.phoneNumber,
-      phone_verified: user.phoneVerified,
-      name: user.name,
-      nickname: user.nickname,
-      given_name: user.givenName,
-      family_name: user.familyName,
-      picture: user.picture,
-      user_metadata: user.userMetadata,
-      app_metadata: user.appMetadata,
-      blocked: user.blocked,
-      migrated: user.migrated,
-      version: user.version,
-      has_password: hasPassword,
-      created_at: iso(user.createdAt),
-      updated_at: iso(user.updatedAt),
-      last_login: iso(user.lastLogin),
-      last_ip: user.lastIp,
-      logins_count: user.loginsCount,
-      profile_synced_at: iso(user.profileSyncedAt),
-    },
-    identities: identities.map((i) => ({ connection_id: i.connectionId, provider: i.provider, user_id: i.upstreamUserId, isSocial: i.isSocial, profileData: i.profileData })),
-    organizations: memberships.map((r) => ({
-      organization_id: r.m.organizationId,
-      name: r.name,
-      display_name: r.displayName,
-      roles: r.m.roles,
-      invited_email: r.m.invitedEmail,
-      joined_at: iso(r.m.joinedAt),
-    })),
-    invitations: invitations.map((i) => ({
-      id: i.id,
-      organization_id: i.organizationId,
-      email: i.email,
-      roles: i.roles,
-      created_at: iso(i.createdAt),
-      expires_at: iso(i.expiresAt),
-      accepted_at: iso(i.acceptedAt),
-    })),
-    tickets: tickets.map((k) => ({ id: k.id, kind: k.kind, created_at: iso(k.createdAt), expires_at: iso(k.expiresAt), used_at: iso(k.usedAt) })),
-    messages: messages.map((m) => ({ id: m.id, to: m.toAddress, subject: m.subject, created_at: iso(m.createdAt), sent_at: iso(m.sentAt) })),
-    audit_events: audit.map((e) => ({ id: e.id, at: iso(e.at), actor_id: e.actorId, operation: e.operation, target_user_id: e.targetUserId, organization_id: e.organizationId, fields: e.fields })),
-  };
+  return exportDocument({ user, hasPassword, identities, memberships, invitations, tickets, messages, audit });
 }
