@@ -1,7 +1,8 @@
 // The audit log and the outbox (the counterparts of ../sqlite/audit.ts).
 import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, type SQL, sql } from 'drizzle-orm';
-import type { AuditEventRow, AuditStore, OutboxMessageSummary, OutboxStatus, OutboxStore } from '../types.js';
+import type { AuditEventRow, AuditStore, OutboxStatus, OutboxStore } from '../types.js';
 import { type Db, recordAudit } from './shared.js';
+import { GIVEN_UP, summary, type SummaryRow } from '../states.js';
 import * as t from './tables.js';
 
 export function pgAudit(db: Db): AuditStore {
@@ -39,8 +40,6 @@ const messageColumns = {
   lastError: t.outbox.lastError,
 } as const;
 
-/** Far in the future: a message that failed too often waits for an operator. */
-const GIVEN_UP = new Date('9999-01-01T00:00:00Z');
 /**
  * How long a sender holds each message it took, per place in its batch: the sender sends one after
  * another, each within the transport's bounds (SMTP: 10 s to connect, 10 s for the greeting, 30 s
@@ -60,14 +59,6 @@ const summaryColumns = {
   nextAttemptAt: t.outbox.nextAttemptAt,
   sentAt: t.outbox.sentAt,
 } as const;
-
-type SummaryRow = Omit<OutboxMessageSummary, 'status'>;
-
-function summary(row: SummaryRow): OutboxMessageSummary {
-  const failed = row.sentAt === null && row.nextAttemptAt !== null && row.nextAttemptAt.getTime() >= GIVEN_UP.getTime();
-  const status: OutboxStatus = row.sentAt !== null ? 'SENT' : failed ? 'FAILED' : 'PENDING';
-  return { ...row, status, nextAttemptAt: status === 'PENDING' ? row.nextAttemptAt : null };
-}
 
 function statusCondition(status: OutboxStatus): SQL | undefined {
   if (status === 'SENT') return isNotNull(t.outbox.sentAt);

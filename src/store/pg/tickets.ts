@@ -3,9 +3,10 @@
 // marks it used and audits, so two instances redeeming one ticket cannot both succeed.
 import { and, eq, isNull } from 'drizzle-orm';
 import { recordEvents } from './events.js';
-import type { InvitationRow, InvitationStore, MembershipRow, NewOutboxMessage, TicketProblem, TicketRow, TicketStore } from '../types.js';
+import type { InvitationRow, InvitationStore, MembershipRow, NewOutboxMessage, TicketRow, TicketStore } from '../types.js';
 import { normalizeEmail } from '../../domain/keys.js';
 import { applyUserChanges, type Db, recordAudit, retrying, userColumns } from './shared.js';
+import { problemOf } from '../states.js';
 import * as t from './tables.js';
 
 export async function enqueue(tx: Db, message: NewOutboxMessage, now: Date): Promise<void> {
@@ -35,13 +36,6 @@ const invitationColumns = {
   acceptedAt: t.invitations.acceptedAt,
   acceptedBy: t.invitations.acceptedBy,
 } as const;
-
-function problemOf(row: { usedAt?: Date | null; acceptedAt?: Date | null; expiresAt: Date } | undefined, now: Date): TicketProblem | null {
-  if (!row) return 'TICKET_INVALID';
-  if (row.usedAt || row.acceptedAt) return 'TICKET_USED';
-  if (row.expiresAt.getTime() <= now.getTime()) return 'TICKET_EXPIRED';
-  return null;
-}
 
 export function pgTickets(db: Db): TicketStore {
   return {

@@ -1,7 +1,8 @@
 // The audit log and the outbox.
 import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, type SQL, sql } from 'drizzle-orm';
-import type { AuditEventRow, AuditStore, OutboxMessageSummary, OutboxStatus, OutboxStore } from '../types.js';
+import type { AuditEventRow, AuditStore, OutboxStatus, OutboxStore } from '../types.js';
 import { checkpoint, type Db, recordAudit } from './shared.js';
+import { GIVEN_UP, summary, type SummaryRow } from '../states.js';
 import * as t from './tables.js';
 
 export function sqliteAudit(db: Db): AuditStore {
@@ -40,8 +41,6 @@ const messageColumns = {
   lastError: t.outbox.lastError,
 } as const;
 
-/** Far in the future: a message that failed too often waits for an operator. */
-const GIVEN_UP = new Date('9999-01-01T00:00:00Z');
 
 const summaryColumns = {
   id: t.outbox.id,
@@ -53,14 +52,6 @@ const summaryColumns = {
   nextAttemptAt: t.outbox.nextAttemptAt,
   sentAt: t.outbox.sentAt,
 } as const;
-
-type SummaryRow = Omit<OutboxMessageSummary, 'status'>;
-
-function summary(row: SummaryRow): OutboxMessageSummary {
-  const failed = row.sentAt === null && row.nextAttemptAt !== null && row.nextAttemptAt.getTime() >= GIVEN_UP.getTime();
-  const status: OutboxStatus = row.sentAt !== null ? 'SENT' : failed ? 'FAILED' : 'PENDING';
-  return { ...row, status, nextAttemptAt: status === 'PENDING' ? row.nextAttemptAt : null };
-}
 
 function statusCondition(status: OutboxStatus): SQL | undefined {
   if (status === 'SENT') return isNotNull(t.outbox.sentAt);

@@ -6,12 +6,12 @@ import type {
   InvitationStore,
   MembershipRow,
   NewOutboxMessage,
-  TicketProblem,
   TicketRow,
   TicketStore,
 } from '../types.js';
 import { normalizeEmail } from '../../domain/keys.js';
 import { applyUserChanges, type Db, recordAudit, userColumns } from './shared.js';
+import { problemOf } from '../states.js';
 import * as t from './tables.js';
 import { recordEvents } from './events.js';
 
@@ -42,13 +42,6 @@ const invitationColumns = {
   acceptedAt: t.invitations.acceptedAt,
   acceptedBy: t.invitations.acceptedBy,
 } as const;
-
-function problemOf(row: { usedAt?: Date | null; acceptedAt?: Date | null; expiresAt: Date } | undefined, now: Date): TicketProblem | null {
-  if (!row) return 'TICKET_INVALID';
-  if (row.usedAt || row.acceptedAt) return 'TICKET_USED';
-  if (row.expiresAt.getTime() <= now.getTime()) return 'TICKET_EXPIRED';
-  return null;
-}
 
 export function sqliteTickets(db: Db): TicketStore {
   return {

@@ -1,0 +1,23 @@
+// What a row's stored state means, the same for every dialect: a ticket's or invitation's
+// usability, and an outbox message's status.
+import type { OutboxMessageSummary, OutboxStatus, TicketProblem } from './types.js';
+
+/** Why a ticket or invitation cannot be redeemed now, or null when it can. */
+export function problemOf(row: { usedAt?: Date | null; acceptedAt?: Date | null; expiresAt: Date } | undefined, now: Date): TicketProblem | null {
+  if (!row) return 'TICKET_INVALID';
+  if (row.usedAt || row.acceptedAt) return 'TICKET_USED';
+  if (row.expiresAt.getTime() <= now.getTime()) return 'TICKET_EXPIRED';
+  return null;
+}
+
+/** Far in the future: a message that failed too often waits for an operator. */
+export const GIVEN_UP = new Date('9999-01-01T00:00:00Z');
+
+export type SummaryRow = Omit<OutboxMessageSummary, 'status'>;
+
+/** An outbox message's status, from when it was sent and when it is next due. */
+export function summary(row: SummaryRow): OutboxMessageSummary {
+  const failed = row.sentAt === null && row.nextAttemptAt !== null && row.nextAttemptAt.getTime() >= GIVEN_UP.getTime();
+  const status: OutboxStatus = row.sentAt !== null ? 'SENT' : failed ? 'FAILED' : 'PENDING';
+  return { ...row, status, nextAttemptAt: status === 'PENDING' ? row.nextAttemptAt : null };
+}
