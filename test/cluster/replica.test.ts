@@ -101,6 +101,15 @@ describe('reads on a streaming replica (DATABASE_READ_URL)', () => {
     // A mutation decides on the primary: the other caller's write with the current version wins.
     const theirs = await gql<{ updateUser: { user: { name: string; version: number } | null; userErrors: unknown[] } }>(1, UPDATE, { id, input: { nickname: 'n', expectedVersion: 2 } }, other);
     expect(theirs.data?.updateUser).toEqual({ user: { name: 'After', version: 3 }, userErrors: [] });
+    // A user created while the replica is paused: another caller's query does not find it there,
+    // but their mutation (every read of a mutation is the primary's) does.
+    // (Two callers who have not written: `other` now has, and reads the primary until the replica catches up.)
+    const fresh = await newUser(writer, 'paused@replica.example');
+    const [reader, mutator] = await Promise.all([token('reader@tenant', ADMIN_SCOPES), token('mutator@tenant', ADMIN_SCOPES)]);
+    expect((await gql<{ user: { name: string } | null }>(1, READ, { id: fresh }, reader)).data?.user).toBeNull();
+    expect((await gql<{ user: { name: string } | null }>(1, READ, { id: fresh }, other)).data?.user?.name).toBe('Before');
+    const onFresh = await gql<{ updateUser: { user: { name: string } | null; userErrors: unknown[] } }>(1, UPDATE, { id: fresh, input: { name: 'Found' } }, mutator);
+    expect(onFresh.data?.updateUser).toMatchObject({ user: { name: 'Found' }, userErrors: [] });
     // Replay resumed: the other caller's reads catch up.
     await replica.resume();
     await replica.catchUp();
