@@ -3,7 +3,8 @@
 // REDIS_URL sharing callers' write positions. With the replica's replay paused, the copy lags as
 // far as the test likes: the caller who wrote still reads their write at once through the other
 // instance, another caller's read shows the replica's (older) copy, and a block or an erasure
-// refuses the token at once (the caller check reads the primary).
+// refuses the token at once (the caller check reads the primary); a mutation's reads are the
+// primary's; without REDIS_URL one instance keeps the positions itself, for POSITION_TTL_MS.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, startCluster } from '../../scripts/lib/cluster.js';
 import { signToken } from '../../src/auth/tokens.js';
+import { POSITION_TTL_MS } from '../../src/store/pg/replica.js';
 import { createTestDatabase, type TestDatabase, withSchema } from '../helpers/database.js';
 import { ADMIN_SCOPES } from '../helpers/gateway.js';
 import { type Replica, startReplica } from '../helpers/replica.js';
@@ -139,4 +141,33 @@ describe('reads on a streaming replica (DATABASE_READ_URL)', () => {
       expect((await gql(i, '{ me { id } }', {}, erasedToken)).errors?.[0]?.message).toMatch(/deleted/i);
     }
   });
+
+  it('keeps write positions in the process without REDIS_URL, for POSITION_TTL_MS', async () => {
+    const single = await startCluster({ instances: 1, databaseUrl: db.url, dir, env: { DATABASE_READ_URL: withSchema(replica.url, db!.schema!), AUTH_JWT_SECRET: cluster.secret } });
+    try {
+      const id = await newUser(writer, 'alone@replica.example');
+      await replica.catchUp();
+      await replica.pause();
+      const res = await fetch(single.instances[0]!.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${writer}` },
+        body: JSON.stringify({ query: UPDATE, variables: { id, input: { name: 'Alone' } } }),
+      });
+      expect(((await res.json()) as Gql<{ updateUser: { userErrors: unknown[] } }>).data?.updateUser.userErrors).toEqual([]);
+      const read = async () => {
+        const r = await fetch(single.instances[0]!.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${writer}` },
+          body: JSON.stringify({ query: READ, variables: { id } }),
+        });
+        return ((await r.json()) as Gql<{ user: { name: string } }>).data?.user.name;
+      };
+      expect(await read()).toBe('Alone');
+      // Past the TTL the position is forgotten: the (still paused) replica serves the writer too.
+      await new Promise((resolve) => setTimeout(resolve, POSITION_TTL_MS + 300));
+      expect(await read()).toBe('Before');
+    } finally {
+      await single.stop();
+    }
+  }, 60_000);
 });

@@ -78,6 +78,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
   pool.on('error', () => undefined);
   let migration;
   try {
+    await routing?.ready();
     migration = await migratePg(pool, opts.migrationsFolder);
   } catch (err) {
     await pool.end();

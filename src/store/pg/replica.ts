@@ -22,6 +22,8 @@ export const POSITION_TTL_MS = 5_000;
 interface Positions {
   get(key: string): Promise<string | null>;
   set(key: string, lsn: string): Promise<void>;
+  /** Resolves when positions can be kept (Redis connected, or after 2 s without it). */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ function memoryPositions(): Positions {
       // Bounded by the callers who wrote in the last few seconds: expired entries go as they pass.
       if (kept.size > 10_000) for (const [k, v] of kept) if (v.until <= now) kept.delete(k);
     },
+    async ready() {},
     async close() {
       kept.clear();
     },
@@ -58,7 +61,9 @@ function memoryPositions(): Positions {
 }
 
 function redisPositions(url: string, prefix: string): Positions {
-  const redis = new Redis(url, { lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  // Connecting from the store's start; a command while Redis is away fails at once (no offline
+  // queue) or within half a second, so a request never waits on it.
+  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 500, retryStrategy: (n) => Math.min(n * 250, 2000) });
   // A Redis that is away makes every reader of a recent writer read the primary (get throws).
   redis.on('error', () => undefined);
   const name = (key: string) => `${prefix}read-position:${key}`;
@@ -68,6 +73,16 @@ function redisPositions(url: string, prefix: string): Positions {
     },
     async set(key, lsn) {
       await redis.set(name(key), lsn, 'PX', POSITION_TTL_MS);
+    },
+    async ready() {
+      if (redis.status === 'ready') return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2000);
+        redis.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     },
     async close() {
       redis.disconnect();
@@ -93,6 +108,8 @@ export interface ReplicaRouting {
   replica: pg.Pool;
   /** After a write has committed: the request reads the primary from now on, its caller's position is kept. */
   wrote(): Promise<void>;
+  /** Resolves once callers' positions can be kept (Redis connected, or given up waiting). */
+  ready(): Promise<void>;
   /** Runs `fn` with every read on the primary (the caller check). */
   onPrimary<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -181,6 +198,7 @@ export function openReplicaRouting(opts: {
     pool,
     replica,
     wrote,
+    ready: () => positions.ready(),
     // Awaited inside the run: a drizzle query starts when awaited, and must start in the scope.
     onPrimary: (fn) => primaryOnly.run(true, async () => await fn()),
     async close() {
