@@ -64,6 +64,7 @@ beforeAll(async () => {
     env: {
       DATABASE_READ_URL: withSchema(replica.url, db.schema),
       REDIS_URL: 'redis://127.0.0.1:6379',
+      METRICS: '1',
       REDIS_KEY_PREFIX: `test-${randomBytes(4).toString('hex')}:`,
     },
   });
@@ -100,6 +101,10 @@ describe('reads on a streaming replica (DATABASE_READ_URL)', () => {
     for (const i of [1, 0]) expect((await gql<{ user: { name: string } }>(i, READ, { id }, writer)).data?.user.name).toBe('After');
     // Another caller reads the replica: still the copy from before the write.
     for (const i of [1, 0]) expect((await gql<{ user: { name: string } }>(i, READ, { id }, other)).data?.user.name).toBe('Before');
+    // The replica's pool has connections (its gauge beside the primary's).
+    const metrics = await (await fetch(new URL('/metrics', cluster.instances[1]!.url))).text();
+    const replicaConnections = [...metrics.matchAll(/^gateway_db_pool_connections\{[^}]*pool="replica"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(replicaConnections).toBeGreaterThan(0);
     // A mutation decides on the primary: the other caller's write with the current version wins.
     const theirs = await gql<{ updateUser: { user: { name: string; version: number } | null; userErrors: unknown[] } }>(1, UPDATE, { id, input: { nickname: 'n', expectedVersion: 2 } }, other);
     expect(theirs.data?.updateUser).toEqual({ user: { name: 'After', version: 3 }, userErrors: [] });
