@@ -11,6 +11,8 @@ export interface Config {
   databasePath: string;
   /** DATABASE_URL=postgres://…: the PostgreSQL server (null: SQLite). Only src/store reads it. */
   databaseUrl: string | null;
+  /** DATABASE_READ_URL=postgres://…: a streaming replica of it for reads (null: none). Only src/store reads it. */
+  databaseReadUrl: string | null;
   /** Where the dev secret and other local state live: the database file's folder. */
   dataDir: string;
   seedDemo: boolean | 'if-new';
@@ -183,6 +185,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const databasePath = databasePathFromUrl(env.DATABASE_URL);
   const databaseUrl = postgresUrlFrom(env.DATABASE_URL);
+  const readUrl = env.DATABASE_READ_URL?.trim() || null;
+  if (readUrl && !postgresUrlFrom(readUrl)) throw new ConfigError('DATABASE_READ_URL must be postgres://USER@HOST:PORT/DB (a replica of DATABASE_URL).');
+  if (readUrl && !databaseUrl) throw new ConfigError('DATABASE_READ_URL needs DATABASE_URL=postgres://… (a replica of SQLite is not a thing).');
   const seed = flag(env.SEED_DEMO);
   const playground = flag(env.PLAYGROUND) ?? !production;
   let guard: GuardConfig;
@@ -195,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: int('PORT', env.PORT, 4000, 0, 65535),
     databasePath,
     databaseUrl,
+    databaseReadUrl: readUrl,
     dataDir: databasePath === ':memory:' ? resolve('data') : resolve(databasePath, '..'),
     seedDemo: seed ?? (production ? false : 'if-new'),
     production,

@@ -2,7 +2,7 @@
 // of its own) with /graphql, /healthz and /readyz. No I/O happens at import time.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer, HeaderMap } from '@apollo/server';
+import { type ApolloServerPlugin, ApolloServer, HeaderMap } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLFormattedError } from 'graphql';
@@ -21,7 +21,19 @@ import { loadGuardConfig } from './guard/config.js';
 import { createCors } from './http/cors.js';
 import { createPlayground, PLAYGROUND_ASSETS_PATH } from './http/playground.js';
 import type { AppContext } from './app/context.js';
+import { inReadScope, readFresh } from './store/read-scope.js';
 import type { Store } from './store/types.js';
+
+/** A mutation's reads see the primary's latest (its checks before its writes included). */
+const freshReadsForMutations: ApolloServerPlugin<GraphQLContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation(rc) {
+        if (rc.operation?.operation === 'mutation') readFresh();
+      },
+    };
+  },
+};
 
 export interface GatewayDeps {
   store: Store;
@@ -148,7 +160,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     parseOptions: guard.apollo.parseOptions,
     // No cache hints: answers depend on the caller. Apollo's default cache-control plugin would
     // instrument every field resolved for nothing.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), observabilityPlugin(), ...guard.apollo.plugins],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), observabilityPlugin(), freshReadsForMutations, ...guard.apollo.plugins],
   });
   await apollo.start();
   // GraphiQL served by the gateway itself (no CDN): it works with no internet access. Introspection
@@ -192,9 +204,11 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
     const guarded = guard.begin(req, body);
+    // One read scope per request (store/read-scope.ts): the caller named in the context, a
+    // mutation marked, and the store decides where the request's reads run.
     const result = await guard.finish(
       guarded.request,
-      await apollo.executeHTTPGraphQLRequest({
+      await inReadScope(() => apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body: guarded.body },
         context: () =>
           guard.context(guarded.request, async () => {
@@ -205,7 +219,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
             ctx.request = record;
             return ctx;
           }),
-      }),
+      })),
     );
     for (const [key, value] of result.headers) res.setHeader(key, value);
     res.statusCode = result.status ?? 200;

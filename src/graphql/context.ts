@@ -7,6 +7,7 @@ import { InvalidTokenError, type TokenClaims, type TokenVerifier } from '../auth
 import type { TicketSettings } from '../config.js';
 import type { ScriptRegistry } from '../connectors/custom-db.js';
 import { type Caller, effectiveAdminOrganizations } from '../domain/access.js';
+import { identifyReader } from '../store/read-scope.js';
 import type { Store, SubjectStanding } from '../store/types.js';
 
 export type GraphQLContext = AppContext;
@@ -79,6 +80,8 @@ async function resolveCaller(
     const why = err instanceof InvalidTokenError ? err.message : 'invalid token';
     return { caller: null, problem: `The token is not valid: ${why}.` };
   }
+  // The caller's earlier writes decide where this request's reads run (store/read-scope.ts).
+  identifyReader(claims.sub);
   // One statement, on every request (never cached): a block or an erasure takes effect at once,
   // even for tokens issued before it.
   const standing = await deps.store.users.standing(claims.sub);

@@ -12,6 +12,10 @@ export interface StoreConfig {
   databasePath: string;
   /** postgres://…: the PostgreSQL store instead (null or absent: SQLite). */
   databaseUrl?: string | null;
+  /** DATABASE_READ_URL: a streaming replica of databaseUrl, for requests' reads (./pg/replica.ts). */
+  databaseReadUrl?: string | null;
+  /** REDIS_URL and its key prefix: where callers' last write positions are shared (else per process). */
+  guard?: { redisUrl: string | null; redisPrefix: string };
   /** PSEUDONYM_SECRET: the key of erased ids' hashes and audit pseudonyms (else a key file beside the database). */
   pseudonymSecret?: string | null;
   /** How many import keys the PostgreSQL store holds in memory before its TEMP table (default 200,000). */
@@ -32,7 +36,7 @@ export interface OpenStoreOptions {
 /** Opens the configured store, migrated to the current schema. */
 export async function openStore(config: StoreConfig, opts: OpenStoreOptions = {}): Promise<Store> {
   if (config.databaseUrl) {
-    return openPgStore({ url: config.databaseUrl, migrationsFolder: MIGRATIONS_FOLDER_PG, onStatement: opts.onStatement, onPool: opts.onPool, pseudonymSecret: config.pseudonymSecret, importKeysInMemory: config.importKeysInMemory });
+    return openPgStore({ url: config.databaseUrl, migrationsFolder: MIGRATIONS_FOLDER_PG, onStatement: opts.onStatement, onPool: opts.onPool, pseudonymSecret: config.pseudonymSecret, importKeysInMemory: config.importKeysInMemory, readUrl: config.databaseReadUrl, redisUrl: config.guard?.redisUrl, redisPrefix: config.guard?.redisPrefix });
   }
   return openSqliteStore({ path: config.databasePath, migrationsFolder: MIGRATIONS_FOLDER, onStatement: opts.onStatement, pseudonymSecret: config.pseudonymSecret });
 }

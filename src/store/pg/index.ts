@@ -30,6 +30,7 @@ import { eraseUser, exportUser } from './erasure.js';
 import { pgDeliveries, pgEvents, pgWebhooks, recordEvents } from './events.js';
 import { importBatch } from './imports.js';
 import { migratePg } from './migrate.js';
+import { openReplicaRouting } from './replica.js';
 import { type RawUserWithRelations, standingFromRaw, subjectStanding, usersWithRelations, userWithRelationsFromRaw } from './raw.js';
 import { afterCondition, attributeConditions, attributeIndexStatements, orderClause } from './search.js';
 import { applyUserChanges, changedFields, type Db, lockUserKeys, pgError, recordAudit, retrying, userColumns, violatedUserKey } from './shared.js';
@@ -50,6 +51,11 @@ export interface PgStoreOptions {
   poolSize?: number;
   /** Import keys held in memory before the TEMP table (default IMPORT_KEYS_IN_MEMORY). */
   importKeysInMemory?: number;
+  /** DATABASE_READ_URL: a streaming replica for a request's plain reads (./replica.ts). */
+  readUrl?: string | null;
+  /** Where callers' last write positions are shared between instances (else in this process). */
+  redisUrl?: string | null;
+  redisPrefix?: string;
 }
 
 /** The pseudonym key kept in the database: the first instance to start makes it, every other reads it. */
@@ -64,21 +70,39 @@ async function pseudonymSecretIn(db: Db): Promise<string> {
 }
 
 export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
-  const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, idleTimeoutMillis: 10_000 });
+  const routing = opts.readUrl
+    ? openReplicaRouting({ primaryUrl: opts.url, replicaUrl: opts.readUrl, poolSize: opts.poolSize ?? 10, redisUrl: opts.redisUrl, redisPrefix: opts.redisPrefix })
+    : null;
+  const pool = routing?.pool ?? new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, idleTimeoutMillis: 10_000 });
   // An idle client's error (the server restarted) must not take the process down; the next query reconnects.
   pool.on('error', () => undefined);
   let migration;
   try {
+    await routing?.ready();
     migration = await migratePg(pool, opts.migrationsFolder);
   } catch (err) {
     await pool.end();
+    await routing?.close();
     throw err;
   }
   const logger = opts.onStatement ? { logQuery: (q: string) => opts.onStatement?.(q) } : false;
   const db: Db = drizzle({ client: pool, schema: t, logger });
+  if (routing) {
+    // Every transaction is the primary's (connect()); once one commits, the request reads the
+    // primary and its caller's write position is kept for their next requests.
+    const transaction = db.transaction.bind(db);
+    db.transaction = async (fn, config) => {
+      const result = await transaction(fn, config);
+      await routing.wrote();
+      return result;
+    };
+  }
+  /** The caller check's reads: never a lagging copy. */
+  const onPrimary = <T>(fn: () => Promise<T>): Promise<T> => (routing ? routing.onPrimary(fn) : fn());
   const serverSecret = opts.pseudonymSecret || (await pseudonymSecretIn(db));
   const hashId = idHasher(serverSecret);
   opts.onPool?.('primary', pool);
+  if (routing) opts.onPool?.('replica', routing.replica);
 
   const isDatabaseConnection = async (tx: Db, connectionId: string): Promise<boolean> =>
     (await tx.select({ kind: t.connections.kind }).from(t.connections).where(eq(t.connections.id, connectionId)))[0]?.kind === 'DATABASE';
@@ -244,7 +268,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       return inOrder(ids, result.rows.map(userWithRelationsFromRaw), (r) => r.user.id);
     },
     async standing(id) {
-      const result = await db.execute<Parameters<typeof standingFromRaw>[0] & Record<string, unknown>>(subjectStanding(id, hashId(id)));
+      const result = await onPrimary(() => db.execute<Parameters<typeof standingFromRaw>[0] & Record<string, unknown>>(subjectStanding(id, hashId(id))));
       const row = result.rows[0];
       if (!row) throw new Error('the standing query returned no row');
       return standingFromRaw(row);
@@ -419,7 +443,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       return exportUser(db, id);
     },
     async deletedAt(id) {
-      const [row] = await db.select({ at: t.deletedUsers.deletedAt }).from(t.deletedUsers).where(eq(t.deletedUsers.idHash, hashId(id)));
+      const [row] = await onPrimary(() => db.select({ at: t.deletedUsers.deletedAt }).from(t.deletedUsers).where(eq(t.deletedUsers.idHash, hashId(id))));
       return row?.at ?? null;
     },
   };
@@ -552,6 +576,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     },
     async close() {
       await pool.end();
+      await routing?.close();
     },
   };
 }
