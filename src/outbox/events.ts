@@ -11,6 +11,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import type { ChangeEventRow, ChangeEventType, NewChangeEvent } from '../domain/events.js';
 import type { DeliveryCursor, DeliveryStore, EventStore, WebhookStore } from '../store/types.js';
+import { traceWebhookDelivery } from '../observability/tracing.js';
 import { safeErrorText } from './sender.js';
 import { type SecretBox, sign } from './signing.js';
 import { ADDRESS_REFUSED, guardedLookup, isPrivateAddress } from './webhook-urls.js';
@@ -304,7 +305,7 @@ export class EventDispatcher {
         if (this.kicks !== kicksBefore) continue;
         return;
       }
-      const outcome = await this.sendPage(consumer, sink, rows, cursor.generation);
+      const outcome = await this.sendPage(consumer, sink, rows, cursor.generation, cursor.attempts + 1);
       // Progress is the longest run of delivered events from the cursor on, recorded once per page:
       // a crash in between sends at most a page again, with the same webhook-id (receivers
       // deduplicate by it); so do events of other subjects delivered beyond a failing one.
@@ -363,6 +364,8 @@ export class EventDispatcher {
     sink: EventSink,
     rows: ChangeEventRow[],
     generation: number,
+    /** The try of the page's first event (earlier failures of it, plus one). */
+    attempt: number,
   ): Promise<{ results: Map<number, string | null>; lost: boolean }> {
     const results = new Map<number, string | null>();
     let lost = false;
@@ -400,7 +403,11 @@ export class EventDispatcher {
         }
         const event = toCloudEvent(openEvent(row, this.opts.box), this.opts.source);
         try {
-          await sink.send(event, JSON.stringify(event));
+          // A span per delivery (webhook.deliver, kind CLIENT): the webhook, the event type, the try.
+          await traceWebhookDelivery({ webhookId: consumer, event: row.type, attempt: row.seq === rows[0]?.seq ? attempt : 1 }, async () => {
+            await sink.send(event, JSON.stringify(event));
+            return {};
+          });
           results.set(row.seq, null);
         } catch (err) {
           results.set(row.seq, errorText(err));

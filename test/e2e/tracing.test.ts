@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { traceWebhookDelivery } from '../../src/observability/tracing.js';
 import { TEST_STORE } from '../helpers/database.js';
 import { ADMIN_SCOPES, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startReceiver } from '../helpers/receiver.js';
 
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -127,5 +128,38 @@ describe('traces', () => {
       expect(s.attributes['webhook.id']).toBe('wh_1');
     }
     expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(3);
+  });
+
+  it('the real delivery worker sends each event inside a webhook.deliver span', async () => {
+    const hooked = await startTestGateway({ env: { WEBHOOK_ALLOW_PRIVATE: '1', EVENTS_POLL_MS: '20' } });
+    const receiver = await startReceiver();
+    try {
+      const token = await hooked.token('hooks', `${ADMIN_SCOPES} update:webhooks read:events`);
+      const created = await hooked.gql<{ createWebhook: { webhook: { id: string } | null } }>(
+        'mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id } userErrors { code } } }',
+        { input: { url: receiver.url, types: ['user.created'] } },
+        token,
+      );
+      const id = created.data?.createWebhook.webhook?.id as string;
+      expect(id).toBeTruthy();
+      exporter.reset();
+      const made = await hooked.gql<{ createConnection: { connection: { id: string } | null } }>(
+        'mutation { createConnection(input: { name: "traced-db", kind: DATABASE }) { connection { id } } }',
+        {},
+        token,
+      );
+      expect(made.errors).toBeUndefined();
+      const user = await hooked.gql('mutation { createUser(input: { connection: "traced-db", email: "traced@example.com", password: "a-fine-password-1" }) { userErrors { code } } }', {}, token);
+      expect(user.errors).toBeUndefined();
+      await receiver.waitFor((r) => r.accepted().length >= 1);
+      await hooked.runtime.events.drain();
+      const spans = exporter.getFinishedSpans().filter((s) => s.name === 'webhook.deliver' && s.attributes['webhook.id'] === id);
+      expect(spans.length).toBe(1);
+      expect(spans[0]?.attributes['webhook.event']).toBe('user.created');
+      expect(spans[0]?.kind).toBe(SpanKind.CLIENT);
+    } finally {
+      await receiver.close();
+      await hooked.close();
+    }
   });
 });
