@@ -238,6 +238,13 @@ afterAll(async () => {
 describe('deleteMe', () => {
   it('erases every trace of the user but one pseudonymous deletion record', async () => {
     const u = await buildRichUser('gone', orgs.a as string, 'erasure-org-a');
+    // A webhook the user created (with a token that may): it stays, its creator becomes the pseudonym.
+    const hook = await gw.gql<{ createWebhook: { userErrors: UserError[] } }>(
+      'mutation { createWebhook(input: { url: "https://93.184.216.34/in", types: ["user.updated"] }) { userErrors { field code message } } }',
+      {},
+      await gw.token(u.id, 'update:webhooks'),
+    );
+    expect(hook.data?.createWebhook.userErrors).toEqual([]);
     // Sanity: before the erasure the identifiers are in the database (so the scan below can see them).
     expect((await dumpDatabase()).some((r) => r.json.includes(u.key))).toBe(true);
 

@@ -49,6 +49,8 @@ export async function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<
     await tx.delete(t.auditEvents).where(and(eq(t.auditEvents.targetUserId, id), eq(t.auditEvents.actorId, id)));
     await tx.update(t.auditEvents).set({ targetUserId: pseudonym }).where(eq(t.auditEvents.targetUserId, id));
     await tx.update(t.auditEvents).set({ actorId: pseudonym }).where(eq(t.auditEvents.actorId, id));
+    // A webhook the user created stays (it is the tenant's), with the pseudonym as its creator.
+    await tx.update(t.webhooks).set({ createdBy: pseudonym }).where(eq(t.webhooks.createdBy, id));
     // The latest deletion of the id: a token issued before it stays refused, even once the id is reused.
     await tx.insert(t.deletedUsers).values({ idHash: hash(id), deletedAt: now }).onConflictDoUpdate({ target: t.deletedUsers.idHash, set: { deletedAt: now } });
     await recordAudit(tx, { ...audit, actorId: audit.actorId === id ? pseudonym : audit.actorId, targetUserId: pseudonym, fields: [] }, now);

@@ -62,6 +62,8 @@ export function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditE
     tx.delete(t.auditEvents).where(and(eq(t.auditEvents.targetUserId, id), eq(t.auditEvents.actorId, id))).run();
     tx.update(t.auditEvents).set({ targetUserId: pseudonym }).where(eq(t.auditEvents.targetUserId, id)).run();
     tx.update(t.auditEvents).set({ actorId: pseudonym }).where(eq(t.auditEvents.actorId, id)).run();
+    // A webhook the user created stays (it is the tenant's), with the pseudonym as its creator.
+    tx.update(t.webhooks).set({ createdBy: pseudonym }).where(eq(t.webhooks.createdBy, id)).run();
     // The latest deletion of the id: a token issued before it stays refused, even once the id is reused.
     tx.insert(t.deletedUsers).values({ idHash: hash(id), deletedAt: now }).onConflictDoUpdate({ target: t.deletedUsers.idHash, set: { deletedAt: now } }).run();
     recordAudit(tx, { ...audit, actorId: audit.actorId === id ? pseudonym : audit.actorId, targetUserId: pseudonym, fields: [] }, now);
