@@ -1,6 +1,7 @@
 // user_metadata / app_metadata: the one-level-deep merge and the rules the merged object must follow
 // (shared/domain.md, "Writing"). Pure: no graphql, drizzle or IO.
 
+import { hasUnusableCharacters, unusableCharactersError } from './validation.js';
 import type { Metadata, UserError } from './types.js';
 
 export type MetadataField = 'user_metadata' | 'app_metadata';
@@ -171,6 +172,7 @@ export function checkMetadata(which: MetadataField, value: Metadata): UserError[
   const visited = new WeakSet<object>();
   while (stack.length > 0) {
     const { node, path } = stack.pop()!;
+    if (typeof node === 'string' && hasUnusableCharacters(node)) errors.push(unusableCharactersError([root, ...path]));
     if (typeof node !== 'object' || node === null || visited.has(node)) continue;
     visited.add(node);
     const children: Frame[] = [];
@@ -181,7 +183,9 @@ export function checkMetadata(which: MetadataField, value: Metadata): UserError[
     } else {
       for (const [key, child] of Object.entries(node)) {
         const childPath = [...path, key];
-        if (FORBIDDEN_KEY_CHARS.test(key)) {
+        if (hasUnusableCharacters(key)) {
+          errors.push(unusableCharactersError([root, ...childPath]));
+        } else if (FORBIDDEN_KEY_CHARS.test(key)) {
           errors.push({
             field: [root, ...childPath],
             code: 'INVALID_METADATA_KEY',

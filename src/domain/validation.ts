@@ -114,6 +114,16 @@ const TEXT_LIMITS = [
  */
 export function validateProfilePatch(patch: ProfilePatch): UserError[] {
   const errors: UserError[] = [];
+  // First, and alone for its field: U+0000 and lone surrogates (PostgreSQL refuses them, SQLite
+  // would keep them; neither is text a person typed).
+  const unusable = new Set<string>();
+  for (const [field, value] of Object.entries(patch)) {
+    if (typeof value === 'string' && hasUnusableCharacters(value)) {
+      unusable.add(field);
+      errors.push(unusableCharactersError([toCamel(field)]));
+    }
+  }
+  if (unusable.size > 0) return errors;
 
   if (patch.email != null) {
     const email = patch.email;
@@ -219,3 +229,16 @@ export function versionConflict(expected: number, actual: number): UserError {
     message: `The profile changed since version ${expected}; it is now at version ${actual}. Reload it and try again.`,
   };
 }
+
+/** U+0000, or a UTF-16 surrogate without its pair: characters no store keeps alike. */
+// eslint-disable-next-line no-control-regex -- U+0000 is exactly what this looks for
+const UNUSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export function hasUnusableCharacters(text: string): boolean {
+  return UNUSABLE.test(text);
+}
+
+export function unusableCharactersError(field: string[]): UserError {
+  return { field, code: 'INVALID_CHARACTERS', message: 'Text may not contain U+0000 or an unpaired UTF-16 surrogate; remove it.' };
+}
+

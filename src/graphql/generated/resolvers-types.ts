@@ -1680,6 +1680,8 @@ export type UserErrorCode =
   | 'INVALID_ATTRIBUTE'
   /** updateConnection/createConnection: an attribute declaration is malformed (key, roles, lifecycle, or a schema that does not compile); `field` names the key. */
   | 'INVALID_ATTRIBUTE_DECLARATION'
+  /** A text value (a profile field, a metadata key or string) holds U+0000 or an unpaired UTF-16 surrogate: characters no store keeps alike. */
+  | 'INVALID_CHARACTERS'
   /** Not an email address, or longer than 254 characters. */
   | 'INVALID_EMAIL'
   /** importUsers (CLI): the record is not valid JSON. */
