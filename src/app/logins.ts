@@ -11,6 +11,7 @@ import {
   type UpstreamProfile,
   upstreamUserId,
   userIdFor,
+  wellFormedProfile,
 } from '../domain/login-sync.js';
 import type { ConnectionRow, UserChanges, UserRow } from '../store/types.js';
 import { profileColumns } from './columns.js';
@@ -156,7 +157,8 @@ export async function recordLogin(
       ),
     );
   }
-  const upstreamId = upstreamUserId(input.profile);
+  const profile = wellFormedProfile(input.profile);
+  const upstreamId = upstreamUserId(profile);
   if (!upstreamId) return fail(userError('INVALID_PROFILE', 'The profile needs a user_id (a non-empty string).', ['profile', 'user_id']));
   const existing = await ctx.store.users.findByIdentity(connection.id, upstreamId);
   if (existing?.blocked) return USER_BLOCKED();
@@ -164,7 +166,7 @@ export async function recordLogin(
     connection,
     source: connection.kind === 'PASSWORDLESS' ? 'passwordless' : 'identity_provider',
     upstreamId,
-    profile: input.profile,
+    profile,
     ip: input.ip,
     existing,
     operation: 'recordLogin',
@@ -305,7 +307,7 @@ async function authenticateWithScript(
   if (!scriptName) return unavailable(connection);
   let profile: UpstreamProfile | null;
   try {
-    profile = (await ctx.scripts.call(scriptName, (s) => s.login(input.identifier, input.password), connection.name)) as UpstreamProfile | null;
+    profile = wellFormedProfile((await ctx.scripts.call(scriptName, (s) => s.login(input.identifier, input.password), connection.name)) as UpstreamProfile | null);
   } catch (err) {
     if (err instanceof ScriptUnavailableError) return unavailable(connection);
     throw err;

@@ -35,6 +35,23 @@ const flag = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : 
 const object = (v: unknown): Metadata | undefined =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Metadata) : undefined;
 
+/**
+ * A profile as every store can keep it: U+0000 removed and each unpaired UTF-16 surrogate replaced
+ * by U+FFFD, in every string and key at any depth. A login is not refused for what an identity
+ * provider or a legacy database sends; what reaches the cache is well-formed text. Works on the
+ * JSON text (where JSON.stringify spells exactly these as escapes), so no depth can overflow a stack.
+ */
+export function wellFormedProfile<T>(profile: T): T {
+  const json = JSON.stringify(profile);
+  if (json === undefined || !UNUSABLE_ESCAPE.test(json)) return profile;
+  return JSON.parse(json.replace(NUL_ESCAPE, '$1').replace(SURROGATE_ESCAPE, '$1\\ufffd')) as T;
+}
+
+// An escape is one only after an even number of backslashes ("\\u0000" is the text \u0000).
+const UNUSABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
+const SURROGATE_ESCAPE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/gi;
+
 /** The upstream id of a profile: `user_id` as a non-empty string (numbers are accepted, as Auth0 does). */
 export function upstreamUserId(profile: UpstreamProfile): string | null {
   const id = profile.user_id;

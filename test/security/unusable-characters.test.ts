@@ -49,4 +49,33 @@ describe('unusable characters', () => {
     expect(after.nickname).toBe('😀');
     expect(after.userMetadata.mood).toBe('😀');
   });
+
+  it('a login keeps well-formed text: U+0000 removed, lone surrogates replaced, on both stores (the login is not refused)', async () => {
+    const made = await gw.gql<{ createConnection: { userErrors: unknown[] } }>(
+      'mutation { createConnection(input: { name: "nul-social", kind: SOCIAL, strategy: "google-oauth2", syncUserRootAttributes: ON_EACH_LOGIN }) { userErrors { code } } }',
+      {},
+      tenant.admin,
+    );
+    expect(made.data?.createConnection.userErrors).toEqual([]);
+    const loginServer = await gw.token('login-server', 'login:users');
+    // JSON.stringify spells U+0000 and lone surrogates as \u escapes: the body is what a client sends.
+    const body = JSON.stringify({
+      query: 'mutation($input: RecordLoginInput!) { recordLogin(input: $input) { user { id name nickname identities { userId profileData } } userErrors { code } } }',
+      variables: {
+        input: {
+          connection: 'nul-social',
+          profile: { user_id: 'g\u00001', email: 'nul@social.example', name: 'Zo\u0000e', nickname: 'x\ud800', extra: { 'k\u0000': ['\udc00', '\\u0000 stays as typed'] } },
+        },
+      },
+    });
+    const res = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${loginServer}` }, body });
+    const json = (await res.json()) as { data?: { recordLogin: { user: { name: string; nickname: string; identities: { userId: string; profileData: Record<string, unknown> }[] } | null; userErrors: unknown[] } } };
+    expect(res.status, JSON.stringify(json)).toBe(200);
+    expect(json.data?.recordLogin.userErrors).toEqual([]);
+    const user = json.data?.recordLogin.user;
+    expect(user?.name).toBe('Zoe');
+    expect(user?.nickname).toBe('x\ufffd');
+    expect(user?.identities[0]?.userId).toBe('g1');
+    expect(user?.identities[0]?.profileData.extra).toEqual({ k: ['\ufffd', '\\u0000 stays as typed'] });
+  });
 });
