@@ -7,7 +7,7 @@ import { ScriptUnavailableError } from '../connectors/custom-db.js';
 import { isLegacyUser } from '../domain/policy.js';
 import type { UserError } from '../domain/types.js';
 import { sameEmail, validateProfilePatch } from '../domain/validation.js';
-import type { NewOutboxMessage, TicketKind, TicketProblem, UserChanges, UserRow } from '../store/types.js';
+import type { NewOutboxMessage, NewTicket, TicketKind, TicketProblem, UserChanges, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { forbidden, unauthenticated } from './errors.js';
 import { newTicketId } from './ids.js';
@@ -154,19 +154,28 @@ async function issue(
 }
 
 /**
- * After an email change that left the address unverified: a verification ticket to the new
- * address, through the outbox (whoever made the change).
+ * After an email change that leaves the address unverified (whoever made the change): a
+ * verification ticket to the new address and its message, planned against the row being written
+ * so they commit with the change, or not at all.
  */
-export async function queueEmailVerification(ctx: AppContext, user: UserRow): Promise<void> {
-  if (!user.email || user.emailVerified) return;
+export function emailVerificationOnChange(
+  ctx: AppContext,
+  current: UserRow,
+  changes: UserChanges,
+  actorId: string,
+): { ticket: NewTicket; message: NewOutboxMessage } | null {
+  if (changes.email === undefined || changes.email === current.email || !changes.email) return null;
+  if (changes.emailVerified ?? current.emailVerified) return null;
   const { ticket, hash } = newTicketSecret();
   const expiresAt = new Date(Date.now() + ctx.tickets.emailVerificationTtl * 1000);
-  await ctx.store.tickets.create(
-    { id: newTicketId(), kind: 'email_verification', userId: user.id, data: { email: user.email }, expiresAt },
-    hash,
-    message(user, 'Verify your email address', verificationLines(ticket, expiresAt)),
-    { actorId: ctx.caller?.sub ?? user.id, operation: 'createEmailVerificationTicket' },
-  );
+  return {
+    ticket: {
+      row: { id: newTicketId(), kind: 'email_verification', userId: current.id, data: { email: changes.email }, expiresAt },
+      ticketHash: hash,
+      audit: { actorId, operation: 'createEmailVerificationTicket' },
+    },
+    message: { userId: current.id, to: changes.email, subject: 'Verify your email address', body: verificationLines(ticket, expiresAt).join('\n') },
+  };
 }
 
 /** Redeems a ticket: checks it, runs the legacy script first where there is one, then one transaction. */

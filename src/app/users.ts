@@ -17,7 +17,7 @@ import { findConnection, findUserForWrite } from './lookup.js';
 import { newDatabaseUser, profileColumns } from './columns.js';
 import { newDatabaseUserKey } from './ids.js';
 import { callLegacyScript, legacyIdentifier } from './legacy.js';
-import { queueEmailVerification } from './tickets.js';
+import { emailVerificationOnChange } from './tickets.js';
 import { eventActor, userEventPlan } from './events.js';
 import { forgetUser } from './loaders.js';
 import { fail, refusalErrors, type UserResult } from './results.js';
@@ -206,6 +206,9 @@ export async function updateUser(
       if ('errors' in planned) return planned;
       if (passwordHash !== undefined) planned.changes.passwordHash = passwordHash;
       if (scriptCalls.some((c) => c.field === 'password')) planned.changes.passwordSetInCustomDatabase = true;
+      // A new, unverified address gets a verification ticket through the outbox, in this transaction.
+      const verification = emailVerificationOnChange(ctx, current, planned.changes, caller.sub);
+      if (verification) return { ...planned, messages: [...planned.messages, verification.message], tickets: [verification.ticket] };
       return planned;
     },
     {
@@ -226,8 +229,6 @@ export async function updateUser(
   }
   ctx.loaders.user.prime(id, result.user);
   if (hasScope(caller, 'update:users')) ctx.access.grantRead(id);
-  // A new, unverified address gets a verification ticket through the outbox.
-  if (result.changed.includes('email')) await queueEmailVerification(ctx, result.user);
   return { user: result.user, userErrors: [] };
 }
 

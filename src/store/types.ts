@@ -189,9 +189,23 @@ export type UserChanges = Partial<
  * errors. Runs synchronously inside the transaction, so read-merge-write cannot lose a
  * concurrent change.
  */
-export type UserUpdatePlanner = (
-  current: UserRow,
-) => { changes: UserChanges; /** Written to the outbox in the same transaction, if anything changed. */ messages?: NewOutboxMessage[] } | { errors: UserError[] };
+export type UserUpdatePlanner = (current: UserRow) =>
+  | {
+      changes: UserChanges;
+      /** Written to the outbox in the same transaction, if anything changed. */
+      messages?: NewOutboxMessage[];
+      /** Written in the same transaction, if anything changed (an email change's verification ticket). */
+      tickets?: NewTicket[];
+    }
+  | { errors: UserError[] };
+
+/** A ticket that belongs to a write and commits with it, or not at all; its message goes in the write's `messages`. */
+export interface NewTicket {
+  row: Omit<TicketRow, 'usedAt' | 'createdAt'>;
+  /** The ticket itself is never stored: only its hash. */
+  ticketHash: string;
+  audit: AuditEntry;
+}
 
 /**
  * A unique value of a user that another user already holds: `id` anywhere, `email` and `username`

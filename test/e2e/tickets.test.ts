@@ -183,6 +183,47 @@ describe('email verification', () => {
     expect(after.data?.user.emailVerified).toBe(true);
   });
 
+  it('an email change and its verification ticket commit together, or not at all', async () => {
+    const id = await createUser(gw, admin, { connection: 't-db', email: 'hal@t.example', password: 'old-password-1', emailVerified: true });
+    const self = await gw.token(id);
+    const change = (email: string) =>
+      gw.gql<{ updateUser: { user: { email: string; emailVerified: boolean; version: number } | null } }>(
+        'mutation($id: ID!, $email: EmailAddress!) { updateUser(id: $id, input: { email: $email }) { user { email emailVerified version } } }',
+        { id, email },
+        self,
+      );
+    const before = await gw.gql<{ user: { version: number } }>('query($id: ID!) { user(id: $id) { version } }', { id }, self);
+    // The database refuses the ticket row: the change must not commit without it.
+    const sqlite = gw.database.path !== null;
+    if (sqlite) {
+      await gw.database.query("CREATE TRIGGER refuse_tickets BEFORE INSERT ON tickets BEGIN SELECT RAISE(ABORT, 'no tickets today'); END");
+    } else {
+      await gw.database.query("CREATE FUNCTION refuse_tickets() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no tickets today'; END $$");
+      await gw.database.query('CREATE TRIGGER refuse_tickets BEFORE INSERT ON tickets FOR EACH ROW EXECUTE FUNCTION refuse_tickets()');
+    }
+    try {
+      const refused = await change('hal.new@t.example');
+      expect(refused.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    } finally {
+      await gw.database.query(sqlite ? 'DROP TRIGGER refuse_tickets' : 'DROP TRIGGER refuse_tickets ON tickets');
+    }
+    const after = await gw.gql<{ user: { email: string; emailVerified: boolean; version: number } }>(
+      'query($id: ID!) { user(id: $id) { email emailVerified version } }',
+      { id },
+      self,
+    );
+    expect(after.data?.user).toEqual({ email: 'hal@t.example', emailVerified: true, version: before.data?.user.version });
+    const queued = await gw.database.query<{ n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE to_address = ?', ['hal.new@t.example']);
+    expect(Number(queued[0]?.n)).toBe(0);
+    // With the database willing, the change and its ticket land together.
+    const changed = await change('hal.new@t.example');
+    expect(changed.data?.updateUser.user).toMatchObject({ email: 'hal.new@t.example', emailVerified: false });
+    const tickets = await gw.database.query<{ n: number }>("SELECT COUNT(*) AS n FROM tickets WHERE user_id = ? AND kind = 'email_verification'", [id]);
+    expect(Number(tickets[0]?.n)).toBe(1);
+    const message = (await delivered()).filter((m) => m.to === 'hal.new@t.example').at(-1);
+    expect(message?.subject).toBe('Verify your email address');
+  });
+
   it('refuses a ticket sent to an address the user no longer has', async () => {
     const id = await createUser(gw, admin, { connection: 't-db', email: 'gus@t.example', password: 'old-password-1' });
     const res = await gw.gql<{ createEmailVerificationTicket: TicketPayload }>(VERIFY_TICKET, { user: id }, admin);

@@ -35,7 +35,7 @@ import { type RawUserWithRelations, standingFromRaw, subjectStanding, usersWithR
 import { afterCondition, attributeConditions, attributeIndexStatements, orderClause } from './search.js';
 import { applyUserChanges, changedFields, type Db, lockUserKeys, pgError, recordAudit, retrying, userColumns, violatedUserKey } from './shared.js';
 import * as t from './tables.js';
-import { enqueue, pgInvitations, pgTickets } from './tickets.js';
+import { enqueue, insertTicket, pgInvitations, pgTickets } from './tickets.js';
 
 /** How many import keys are held in memory before they go to the database (about 100 bytes each). */
 const IMPORT_KEYS_IN_MEMORY = 200_000;
@@ -359,8 +359,9 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         }
         const now = new Date();
         const { user: row } = await applyUserChanges(tx, current, changes, now);
-        for (const message of planned.messages ?? []) await enqueue(tx, message, now);
         await recordAudit(tx, { ...audit, targetUserId: id, fields: changed }, now);
+        for (const ticket of planned.tickets ?? []) await insertTicket(tx, ticket, now);
+        for (const message of planned.messages ?? []) await enqueue(tx, message, now);
         if (opts?.identityProfileData !== undefined) await updateIdentityProfile(tx, current, opts.identityProfileData);
         // Last: the events lock is the last lock a transaction takes (./events.ts).
         if (opts?.events) await recordEvents(tx, opts.events({ userId: id, before: current, after: row, changed }), now);

@@ -3,7 +3,7 @@
 // marks it used and audits, so two instances redeeming one ticket cannot both succeed.
 import { and, eq, isNull } from 'drizzle-orm';
 import { recordEvents } from './events.js';
-import type { InvitationRow, InvitationStore, MembershipRow, NewOutboxMessage, TicketRow, TicketStore } from '../types.js';
+import type { InvitationRow, InvitationStore, MembershipRow, NewOutboxMessage, NewTicket, TicketRow, TicketStore } from '../types.js';
 import { normalizeEmail } from '../../domain/keys.js';
 import { applyUserChanges, type Db, recordAudit, retrying, userColumns } from './shared.js';
 import { problemOf } from '../states.js';
@@ -13,6 +13,14 @@ export async function enqueue(tx: Db, message: NewOutboxMessage, now: Date): Pro
   await tx
     .insert(t.outbox)
     .values({ userId: message.userId, toAddress: message.to, subject: message.subject, body: message.body, createdAt: now, nextAttemptAt: now });
+}
+
+/** A ticket row and its audit entry, inside the caller's transaction (the ticket's message is the caller's). */
+export async function insertTicket(tx: Db, ticket: NewTicket, now: Date): Promise<TicketRow> {
+  const full: TicketRow = { ...ticket.row, createdAt: now, usedAt: null };
+  await tx.insert(t.tickets).values({ ...full, ticketHash: ticket.ticketHash });
+  await recordAudit(tx, { ...ticket.audit, targetUserId: ticket.row.userId, fields: [ticket.row.kind] }, now);
+  return full;
 }
 
 const ticketColumns = {
@@ -41,13 +49,11 @@ export function pgTickets(db: Db): TicketStore {
   return {
     async create(row, ticketHash, message, audit) {
       const now = new Date();
-      const full: TicketRow = { ...row, createdAt: now, usedAt: null };
-      await db.transaction(async (tx) => {
-        await tx.insert(t.tickets).values({ ...full, ticketHash });
+      return db.transaction(async (tx) => {
+        const full = await insertTicket(tx, { row, ticketHash, audit }, now);
         if (message) await enqueue(tx, message, now);
-        await recordAudit(tx, { ...audit, targetUserId: row.userId, fields: [row.kind] }, now);
+        return full;
       });
-      return full;
     },
     async claim(kind, ticketHash, now) {
       return db.transaction(async (tx) => {

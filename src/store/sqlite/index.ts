@@ -51,7 +51,7 @@ import {
   userWithRelationsFromRaw,
 } from './raw.js';
 import * as t from './tables.js';
-import { enqueue, sqliteInvitations, sqliteTickets } from './tickets.js';
+import { enqueue, insertTicket, sqliteInvitations, sqliteTickets } from './tickets.js';
 import {
   checkpoint,
   type Db,
@@ -408,8 +408,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         }
         const now = new Date();
         const { user: row } = applyUserChanges(tx, current, changes, now);
-        for (const message of planned.messages ?? []) enqueue(tx, message, now);
         recordAudit(tx, { ...audit, targetUserId: id, fields: changed }, now);
+        for (const ticket of planned.tickets ?? []) insertTicket(tx, ticket, now);
+        for (const message of planned.messages ?? []) enqueue(tx, message, now);
         if (opts?.events) recordEvents(tx, opts.events({ userId: id, before: current, after: row, changed }), now);
         if (opts?.identityProfileData !== undefined) updateIdentityProfile(tx, current, opts.identityProfileData);
         return { ok: true, user: row, changed };

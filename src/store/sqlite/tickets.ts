@@ -6,6 +6,7 @@ import type {
   InvitationStore,
   MembershipRow,
   NewOutboxMessage,
+  NewTicket,
   TicketRow,
   TicketStore,
 } from '../types.js';
@@ -19,6 +20,14 @@ export function enqueue(tx: Db, message: NewOutboxMessage, now: Date): void {
   tx.insert(t.outbox)
     .values({ userId: message.userId, toAddress: message.to, subject: message.subject, body: message.body, createdAt: now, nextAttemptAt: now })
     .run();
+}
+
+/** A ticket row and its audit entry, inside the caller's transaction (the ticket's message is the caller's). */
+export function insertTicket(tx: Db, ticket: NewTicket, now: Date): TicketRow {
+  const full: TicketRow = { ...ticket.row, createdAt: now, usedAt: null };
+  tx.insert(t.tickets).values({ ...full, ticketHash: ticket.ticketHash }).run();
+  recordAudit(tx, { ...ticket.audit, targetUserId: ticket.row.userId, fields: [ticket.row.kind] }, now);
+  return full;
 }
 
 const ticketColumns = {
@@ -47,13 +56,11 @@ export function sqliteTickets(db: Db): TicketStore {
   return {
     async create(row, ticketHash, message, audit) {
       const now = new Date();
-      const full: TicketRow = { ...row, createdAt: now, usedAt: null };
-      db.transaction((tx) => {
-        tx.insert(t.tickets).values({ ...full, ticketHash }).run();
+      return db.transaction((tx) => {
+        const full = insertTicket(tx, { row, ticketHash, audit }, now);
         if (message) enqueue(tx, message, now);
-        recordAudit(tx, { ...audit, targetUserId: row.userId, fields: [row.kind] }, now);
+        return full;
       });
-      return full;
     },
     async claim(kind, ticketHash, now) {
       return db.transaction((tx) => {
