@@ -21,6 +21,7 @@ import { eventActor, userEventPlan } from './events.js';
 import { forgetUser } from './loaders.js';
 import { findConnection } from './lookup.js';
 import { fail, refusalErrors, userError, type UserResult } from './results.js';
+import { writeUser } from './writes.js';
 
 const WRONG_CREDENTIALS = () => fail(userError('WRONG_CREDENTIALS', 'Wrong email, username or password.'));
 const USER_BLOCKED = () => fail(userError('USER_BLOCKED', 'The user is blocked.'));
@@ -117,8 +118,10 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
   }
 
   const id = w.existing.id;
-  const result = await ctx.store.users.update(
+  const result = await writeUser(
+    ctx.store,
     id,
+    w.existing,
     (current) => {
       if (current.blocked) return { errors: USER_BLOCKED().userErrors };
       return {
@@ -280,8 +283,10 @@ async function writeLocalLogin(
 ): Promise<UserResult> {
   const caller = ctx.caller;
   if (!caller) throw unauthenticated();
-  const result = await ctx.store.users.update(
+  const result = await writeUser(
+    ctx.store,
     user.id,
+    user,
     (current) => {
       if (current.blocked) return { errors: USER_BLOCKED().userErrors };
       // A rehash replaces the hash just verified: not if the profile (and so maybe the password) changed meanwhile.

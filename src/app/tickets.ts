@@ -16,6 +16,7 @@ import { eventActor, userEventPlan } from './events.js';
 import { forgetUser } from './loaders.js';
 import { findUserForWrite } from './lookup.js';
 import { refusalErrors, type UserResult } from './results.js';
+import { writeUser } from './writes.js';
 
 export interface TicketResult {
   /** Only for a tenant administrator; null when the ticket went to the outbox. */
@@ -204,7 +205,7 @@ async function redeem(
     await ctx.store.tickets.release(claimed.ticket.id);
     return { user: null, userErrors: prepared.errors };
   }
-  const result = await ctx.store.users.update(user.id, (current) => {
+  const result = await writeUser(ctx.store, user.id, user, (current) => {
     const changed = stillValid(current, claimed.ticket.data);
     return changed ? { errors: [changed] } : prepared;
   }, {

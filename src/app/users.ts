@@ -18,6 +18,7 @@ import { newDatabaseUser, profileColumns } from './columns.js';
 import { newDatabaseUserKey } from './ids.js';
 import { callLegacyScript, legacyIdentifier } from './legacy.js';
 import { emailVerificationOnChange } from './tickets.js';
+import { writeUser } from './writes.js';
 import { eventActor, userEventPlan } from './events.js';
 import { forgetUser } from './loaders.js';
 import { fail, refusalErrors, type UserResult } from './results.js';
@@ -199,8 +200,10 @@ export async function updateUser(
     if (scriptError) return fail(scriptError);
   }
 
-  const result = await ctx.store.users.update(
+  const result = await writeUser(
+    ctx.store,
     id,
+    user,
     (current) => {
       const planned = plan(current);
       if ('errors' in planned) return planned;
@@ -216,7 +219,8 @@ export async function updateUser(
       operation: opts.operation ?? 'updateUser',
       organizationId: actingOrganizationId,
     },
-    // After a script call the cache must follow the row the call was based on.
+    // After a script call the cache must follow the row the call was based on: decided again
+    // only while its version stays that one.
     {
       expectedVersion: legacy && scriptCalls.length > 0 ? user.version : opts.expectedVersion,
       events: userEventPlan(eventActor(ctx, actingOrganizationId), attributes),

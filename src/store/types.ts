@@ -185,19 +185,26 @@ export type UserChanges = Partial<
 >;
 
 /**
- * Given the current row inside the write transaction, says what to write, or refuses with user
- * errors. Runs synchronously inside the transaction, so read-merge-write cannot lose a
- * concurrent change.
+ * One decided write to a user: the columns to write and what commits with them. Made by the app
+ * (from the domain's rules) against a row it read; the store applies it as it is.
  */
-export type UserUpdatePlanner = (current: UserRow) =>
-  | {
-      changes: UserChanges;
-      /** Written to the outbox in the same transaction, if anything changed. */
-      messages?: NewOutboxMessage[];
-      /** Written in the same transaction, if anything changed (an email change's verification ticket). */
-      tickets?: NewTicket[];
-    }
-  | { errors: UserError[] };
+export interface UserDecision {
+  changes: UserChanges;
+  /** Written to the outbox in the same transaction, if anything changed. */
+  messages?: NewOutboxMessage[];
+  /** Written in the same transaction, if anything changed (an email change's verification ticket). */
+  tickets?: NewTicket[];
+}
+
+/**
+ * Which state of a user a decision was made against. Every write to a user changes its version or
+ * (a login's bookkeeping, which leaves the version alone) its logins count, so a row whose pair
+ * is unchanged is the row the decision saw.
+ */
+export type UserStamp = Pick<UserRow, 'version' | 'loginsCount'>;
+
+/** An import's upsert: given the matching row inside the batch's transaction, what to write, or why not. */
+export type UserUpdatePlanner = (current: UserRow) => UserDecision | { errors: UserError[] };
 
 /** A ticket that belongs to a write and commits with it, or not at all; its message goes in the write's `messages`. */
 export interface NewTicket {
@@ -223,6 +230,13 @@ export type UserWriteRefusal =
 export type UpdateResult =
   | { ok: true; user: UserRow; changed: string[] }
   | UserWriteRefusal
+  | { ok: false; notFound: true };
+
+/** What the store did with a decision: applied it, or not, because the row moved on (`stale`: the row now), a key is taken, or the user is gone. */
+export type ApplyResult =
+  | { ok: true; user: UserRow; changed: string[] }
+  | { ok: false; stale: true; current: UserRow }
+  | { ok: false; taken: UserKey[] }
   | { ok: false; notFound: true };
 
 export type CreateUserResult = { ok: true; user: UserRow } | { ok: false; taken: UserKey[] };
@@ -321,13 +335,17 @@ export interface UserStore {
     audit: AuditEntry,
     opts?: { releaseFromLegacyUsers?: boolean; events?: EventPlan<UserWrite> },
   ): Promise<CreateUserResult>;
-  /** One transaction: plan against the current row, write, bump the version, audit. */
-  update(
+  /**
+   * One transaction: if the user is still as `base` says (compare-and-set on version and logins
+   * count), writes the decision (the version bumped unless only login bookkeeping changed), its
+   * audit entry, outbox messages, tickets and events; otherwise answers `stale` with the row as it is.
+   */
+  apply(
     id: string,
-    plan: UserUpdatePlanner,
+    base: UserStamp,
+    decision: UserDecision,
     audit: AuditEntry,
     opts?: {
-      expectedVersion?: number | null;
       /** A login also keeps the raw upstream profile in the user's identity of that connection. */
       identityProfileData?: Metadata | null;
       /** A custom-database login: stale emails/usernames of other cached legacy users give way. */
@@ -335,7 +353,7 @@ export interface UserStore {
       /** The write's change events; called only when something changed. */
       events?: EventPlan<UserWrite>;
     },
-  ): Promise<UpdateResult>;
+  ): Promise<ApplyResult>;
   /** A user of the connection whose email or username is `identifier` (case-insensitive; email first). */
   findByIdentifier(connectionId: string, identifier: string): Promise<UserRow | null>;
   /** The user linked to an upstream identity of the connection. */

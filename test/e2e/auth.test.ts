@@ -4,6 +4,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { adminToken, createConnection, createUser } from '../helpers/tenant.js';
+import type { UserRow } from '../../src/store/types.js';
 
 let gw: TestGateway;
 const ME = '{ me { id } users(first: 1) { totalCount } }';
@@ -106,10 +107,8 @@ describe('tokens', () => {
     });
     const own = await gw.token(id);
     expect((await gw.gql<{ me: { id: string } }>('{ me { id } }', {}, own)).data?.me?.id).toBe(id);
-    await gw.runtime.store.users.update(id, () => ({ changes: { blocked: true } }), {
-      actorId: 'test',
-      operation: 'block',
-    });
+    const [row] = await gw.runtime.store.users.byIds([id]);
+    await gw.runtime.store.users.apply(id, row as UserRow, { changes: { blocked: true } }, { actorId: 'test', operation: 'block' });
     const res = await gw.gql('{ me { id } }', {}, own);
     expect(errorCode(res)).toBe('UNAUTHENTICATED');
   });

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { bcrypt } from 'hash-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLegacyAccount, seedLegacyAccounts, updateLegacyAccount } from '../../scripts/lib/legacy-database.mjs';
+import type { UserRow } from '../../src/store/types.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { adminToken, createConnection, createUser } from '../helpers/tenant.js';
 
@@ -193,10 +194,8 @@ describe('identity providers (recordLogin)', () => {
   it('under ON_EACH_LOGIN a login overwrites an edited root attribute; a key the profile leaves out is kept', async () => {
     const id = 'google-oauth2|1001';
     // The tenant admin cannot edit name here (SYNCED); set it as the store would, to see the login win.
-    await gw.runtime.store.users.update(id, () => ({ changes: { name: 'Edited', familyName: 'Kept' } }), {
-      actorId: 'test',
-      operation: 'test',
-    });
+    const [row] = await gw.runtime.store.users.byIds([id]);
+    await gw.runtime.store.users.apply(id, row as UserRow, { changes: { name: 'Edited', familyName: 'Kept' } }, { actorId: 'test', operation: 'test' });
     const { user } = await recordLogin('g-each', { user_id: '1001', name: 'Ana Again', email: 'ana@gmail.example' });
     expect(user).toMatchObject({ name: 'Ana Again', familyName: 'Kept', givenName: 'Ana', loginsCount: 2 });
   });

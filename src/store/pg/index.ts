@@ -18,7 +18,7 @@ import type {
   OrganizationStore,
   Page,
   Store,
-  UpdateResult,
+  ApplyResult,
   UserFilter,
   UserKey,
   UserRow,
@@ -330,17 +330,14 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         throw err;
       }
     },
-    async update(id, plan, audit, opts): Promise<UpdateResult> {
-      return retrying(() => db.transaction(async (tx): Promise<UpdateResult> => {
-        // Locked to the end of the transaction: a concurrent writer of this user waits, then plans
-        // against what this one wrote (read-merge-write loses nothing).
+    async apply(id, base, decision, audit, opts): Promise<ApplyResult> {
+      return retrying(() => db.transaction(async (tx): Promise<ApplyResult> => {
+        // Locked to the end of the transaction: a concurrent writer of this user waits, then finds
+        // the row moved on and answers stale (the app decides again on the row it gets back).
         const [current] = await tx.select(userColumns).from(t.users).where(eq(t.users.id, id)).for('update');
         if (!current) return { ok: false, notFound: true };
-        if (opts?.expectedVersion != null && opts.expectedVersion !== current.version) {
-          return { ok: false, versionConflict: { expected: opts.expectedVersion, actual: current.version } };
-        }
-        const planned = plan(current);
-        if ('errors' in planned) return { ok: false, errors: planned.errors };
+        if (current.version !== base.version || current.loginsCount !== base.loginsCount) return { ok: false, stale: true, current };
+        const planned = decision;
         const changes = planned.changes;
         const changed = changedFields(current, changes);
         if (changed.length === 0) {

@@ -6,7 +6,7 @@ import { and, count, eq, gt, gte, inArray, lte, or, type SQL, sql } from 'drizzl
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Metadata } from '../../domain/types.js';
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
-import type { UpdateResult, UserFilter, UserKey, UserRow, UserStore, Visibility } from '../types.js';
+import type { ApplyResult, UserFilter, UserKey, UserRow, UserStore, Visibility } from '../types.js';
 import { recordEvents } from './events.js';
 import { eraseUser, exportUser } from './erasure.js';
 import { importBatch } from './imports.js';
@@ -232,15 +232,12 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
         throw err;
       }
     },
-    async update(id, plan, audit, opts): Promise<UpdateResult> {
-      return db.transaction((tx): UpdateResult => {
+    async apply(id, base, decision, audit, opts): Promise<ApplyResult> {
+      return db.transaction((tx): ApplyResult => {
         const current = tx.select(userColumns).from(t.users).where(eq(t.users.id, id)).get();
         if (!current) return { ok: false, notFound: true };
-        if (opts?.expectedVersion != null && opts.expectedVersion !== current.version) {
-          return { ok: false, versionConflict: { expected: opts.expectedVersion, actual: current.version } };
-        }
-        const planned = plan(current);
-        if ('errors' in planned) return { ok: false, errors: planned.errors };
+        if (current.version !== base.version || current.loginsCount !== base.loginsCount) return { ok: false, stale: true, current };
+        const planned = decision;
         const changes = planned.changes;
         const changed = changedFields(current, changes);
         if (changed.length === 0) {
