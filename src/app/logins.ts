@@ -4,7 +4,7 @@
 import { attributeSettingsOf } from '../domain/attributes.js';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { ScriptUnavailableError } from '../connectors/custom-db.js';
-import { customScriptsName, isCustomDatabase, isImportMode, rootAttributeSync } from '../domain/connection.js';
+import { customScriptsName, isCustomDatabase, isImportMode, keysAreUnique, rootAttributeSync } from '../domain/connection.js';
 import {
   type LoginSource,
   loginProfileChanges,
@@ -105,7 +105,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
         identity: { provider, upstreamUserId: w.upstreamId, isSocial, profileData: w.profile },
       },
       audit,
-      { releaseFromLegacyUsers: w.source === 'custom_database', events: userEventPlan(eventActor(ctx), attributeSettingsOf(w.connection.options)) },
+      { uniqueKeys: keysAreUnique(w.connection), releaseFromLegacyUsers: w.source === 'custom_database', events: userEventPlan(eventActor(ctx), attributeSettingsOf(w.connection.options)) },
     );
     if (result.ok) {
       ctx.access.grantRead(id, 'full');
@@ -133,7 +133,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
       };
     },
     audit,
-    { identityProfileData: w.profile, releaseFromLegacyUsers: w.source === 'custom_database', events: userEventPlan(eventActor(ctx), attributeSettingsOf(w.connection.options)) },
+    { uniqueKeys: keysAreUnique(w.connection), identityProfileData: w.profile, releaseFromLegacyUsers: w.source === 'custom_database', events: userEventPlan(eventActor(ctx), attributeSettingsOf(w.connection.options)) },
   );
   forgetUser(ctx.loaders, id);
   if (!result.ok) {
@@ -294,8 +294,9 @@ async function writeLocalLogin(
       return { changes: { ...bookkeeping(current, ip), ...(keep ? { passwordRehash: rehash } : {}) } };
     },
     { actorId: caller.sub, operation: 'authenticate' },
-    // Bookkeeping and a rehash only: the plan finds no profile change and emits nothing.
-    { events: userEventPlan(eventActor(ctx)) },
+    // Bookkeeping and a rehash only: the plan finds no profile change and emits nothing (and, an
+    // own-store user's connection being a database connection, its keys stay unique).
+    { uniqueKeys: true, events: userEventPlan(eventActor(ctx)) },
   );
   forgetUser(ctx.loaders, user.id);
   if (!result.ok) return 'notFound' in result ? WRONG_CREDENTIALS() : fail(...refusalErrors(result, user.id));

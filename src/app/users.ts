@@ -3,7 +3,7 @@
 import { hashPassword } from '../auth/passwords.js';
 import { type CustomDbScript, ScriptUnavailableError } from '../connectors/custom-db.js';
 import { hasScope } from '../domain/access.js';
-import { customScriptsName, isCustomDatabase, isImportMode } from '../domain/connection.js';
+import { customScriptsName, isCustomDatabase, isImportMode, keysAreUnique } from '../domain/connection.js';
 import { checkMetadata, mergeMetadata } from '../domain/metadata.js';
 import { toCamel } from '../domain/names.js';
 import { type AttributeSettings, attributeSettingsOf, invalidAttributes } from '../domain/attributes.js';
@@ -223,6 +223,7 @@ export async function updateUser(
     // only while its version stays that one.
     {
       expectedVersion: legacy && scriptCalls.length > 0 ? user.version : opts.expectedVersion,
+      uniqueKeys: keysAreUnique(connection),
       events: userEventPlan(eventActor(ctx, actingOrganizationId), attributes),
     },
   );
@@ -361,7 +362,7 @@ export async function createUser(ctx: AppContext, input: NewUserInput): Promise<
   const result = await ctx.store.users.create(
     newDatabaseUser(connection.id, key, profile, { migrated: isImportMode(connection), passwordHash }),
     { actorId: caller.sub, operation: 'createUser', fields: namedFields(patch) },
-    { events: userEventPlan(eventActor(ctx), attributeSettingsOf(connection.options)) },
+    { uniqueKeys: keysAreUnique(connection), events: userEventPlan(eventActor(ctx), attributeSettingsOf(connection.options)) },
   );
   if (!result.ok) return fail(...refusalErrors(result, id));
   ctx.access.grantRead(id);

@@ -26,7 +26,7 @@ export async function writeUser(
   read: UserRow | null,
   decide: (current: UserRow) => UserDecision | { errors: UserError[] },
   audit: AuditEntry,
-  opts: WriteOptions = {},
+  opts: WriteOptions,
 ): Promise<UpdateResult> {
   // One write per user at a time in this process: a race is then lost only to another instance,
   // and a few decisions suffice even when hundreds of requests write one user at once.

@@ -21,6 +21,15 @@ export interface ConnectionSettings {
   };
 }
 
+/**
+ * Whether emails and usernames identify one user within the connection: in a database connection
+ * (own store or custom database) they are sign-in identifiers; a social, enterprise or passwordless
+ * provider may hand two of its users one address, and the gateway keeps what it is given.
+ */
+export function keysAreUnique(c: Pick<ConnectionSettings, 'kind'>): boolean {
+  return c.kind === 'DATABASE';
+}
+
 export function isCustomDatabase(c: ConnectionSettings): boolean {
   return c.kind === 'DATABASE' && c.options.enabledDatabaseCustomization === true;
 }

@@ -64,7 +64,7 @@ function wrapObject<T extends object>(metrics: Metrics, dialect: string, prefix:
   });
 }
 
-/** The store, with each aggregate's methods (users.update, outbox.pending, …) measured. */
+/** The store, with each aggregate's methods (users.apply, outbox.pending, …) measured. */
 export function instrumentStore(store: Store, metrics: Metrics): Store {
   const parts = new Map<PropertyKey, unknown>();
   const root = wrapObject(metrics, store.dialect, '', store);

@@ -333,7 +333,12 @@ export interface UserStore {
   create(
     user: NewUser,
     audit: AuditEntry,
-    opts?: { releaseFromLegacyUsers?: boolean; events?: EventPlan<UserWrite> },
+    opts: {
+      /** Emails and usernames must not clash with another user's of the connection (the domain's keysAreUnique). */
+      uniqueKeys: boolean;
+      releaseFromLegacyUsers?: boolean;
+      events?: EventPlan<UserWrite>;
+    },
   ): Promise<CreateUserResult>;
   /**
    * One transaction: if the user is still as `base` says (compare-and-set on version and logins
@@ -345,7 +350,9 @@ export interface UserStore {
     base: UserStamp,
     decision: UserDecision,
     audit: AuditEntry,
-    opts?: {
+    opts: {
+      /** A changed email or username must not clash with another user's of the connection (the domain's keysAreUnique). */
+      uniqueKeys: boolean;
       /** A login also keeps the raw upstream profile in the user's identity of that connection. */
       identityProfileData?: Metadata | null;
       /** A custom-database login: stale emails/usernames of other cached legacy users give way. */

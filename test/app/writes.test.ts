@@ -12,6 +12,7 @@ describe('writeUser: decide, compare-and-set, decide again', () => {
   let gw: TestGateway;
   let connection: string;
   const audit = { actorId: 'test', operation: 'test' };
+  const keys = { uniqueKeys: true };
 
   beforeAll(async () => {
     gw = await startTestGateway();
@@ -25,9 +26,9 @@ describe('writeUser: decide, compare-and-set, decide again', () => {
   it('the store refuses a decision made on a row that moved on, and answers with the row as it is', async () => {
     const id = await newUser('stale@example.com');
     const seen = await row(id);
-    const first = await gw.runtime.store.users.apply(id, seen, { changes: { nickname: 'first' } }, audit);
+    const first = await gw.runtime.store.users.apply(id, seen, { changes: { nickname: 'first' } }, audit, keys);
     expect(first).toMatchObject({ ok: true, changed: ['nickname'] });
-    const second = await gw.runtime.store.users.apply(id, seen, { changes: { nickname: 'second' } }, audit);
+    const second = await gw.runtime.store.users.apply(id, seen, { changes: { nickname: 'second' } }, audit, keys);
     expect(second).toMatchObject({ ok: false, stale: true, current: { nickname: 'first', version: seen.version + 1 } });
     expect((await row(id)).nickname).toBe('first');
   });
@@ -35,9 +36,9 @@ describe('writeUser: decide, compare-and-set, decide again', () => {
   it('a login that leaves the version alone still makes an older decision stale (the logins count moved)', async () => {
     const id = await newUser('bookkeeping@example.com');
     const seen = await row(id);
-    const login = await gw.runtime.store.users.apply(id, seen, { changes: { loginsCount: seen.loginsCount + 1, lastLogin: new Date() } }, audit);
+    const login = await gw.runtime.store.users.apply(id, seen, { changes: { loginsCount: seen.loginsCount + 1, lastLogin: new Date() } }, audit, keys);
     expect(login).toMatchObject({ ok: true, user: { version: seen.version, loginsCount: seen.loginsCount + 1 } });
-    const late = await gw.runtime.store.users.apply(id, seen, { changes: { loginsCount: seen.loginsCount + 1 } }, audit);
+    const late = await gw.runtime.store.users.apply(id, seen, { changes: { loginsCount: seen.loginsCount + 1 } }, audit, keys);
     expect(late).toMatchObject({ ok: false, stale: true });
   });
 
@@ -45,7 +46,7 @@ describe('writeUser: decide, compare-and-set, decide again', () => {
     const id = await newUser('merge@example.com');
     const seen = await row(id);
     // Another writer commits between this request's read and its write.
-    await gw.runtime.store.users.apply(id, seen, { changes: { userMetadata: { theirs: 1 } } }, audit);
+    await gw.runtime.store.users.apply(id, seen, { changes: { userMetadata: { theirs: 1 } } }, audit, keys);
     const decidedOn: number[] = [];
     const result = await writeUser(
       gw.runtime.store,
@@ -56,6 +57,7 @@ describe('writeUser: decide, compare-and-set, decide again', () => {
         return { changes: { userMetadata: { ...current.userMetadata, mine: 2 } } };
       },
       audit,
+      keys,
     );
     expect(decidedOn).toEqual([seen.version, seen.version + 1]);
     expect(result).toMatchObject({ ok: true, user: { userMetadata: { theirs: 1, mine: 2 }, version: seen.version + 2 } });
@@ -64,7 +66,7 @@ describe('writeUser: decide, compare-and-set, decide again', () => {
   it('with an expectedVersion a lost race is a VERSION_CONFLICT, not a second decision', async () => {
     const id = await newUser('expected@example.com');
     const seen = await row(id);
-    await gw.runtime.store.users.apply(id, seen, { changes: { nickname: 'theirs' } }, audit);
+    await gw.runtime.store.users.apply(id, seen, { changes: { nickname: 'theirs' } }, audit, keys);
     let decisions = 0;
     const result = await writeUser(
       gw.runtime.store,
@@ -75,7 +77,7 @@ describe('writeUser: decide, compare-and-set, decide again', () => {
         return { changes: { nickname: 'mine' } };
       },
       audit,
-      { expectedVersion: seen.version },
+      { ...keys, expectedVersion: seen.version },
     );
     expect(decisions).toBe(1);
     expect(result).toEqual({ ok: false, versionConflict: { expected: seen.version, actual: seen.version + 1 } });
@@ -86,7 +88,7 @@ describe('writeUser: decide, compare-and-set, decide again', () => {
     const id = await newUser('many@example.com');
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        writeUser(gw.runtime.store, id, null, (current) => ({ changes: { userMetadata: { ...current.userMetadata, [`k${i}`]: i } } }), audit),
+        writeUser(gw.runtime.store, id, null, (current) => ({ changes: { userMetadata: { ...current.userMetadata, [`k${i}`]: i } } }), audit, keys),
       ),
     );
     expect(results.every((r) => r.ok)).toBe(true);

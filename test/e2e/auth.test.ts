@@ -108,7 +108,7 @@ describe('tokens', () => {
     const own = await gw.token(id);
     expect((await gw.gql<{ me: { id: string } }>('{ me { id } }', {}, own)).data?.me?.id).toBe(id);
     const [row] = await gw.runtime.store.users.byIds([id]);
-    await gw.runtime.store.users.apply(id, row as UserRow, { changes: { blocked: true } }, { actorId: 'test', operation: 'block' });
+    await gw.runtime.store.users.apply(id, row as UserRow, { changes: { blocked: true } }, { actorId: 'test', operation: 'block' }, { uniqueKeys: true });
     const res = await gw.gql('{ me { id } }', {}, own);
     expect(errorCode(res)).toBe('UNAUTHENTICATED');
   });

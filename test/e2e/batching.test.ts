@@ -37,6 +37,7 @@ beforeAll(async () => {
         identity: { provider: 'auth0', upstreamUserId: id.slice(6), isSocial: false, profileData: null },
       },
       { actorId: 'test', operation: 'createUser' },
+      { uniqueKeys: true },
     );
     if (i % 2 === 0) await addMember(gw, admin, orgA, id, i % 10 === 0 ? ['ADMIN'] : ['MEMBER']);
     if (i % 3 === 0) await addMember(gw, admin, orgB, id);

@@ -195,7 +195,7 @@ describe('identity providers (recordLogin)', () => {
     const id = 'google-oauth2|1001';
     // The tenant admin cannot edit name here (SYNCED); set it as the store would, to see the login win.
     const [row] = await gw.runtime.store.users.byIds([id]);
-    await gw.runtime.store.users.apply(id, row as UserRow, { changes: { name: 'Edited', familyName: 'Kept' } }, { actorId: 'test', operation: 'test' });
+    await gw.runtime.store.users.apply(id, row as UserRow, { changes: { name: 'Edited', familyName: 'Kept' } }, { actorId: 'test', operation: 'test' }, { uniqueKeys: false });
     const { user } = await recordLogin('g-each', { user_id: '1001', name: 'Ana Again', email: 'ana@gmail.example' });
     expect(user).toMatchObject({ name: 'Ana Again', familyName: 'Kept', givenName: 'Ana', loginsCount: 2 });
   });
@@ -283,6 +283,8 @@ describe('the own store', () => {
         identity: { provider: 'auth0', upstreamUserId: 'bcrypt0000000000000001', isSocial: false, profileData: null },
       },
       { actorId: 'test', operation: 'importUsers' },
+      // A database connection's keys are unique (the domain's keysAreUnique).
+      { uniqueKeys: true },
     );
     const ok = await authenticate('own', 'bea@own.example', 'imported-pass-1');
     expect(ok.userErrors).toEqual([]);
@@ -410,6 +412,8 @@ describe('lazy migration (import mode)', () => {
         identity: { provider: 'auth0', upstreamUserId: upstreamId, isSocial: false, profileData: null },
       },
       { actorId: 'test', operation: 'authenticate' },
+      // A database connection's keys are unique (the domain's keysAreUnique).
+      { uniqueKeys: true },
     );
     const res = await authenticate('migrating', 'yara@legacy.example');
     expect(res.userErrors).toEqual([]);

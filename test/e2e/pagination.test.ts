@@ -24,6 +24,8 @@ beforeAll(async () => {
         identity: { provider: 'auth0', upstreamUserId: id.slice(6), isSocial: false, profileData: null },
       },
       { actorId: 'test', operation: 'createUser' },
+      // A database connection's keys are unique (the domain's keysAreUnique).
+      { uniqueKeys: true },
     );
     expect(res.ok).toBe(true);
     created.push(id);

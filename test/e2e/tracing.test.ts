@@ -72,12 +72,12 @@ describe('traces', () => {
     // The caller (token's user, memberships), the target, its connection: loader batches.
     expect(direct).toEqual(expect.arrayContaining(['loader user', 'loader membershipsByUser', 'loader connection']));
     // The write: one store call, one transaction.
-    expect(direct.filter((n) => n === 'store users.update')).toHaveLength(1);
+    expect(direct.filter((n) => n === 'store users.apply')).toHaveLength(1);
     // A loader batch is one store call.
     const userBatch = spans.find((s) => s.name === 'loader user' && parentOf(s) === root.spanContext().spanId);
     expect(userBatch && children(spans, userBatch).map((s) => s.name)).toEqual(['store users.withRelationsByIds']);
     expect(userBatch?.attributes['loader.batch_size']).toBe(1);
-    const write = spans.find((s) => s.name === 'store users.update');
+    const write = spans.find((s) => s.name === 'store users.apply');
     expect(write?.attributes['db.system.name']).toBe(TEST_STORE);
     // Spans carry no personal data: no attribute holds the new name or an email.
     for (const s of spans) expect(JSON.stringify(s.attributes)).not.toMatch(/Alice Traced|@acme\.example/);

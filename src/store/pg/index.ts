@@ -104,9 +104,6 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
   opts.onPool?.('primary', pool);
   if (routing) opts.onPool?.('replica', routing.replica);
 
-  const isDatabaseConnection = async (tx: Db, connectionId: string): Promise<boolean> =>
-    (await tx.select({ kind: t.connections.kind }).from(t.connections).where(eq(t.connections.id, connectionId)))[0]?.kind === 'DATABASE';
-
   async function conflictsIn(
     tx: Db,
     connectionId: string,
@@ -300,9 +297,9 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       const now = new Date();
       try {
         return await retrying(() => db.transaction(async (tx) => {
-          if (await isDatabaseConnection(tx, user.connectionId)) {
+          if (opts.uniqueKeys) {
             await lockUserKeys(tx, user.connectionId, user);
-            if (opts?.releaseFromLegacyUsers) await releaseLegacyClaims(tx, { id: user.id, connectionId: user.connectionId }, user);
+            if (opts.releaseFromLegacyUsers) await releaseLegacyClaims(tx, { id: user.id, connectionId: user.connectionId }, user);
             const clash = await conflictsIn(tx, user.connectionId, user);
             if (clash.email || clash.username) return { ok: false as const, taken: takenKeys(clash) };
           }
@@ -320,7 +317,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
           if (!row) throw new Error('user vanished after insert');
           await tx.insert(t.identities).values({ ...identity, userId: user.id, connectionId: user.connectionId });
           await recordAudit(tx, { ...audit, targetUserId: user.id }, now);
-          if (opts?.events) await recordEvents(tx, opts.events({ userId: row.id, before: null, after: row, changed: createdFields(user) }), now);
+          if (opts.events) await recordEvents(tx, opts.events({ userId: row.id, before: null, after: row, changed: createdFields(user) }), now);
           return { ok: true as const, user: row };
         }));
       } catch (err) {
@@ -341,16 +338,16 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         const changes = planned.changes;
         const changed = changedFields(current, changes);
         if (changed.length === 0) {
-          if (opts?.identityProfileData !== undefined) await updateIdentityProfile(tx, current, opts.identityProfileData);
+          if (opts.identityProfileData !== undefined) await updateIdentityProfile(tx, current, opts.identityProfileData);
           return { ok: true, user: current, changed };
         }
-        if (await isDatabaseConnection(tx, current.connectionId)) {
+        if (opts.uniqueKeys) {
           const values = {
             email: changed.includes('email') ? changes.email : null,
             username: changed.includes('username') ? changes.username : null,
           };
           await lockUserKeys(tx, current.connectionId, values);
-          if (opts?.releaseFromLegacyUsers) await releaseLegacyClaims(tx, current, values);
+          if (opts.releaseFromLegacyUsers) await releaseLegacyClaims(tx, current, values);
           const clash = await conflictsIn(tx, current.connectionId, values, id);
           if (clash.email || clash.username) return { ok: false, taken: takenKeys(clash) };
         }
@@ -359,9 +356,9 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         await recordAudit(tx, { ...audit, targetUserId: id, fields: changed }, now);
         for (const ticket of planned.tickets ?? []) await insertTicket(tx, ticket, now);
         for (const message of planned.messages ?? []) await enqueue(tx, message, now);
-        if (opts?.identityProfileData !== undefined) await updateIdentityProfile(tx, current, opts.identityProfileData);
+        if (opts.identityProfileData !== undefined) await updateIdentityProfile(tx, current, opts.identityProfileData);
         // Last: the events lock is the last lock a transaction takes (./events.ts).
-        if (opts?.events) await recordEvents(tx, opts.events({ userId: id, before: current, after: row, changed }), now);
+        if (opts.events) await recordEvents(tx, opts.events({ userId: id, before: current, after: row, changed }), now);
         return { ok: true, user: row, changed };
       }));
     },

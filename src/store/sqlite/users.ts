@@ -49,13 +49,6 @@ export interface SqliteUserParts {
 
 export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts): UserStore {
   let importKeySets = 0;
-  const isDatabaseConnection = (tx: Db, connectionId: string): boolean =>
-    tx
-      .select({ kind: t.connections.kind })
-      .from(t.connections)
-      .where(eq(t.connections.id, connectionId))
-      .get()?.kind === 'DATABASE';
-
   function conflictsIn(
     tx: Db,
     connectionId: string,
@@ -199,8 +192,8 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
       const now = new Date();
       try {
         return db.transaction((tx) => {
-          if (isDatabaseConnection(tx, user.connectionId)) {
-            if (opts?.releaseFromLegacyUsers) {
+          if (opts.uniqueKeys) {
+            if (opts.releaseFromLegacyUsers) {
               releaseLegacyClaims(tx, { id: user.id, connectionId: user.connectionId }, user);
             }
             const clash = conflictsIn(tx, user.connectionId, user);
@@ -222,7 +215,7 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
           recordAudit(tx, { ...audit, targetUserId: user.id }, now);
           const row = tx.select(userColumns).from(t.users).where(eq(t.users.id, user.id)).get();
           if (!row) throw new Error('user vanished after insert');
-          if (opts?.events) recordEvents(tx, opts.events({ userId: row.id, before: null, after: row, changed: createdFields(user) }), now);
+          if (opts.events) recordEvents(tx, opts.events({ userId: row.id, before: null, after: row, changed: createdFields(user) }), now);
           return { ok: true as const, user: row };
         });
       } catch (err) {
@@ -241,11 +234,11 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
         const changes = planned.changes;
         const changed = changedFields(current, changes);
         if (changed.length === 0) {
-          if (opts?.identityProfileData !== undefined) updateIdentityProfile(tx, current, opts.identityProfileData);
+          if (opts.identityProfileData !== undefined) updateIdentityProfile(tx, current, opts.identityProfileData);
           return { ok: true, user: current, changed };
         }
-        if (isDatabaseConnection(tx, current.connectionId)) {
-          if (opts?.releaseFromLegacyUsers) {
+        if (opts.uniqueKeys) {
+          if (opts.releaseFromLegacyUsers) {
             releaseLegacyClaims(tx, current, {
               email: changed.includes('email') ? changes.email : null,
               username: changed.includes('username') ? changes.username : null,
@@ -267,8 +260,8 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
         recordAudit(tx, { ...audit, targetUserId: id, fields: changed }, now);
         for (const ticket of planned.tickets ?? []) insertTicket(tx, ticket, now);
         for (const message of planned.messages ?? []) enqueue(tx, message, now);
-        if (opts?.events) recordEvents(tx, opts.events({ userId: id, before: current, after: row, changed }), now);
-        if (opts?.identityProfileData !== undefined) updateIdentityProfile(tx, current, opts.identityProfileData);
+        if (opts.events) recordEvents(tx, opts.events({ userId: id, before: current, after: row, changed }), now);
+        if (opts.identityProfileData !== undefined) updateIdentityProfile(tx, current, opts.identityProfileData);
         return { ok: true, user: row, changed };
       });
     },
