@@ -57,6 +57,8 @@ const USAGE = `npm run bench -- [options]
                      (in-process) and skipped. Results: latest-postgres.json and latest-postgres.md
   --instances L      with postgres: scenario 1 (profile read, 50 connections in all, split) through
                      each count of gateway instances in the comma list L on one database, e.g. 1,2
+  --instance-rounds R  interleaved rounds of the --instances counts (default 3, 1 with --quick);
+                     the median round by req/s is reported
   --users N          users in the tenant (default 100000)
   --import-users N   records imported through the CLI into a fresh connection (default 100000)
   --stream-users N   records streamed from one NDJSON file into a new database (default 1000000,
@@ -103,6 +105,7 @@ const { values: args } = parseArgs({
     'import-rounds': { type: 'string' },
     store: { type: 'string' },
     instances: { type: 'string' },
+    'instance-rounds': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -150,6 +153,7 @@ const opts = {
   f1Iterations: quick ? 1000 : 4000,
   whatIfIterations: quick ? 300 : 2000,
   whatIf: !args['skip-whatif'],
+  instanceRounds: num(args['instance-rounds'], quick ? 1 : 3, 'instance-rounds'),
   profile: args.profile,
   bulk: !args['skip-bulk'],
   quick,
@@ -341,38 +345,46 @@ async function runHttp(list: Scenario[], gw: { url: string; pid: number }): Prom
 }
 
 /**
- * Scenario 1 through 1, 2, … gateway instances on one database: `gw` and count − 1 more started
- * the same way (the compiled start), the connections split evenly, each instance loaded by its own
- * autocannon at once; requests added up, the slowest instance's percentiles.
+ * Scenario 1 through 1, 2, … gateway instances on one database: as many fresh gateways as the
+ * largest count, started the same way as the one above (the compiled start, production); a count
+ * of k loads the first k, the connections split evenly, each instance by its own autocannon at
+ * once (warm-up included); requests added up, the slowest instance's percentiles. The counts are
+ * measured in interleaved rounds (1 2, 2 1, 1 2: drift in the machine's load falls on each) and
+ * the round with the median req/s is reported, with every round's req/s beside it.
  */
-async function runInstances(dir: string, db: BenchDatabase, secret: string, gw: Gateway, profile: Scenario, counts: number[]): Promise<InstancesRow[]> {
-  const rows: InstancesRow[] = [];
-  for (const count of counts) {
-    const extra: Gateway[] = [];
-    try {
-      for (let k = 1; k < count; k++) extra.push(await startGateway(dir, db, secret));
-      const all = [gw, ...extra];
-      const each = Math.max(1, Math.round(profile.connections / count));
-      log(`${profile.name} through ${count} instance(s), ${each} connection(s) each: ${opts.warmup} s warm-up + ${opts.duration} s…`);
-      const results = await Promise.all(all.map((g) => loadOf(profile, g.url, g.pid, each)));
-      const requests = results.reduce((a, r) => a + r.requests, 0);
-      const worst = (key: 'p50' | 'p90' | 'p99') => Math.max(...results.map((r) => r.latencyMs[key]));
-      const row: InstancesRow = {
-        instances: count,
-        connections: each * count,
-        rps: results.reduce((a, r) => a + r.rps, 0),
-        requests,
-        latencyMs: { p50: worst('p50'), p90: worst('p90'), p99: worst('p99') },
-        failures: results.reduce((a, r) => a + r.errors + r.timeouts + r.non2xx + r.failedBodies, 0),
-        serverCpuMsPerRequest: results.map((r) => r.serverCpuMsPerRequest),
-      };
-      log(`  ${Math.round(row.rps)} req/s in all, p50 ${row.latencyMs.p50.toFixed(2)} ms, p99 ${row.latencyMs.p99.toFixed(2)} ms (slowest instance), failures ${row.failures}`);
-      rows.push(row);
-    } finally {
-      for (const g of extra) await stopProcess(g.child);
+async function runInstances(dir: string, db: BenchDatabase, secret: string, profile: Scenario, counts: number[]): Promise<InstancesRow[]> {
+  const gateways: Gateway[] = [];
+  const measured = new Map<number, InstancesRow[]>(counts.map((c) => [c, []]));
+  try {
+    // One after the other: the first migrates (a no-op here), the next finds it done.
+    for (let k = 0; k < Math.max(...counts); k++) gateways.push(await startGateway(dir, db, secret));
+    for (let round = 0; round < opts.instanceRounds; round++) {
+      for (const count of round % 2 === 0 ? counts : [...counts].reverse()) {
+        const each = Math.max(1, Math.round(profile.connections / count));
+        log(`${profile.name} through ${count} instance(s), ${each} connection(s) each, round ${round + 1}/${opts.instanceRounds}: ${opts.warmup} s warm-up + ${opts.duration} s…`);
+        const results = await Promise.all(gateways.slice(0, count).map((g) => loadOf(profile, g.url, g.pid, each)));
+        const worst = (key: 'p50' | 'p90' | 'p99') => Math.max(...results.map((r) => r.latencyMs[key]));
+        const row: InstancesRow = {
+          instances: count,
+          connections: each * count,
+          rps: results.reduce((a, r) => a + r.rps, 0),
+          requests: results.reduce((a, r) => a + r.requests, 0),
+          latencyMs: { p50: worst('p50'), p90: worst('p90'), p99: worst('p99') },
+          failures: results.reduce((a, r) => a + r.errors + r.timeouts + r.non2xx + r.failedBodies, 0),
+          serverCpuMsPerRequest: results.map((r) => r.serverCpuMsPerRequest),
+        };
+        log(`  ${Math.round(row.rps)} req/s in all, p50 ${row.latencyMs.p50.toFixed(2)} ms, p99 ${row.latencyMs.p99.toFixed(2)} ms (slowest instance), failures ${row.failures}`);
+        measured.get(count)?.push(row);
+      }
     }
+  } finally {
+    for (const g of gateways) await stopProcess(g.child);
   }
-  return rows;
+  return counts.map((count) => {
+    const rounds = measured.get(count) as InstancesRow[];
+    const median = [...rounds].sort((a, b) => a.rps - b.rps)[Math.floor((rounds.length - 1) / 2)] as InstancesRow;
+    return { ...median, roundsRps: rounds.map((r) => Math.round(r.rps)) };
+  });
 }
 
 /** F0: scenario 1's exact bytes from a bare node:http server. */
@@ -640,10 +652,10 @@ async function runStore(store: StoreName): Promise<void> {
         peakRssMb: Math.max(...http.map((h) => h.serverMaxRssMb)),
         peakHwmMb: end?.hwmMb ?? Math.max(...http.map((h) => h.serverHwmMb)),
       };
-      if (store === 'postgres' && instanceCounts.length) instances = await runInstances(dir, db, secret, gw, profile, instanceCounts);
     } finally {
       await stopProcess(gw.child);
     }
+    if (store === 'postgres' && instanceCounts.length) instances = await runInstances(dir, db, secret, profile, instanceCounts);
 
     const f0 = await runF0(checked.responseFile, list[0] as Scenario, checked.profileResponse);
     let inProcess: InProcessResult | undefined;

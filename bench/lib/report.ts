@@ -25,6 +25,8 @@ export interface InstancesRow {
   failures: number;
   /** CPU ms per request of each instance. */
   serverCpuMsPerRequest: number[];
+  /** Every interleaved round's req/s (the row is the median round's). */
+  roundsRps?: number[];
 }
 
 export interface BenchResults {
@@ -107,13 +109,17 @@ export function toMarkdown(r: BenchResults): string {
   if (r.instances?.length) {
     out.push('## Scenario 1 through several instances on one database');
     out.push('');
-    out.push('Connections split evenly across the instances, each instance loaded by its own autocannon at once; requests added up, the slowest instance\'s percentiles.');
+    out.push(
+      'Fresh gateways (the compiled start, production) on the one database, connections split evenly across them, each instance loaded by its own autocannon at once; requests added up, the slowest instance\'s percentiles. ' +
+        'The counts run in interleaved rounds; each row is the round with the median req/s (every round\'s req/s in the last column). ' +
+        'Gateways, PostgreSQL and the load generator share this machine\'s cores: a second instance gets no core of its own.',
+    );
     out.push('');
-    out.push('| instances | conn. in all | req/s | p50 ms | p90 ms | p99 ms | failures | server CPU ms/req (each) |');
-    out.push('|---|---|---|---|---|---|---|---|');
+    out.push('| instances | conn. in all | req/s | p50 ms | p90 ms | p99 ms | failures | server CPU ms/req (each) | req/s of each round |');
+    out.push('|---|---|---|---|---|---|---|---|---|');
     for (const i of r.instances) {
       out.push(
-        `| ${i.instances} | ${i.connections} | ${int(i.rps)} | ${f(i.latencyMs.p50, 2)} | ${f(i.latencyMs.p90, 2)} | ${f(i.latencyMs.p99, 2)} | ${i.failures} | ${i.serverCpuMsPerRequest.map((c) => f(c, 3)).join(' / ')} |`,
+        `| ${i.instances} | ${i.connections} | ${int(i.rps)} | ${f(i.latencyMs.p50, 2)} | ${f(i.latencyMs.p90, 2)} | ${f(i.latencyMs.p99, 2)} | ${i.failures} | ${i.serverCpuMsPerRequest.map((c) => f(c, 3)).join(' / ')} | ${i.roundsRps?.join(', ') ?? '–'} |`,
       );
     }
     out.push('');
