@@ -4,9 +4,8 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { createConnection } from '../../src/app/connections.js';
 import { systemContext } from '../../src/app/system.js';
-import { MIGRATIONS_FOLDER } from '../../src/config.js';
 import { ScriptRegistry } from '../../src/connectors/custom-db.js';
-import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import { openStore } from '../../src/store/index.js';
 import { runMeasured } from './proc.js';
 
 export interface ImportFigures {
@@ -54,9 +53,16 @@ export async function writeNdjson(file: string, count: number, prefix: string): 
   return bytes / (1024 * 1024);
 }
 
-/** A new own-store DATABASE connection (no usernames) to import into; creates and migrates the file if new. */
-export async function createImportConnection(dbPath: string, name: string): Promise<void> {
-  const store = openSqliteStore({ path: dbPath, migrationsFolder: MIGRATIONS_FOLDER });
+/** DATABASE_URL for `database`: a SQLite file's path or a postgres://… URL. */
+export const databaseUrlOf = (database: string) => (database.startsWith('postgres://') ? database : `file:${database}`);
+
+/**
+ * A new own-store DATABASE connection (no usernames) to import into; creates and migrates the
+ * database if new. `database`: a SQLite file's path or a postgres://… URL.
+ */
+export async function createImportConnection(database: string, name: string, pseudonymSecret?: string): Promise<void> {
+  const pgUrl = database.startsWith('postgres://') ? database : null;
+  const store = await openStore({ databasePath: pgUrl ? '' : database, databaseUrl: pgUrl, pseudonymSecret: pseudonymSecret ?? null });
   try {
     const ctx = systemContext(store, new ScriptRegistry('scripts', 5000), 'bench:bulk');
     const { connection, userErrors } = await createConnection(ctx, { name, kind: 'DATABASE' });
@@ -69,7 +75,10 @@ export async function createImportConnection(dbPath: string, name: string): Prom
 /** `node --import tsx src/cli/import.ts --connection NAME FILE`, its peak RSS and its rate. */
 export async function runImportCli(opts: {
   cwd: string;
+  /** A SQLite file's path or a postgres://… URL. */
   dbPath: string;
+  /** PSEUDONYM_SECRET for the CLI (the bench passes its own on PostgreSQL). */
+  pseudonymSecret?: string;
   connection: string;
   file: string;
   records: number;
@@ -87,7 +96,12 @@ export async function runImportCli(opts: {
     [...cli.args, '--connection', opts.connection, '--errors', `${opts.file}.errors`, opts.file],
     {
       cwd: opts.cwd,
-      env: { ...process.env, DATABASE_URL: `file:${opts.dbPath}`, NODE_ENV: 'production' },
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrlOf(opts.dbPath),
+        NODE_ENV: 'production',
+        ...(opts.pseudonymSecret ? { PSEUDONYM_SECRET: opts.pseudonymSecret } : {}),
+      },
       sampleMs: 500,
       onStderr: (text) => {
         const lines = (partial + text).split('\n');

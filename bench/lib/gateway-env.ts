@@ -1,9 +1,11 @@
 // The environment of a benchmarked gateway process: production, the bench's secret and files,
 // nothing inherited from the caller's shell that would change what is measured (nor PSEUDONYM_SECRET:
-// the bench seals its cursors with the key file the gateway makes beside its database).
+// on SQLite the bench seals its cursors with the key file the gateway makes beside its database; on
+// PostgreSQL it passes its own PSEUDONYM_SECRET, since the key the store would make lives in a table).
 import { join } from 'node:path';
 
-export function gatewayEnv(dir: string, dbPath: string, secret: string): NodeJS.ProcessEnv {
+/** `database`: a SQLite file's path, or a postgres://… URL (then `pseudonymSecret` is the gateway's PSEUDONYM_SECRET). */
+export function gatewayEnv(dir: string, database: string, secret: string, pseudonymSecret?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) {
     if (/^(AUTH_|SMTP_|MAIL_|PLAYGROUND|SEED_|CUSTOM_DB_|OUTBOX_|LEGACY_|DATABASE_URL|PORT$|PSEUDONYM_SECRET$)/.test(key)) delete env[key];
@@ -11,7 +13,8 @@ export function gatewayEnv(dir: string, dbPath: string, secret: string): NodeJS.
   return {
     ...env,
     NODE_ENV: 'production',
-    DATABASE_URL: `file:${dbPath}`,
+    DATABASE_URL: database.startsWith('postgres://') ? database : `file:${database}`,
+    ...(pseudonymSecret ? { PSEUDONYM_SECRET: pseudonymSecret } : {}),
     SEED_DEMO: '0',
     PORT: '0',
     AUTH_JWT_SECRET: secret,

@@ -69,14 +69,16 @@ const cursorKeys = new Map<string, Buffer>();
 /**
  * The cursor a gateway on `dbPath` gives `token`'s caller for the user `id` in `users` (by id).
  * Cursors are sealed with a key derived from the server secret (src/graphql/pagination.ts); the
- * bench's gateways keep it in `pseudonym-secret` beside the database, made at their first start.
+ * bench's gateways on SQLite keep it in `pseudonym-secret` beside the database, made at their first
+ * start; on PostgreSQL the bench gives the gateway its PSEUDONYM_SECRET and passes the key here.
  */
-export function cursorAt(dbPath: string, token: string, id: string): string {
-  let key = cursorKeys.get(dbPath);
-  if (!key) {
+export function cursorAt(dbPath: string | { key: Buffer }, token: string, id: string): string {
+  let key = typeof dbPath === 'string' ? cursorKeys.get(dbPath) : dbPath.key;
+  if (!key && typeof dbPath === 'string') {
     key = cursorKeyOf(readFileSync(join(dirname(dbPath), 'pseudonym-secret'), 'utf8').trim());
     cursorKeys.set(dbPath, key);
   }
+  if (!key) throw new Error('cursorAt: no cursor key');
   const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub: string };
   return sealCursor(key, usersList(null), payload.sub, id);
 }

@@ -12,9 +12,30 @@ export interface Target {
   met: boolean;
 }
 
+/** The profile read through several gateway instances on one PostgreSQL database. */
+export interface InstancesRow {
+  instances: number;
+  /** Connections in all, split evenly across the instances. */
+  connections: number;
+  /** Requests per second added up over the instances. */
+  rps: number;
+  requests: number;
+  /** The slowest instance's percentiles: what a client behind a balancer may meet. */
+  latencyMs: { p50: number; p90: number; p99: number };
+  failures: number;
+  /** CPU ms per request of each instance. */
+  serverCpuMsPerRequest: number[];
+  /** Every interleaved round's req/s (the row is the median round's). */
+  roundsRps?: number[];
+}
+
 export interface BenchResults {
   version: 1;
   at: string;
+  /** Which store the gateway ran on (absent in results written before there was a choice: SQLite). */
+  store?: 'sqlite' | 'postgres';
+  /** What this store's run left out, and why. */
+  skipped?: string[];
   machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; platform: string };
   /** The commit measured and the source files that differed from it. */
   source: { commit: string | null; modified: string[] };
@@ -22,13 +43,15 @@ export interface BenchResults {
   tenant: { users: number; organizations: number; memberships: number; buildSeconds: number; dbMb: number };
   gateway: { idleRssMb: number; peakRssMb: number; peakHwmMb: number };
   http: LoadResult[];
-  floors: { f0: LoadResult[]; inProcess: InProcessResult };
+  /** inProcess (F1, F2, statement counts): SQLite only. */
+  floors: { f0: LoadResult[]; inProcess?: InProcessResult };
+  instances?: InstancesRow[];
   ratios: {
     scenario1OverF0AtC50: number;
     scenario1OverF0AtC1: number;
-    shieldExecuteRatio: number;
-    shieldTotalRatio: number;
-    shieldPageExecuteRatio: number;
+    shieldExecuteRatio?: number;
+    shieldTotalRatio?: number;
+    shieldPageExecuteRatio?: number;
     p99Ms: Record<string, number>;
   };
   whatIf?: WhatIfResult;
@@ -44,14 +67,20 @@ const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('e
 
 export function toMarkdown(r: BenchResults): string {
   const out: string[] = [];
-  out.push(`# Benchmark results`);
+  const storeName = r.store === 'postgres' ? 'PostgreSQL' : 'SQLite';
+  out.push(`# Benchmark results: ${storeName}`);
   out.push('');
   out.push(
     `${r.at} · ${r.machine.cpus} × ${r.machine.cpuModel} · ${f(r.machine.memoryGb, 0)} GB · Node ${r.machine.node} · ` +
       `${int(r.tenant.users)} users, ${r.tenant.organizations} organizations, ${int(r.tenant.memberships)} memberships ` +
       `(built in ${f(r.tenant.buildSeconds)} s, ${f(r.tenant.dbMb, 0)} MB) · total ${f(r.seconds / 60)} min. ` +
-      `Gateway and load generator share the machine.`,
+      `Store: ${storeName}${r.store === 'postgres' ? ' (the server runs on the same machine)' : ' (in the gateway process)'}. ` +
+      `Gateway${r.store === 'postgres' ? ', PostgreSQL' : ''} and load generator share the machine.`,
   );
+  if (r.skipped?.length) {
+    out.push('');
+    out.push(`Not measured on this store: ${r.skipped.join('; ')}.`);
+  }
   out.push('');
   out.push(
     `Source: commit ${r.source.commit?.slice(0, 12) ?? 'unknown'}${r.source.modified.length ? `, with uncommitted changes to ${r.source.modified.join(', ')}` : ' (clean)'}.`,
@@ -77,6 +106,24 @@ export function toMarkdown(r: BenchResults): string {
     `Gateway RSS: ${f(r.gateway.idleRssMb, 0)} MB idle after start, ${f(r.gateway.peakRssMb, 0)} MB at most while serving (VmHWM ${f(r.gateway.peakHwmMb, 0)} MB).`,
   );
   out.push('');
+  if (r.instances?.length) {
+    out.push('## Scenario 1 through several instances on one database');
+    out.push('');
+    out.push(
+      'Fresh gateways (the compiled start, production) on the one database, connections split evenly across them, each instance loaded by its own autocannon at once; requests added up, the slowest instance\'s percentiles. ' +
+        'The counts run in interleaved rounds; each row is the round with the median req/s (every round\'s req/s in the last column). ' +
+        'Gateways, PostgreSQL and the load generator share this machine\'s cores: a second instance gets no core of its own.',
+    );
+    out.push('');
+    out.push('| instances | conn. in all | req/s | p50 ms | p90 ms | p99 ms | failures | server CPU ms/req (each) | req/s of each round |');
+    out.push('|---|---|---|---|---|---|---|---|---|');
+    for (const i of r.instances) {
+      out.push(
+        `| ${i.instances} | ${i.connections} | ${int(i.rps)} | ${f(i.latencyMs.p50, 2)} | ${f(i.latencyMs.p90, 2)} | ${f(i.latencyMs.p99, 2)} | ${i.failures} | ${i.serverCpuMsPerRequest.map((c) => f(c, 3)).join(' / ')} | ${i.roundsRps?.join(', ') ?? '–'} |`,
+      );
+    }
+    out.push('');
+  }
   const ip = r.floors.inProcess;
   out.push('## Floors and ratios');
   out.push('');
@@ -84,6 +131,13 @@ export function toMarkdown(r: BenchResults): string {
   out.push('|---|---|');
   out.push(`| scenario 1 ÷ F0, 50 connections | ${f(r.ratios.scenario1OverF0AtC50 * 100)} % |`);
   out.push(`| scenario 1 ÷ F0, 1 connection | ${f(r.ratios.scenario1OverF0AtC1 * 100)} % |`);
+  if (ip) floorRows(out, ip);
+  out.push('');
+  whatIfAndBulk(out, r);
+  return out.join('\n');
+}
+
+function floorRows(out: string[], ip: InProcessResult): void {
   const p = ip.f1.profile;
   out.push(`| F1 scenario 1 execute(), bare schema | ${f(p.bare.executeUs)} µs (+ ${f(p.bare.contextUs)} µs buildContext) |`);
   out.push(`| F1 scenario 1 execute(), shield | ${f(p.shield.executeUs)} µs (+ ${f(p.shield.contextUs)} µs buildContext) |`);
@@ -97,7 +151,9 @@ export function toMarkdown(r: BenchResults): string {
   out.push(
     `| SQL statements per request (profile / page / updateUser / recordLogin) | ${ip.statements.profile.count} / ${ip.statements.page.count} / ${ip.statements.update.count} / ${ip.statements.login.count} |`,
   );
-  out.push('');
+}
+
+function whatIfAndBulk(out: string[], r: BenchResults): void {
   if (r.whatIf) {
     out.push('## What-if: the proposed fixes, measured in-process (Apollo pipeline, no socket)');
     out.push('');
@@ -114,7 +170,7 @@ export function toMarkdown(r: BenchResults): string {
   out.push('|---|---|---|---|---|---|---|---|');
   for (const [name, b] of [
     ['import into a fresh connection of the tenant', r.bulk.import],
-    ['stream into a new database', r.bulk.stream],
+    [r.store === 'postgres' ? 'stream into a new schema' : 'stream into a new database', r.bulk.stream],
   ] as const) {
     if (!b) continue;
     out.push(
@@ -152,5 +208,4 @@ export function toMarkdown(r: BenchResults): string {
     }
   }
   out.push('');
-  return out.join('\n');
 }
