@@ -18,7 +18,7 @@ import { profileColumns } from './columns.js';
 import type { AppContext } from './context.js';
 import { notFound, unauthenticated } from './errors.js';
 import { eventActor, userEventPlan } from './events.js';
-import { forgetUser } from './loaders.js';
+import { forgetProfile, forgetUser } from './loaders.js';
 import { findConnection } from './lookup.js';
 import { fail, refusalErrors, userError, type UserResult } from './results.js';
 import { writeUser } from './writes.js';
@@ -298,7 +298,7 @@ async function writeLocalLogin(
     // own-store user's connection being a database connection, its keys stay unique).
     { uniqueKeys: true, events: userEventPlan(eventActor(ctx)) },
   );
-  forgetUser(ctx.loaders, user.id);
+  forgetProfile(ctx.loaders, user.id);
   if (!result.ok) return 'notFound' in result ? WRONG_CREDENTIALS() : fail(...refusalErrors(result, user.id));
   ctx.access.grantRead(user.id, 'full');
   return { user: result.user, userErrors: [] };

@@ -14,7 +14,7 @@ import { forbidden, unauthenticated } from './errors.js';
 import { newTicketId } from './ids.js';
 import { callLegacyScript, legacyChangeEmail, legacyIdentifier } from './legacy.js';
 import { eventActor, userEventPlan } from './events.js';
-import { forgetUser } from './loaders.js';
+import { forgetProfile } from './loaders.js';
 import { findUserForWrite } from './lookup.js';
 import { refusalErrors, type UserResult } from './results.js';
 import { writeUser } from './writes.js';
@@ -215,7 +215,7 @@ async function redeem(
     actorId: ctx.caller?.sub ?? user.id,
     operation,
   }, { uniqueKeys: connection ? keysAreUnique(connection) : true, events: userEventPlan(eventActor(ctx, null, user.id)) });
-  forgetUser(ctx.loaders, user.id);
+  forgetProfile(ctx.loaders, user.id);
   if (!result.ok) return { user: null, userErrors: 'notFound' in result ? [ticketError('TICKET_INVALID')] : refusalErrors(result, user.id) };
   // The ticket is a credential to write, not to read: an anonymous holder sees id and version only
   // (a signed-in caller sees what they may read anyway).

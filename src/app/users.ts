@@ -20,7 +20,7 @@ import { callLegacyScript, legacyIdentifier } from './legacy.js';
 import { emailVerificationOnChange } from './tickets.js';
 import { writeUser } from './writes.js';
 import { eventActor, userEventPlan } from './events.js';
-import { forgetUser } from './loaders.js';
+import { forgetProfile } from './loaders.js';
 import { fail, refusalErrors, type UserResult } from './results.js';
 
 
@@ -227,7 +227,7 @@ export async function updateUser(
       events: userEventPlan(eventActor(ctx, actingOrganizationId), attributes),
     },
   );
-  forgetUser(ctx.loaders, id);
+  forgetProfile(ctx.loaders, id);
   if (!result.ok) {
     if ('notFound' in result) throw notFound('user', id);
     return fail(...refusalErrors(result, id));

@@ -69,8 +69,10 @@ describe('traces', () => {
     for (const s of spans) if (s !== root) expect(spans.some((p) => p.spanContext().spanId === parentOf(s))).toBe(true);
 
     const direct = children(spans, root).map((s) => s.name);
-    // The caller (token's user, memberships), the target, its connection: loader batches.
-    expect(direct).toEqual(expect.arrayContaining(['loader user', 'loader membershipsByUser', 'loader connection']));
+    // The target (with its identities and memberships) and its connection: loader batches. The
+    // caller's standing comes with their memberships, and a profile write does not read them again.
+    expect(direct).toEqual(expect.arrayContaining(['store users.standing', 'loader user', 'loader connection']));
+    expect(direct).not.toContain('loader membershipsByUser');
     // The write: one store call, one transaction.
     expect(direct.filter((n) => n === 'store users.apply')).toHaveLength(1);
     // A loader batch is one store call.

@@ -127,7 +127,9 @@ export function applyUserChanges(
   };
   if ('email' in changes) values.emailLower = changes.email ? normalizeEmail(changes.email) : null;
   if ('username' in changes) values.usernameLower = changes.username ? normalizeUsername(changes.username) : null;
-  tx.update(t.users).set(values).where(eq(t.users.id, current.id)).run();
+  // The row as written, from the UPDATE itself (RETURNING): no second read.
+  const user = tx.update(t.users).set(values).where(eq(t.users.id, current.id)).returning(userColumns).get();
+  if (!user) throw new Error('user vanished during update');
   // A password change, by any path, voids every other outstanding reset ticket of the user (the
   // one being redeemed was claimed before).
   if (changed.includes('password')) {
@@ -136,8 +138,6 @@ export function applyUserChanges(
       .where(and(eq(t.tickets.userId, current.id), eq(t.tickets.kind, 'password_reset'), isNull(t.tickets.usedAt)))
       .run();
   }
-  const user = tx.select(userColumns).from(t.users).where(eq(t.users.id, current.id)).get();
-  if (!user) throw new Error('user vanished during update');
   return { user, changed };
 }
 
