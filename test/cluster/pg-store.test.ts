@@ -2,8 +2,10 @@
 // the machine's real server through the real gateway. The gateway here runs in a database of its
 // own, so what it holds in pg_locks is told apart from every other test's.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
+import { loadConfig } from '../../src/config.js';
 import { TEST_DATABASE_URL } from '../helpers/database.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { adminToken, createConnection, createUser } from '../helpers/tenant.js';
@@ -99,5 +101,45 @@ describe('import batch locks', () => {
     } finally {
       await holder.end();
     }
+  });
+});
+
+describe('pool size and acquire timeout', () => {
+  it('DATABASE_POOL_SIZE and DATABASE_POOL_TIMEOUT_MS: with every connection busy, a request fails after the timeout instead of waiting', async () => {
+    const small = await startTestGateway({ env: { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '1', DATABASE_POOL_TIMEOUT_MS: '300' } });
+    const holder = new pg.Client({ connectionString: databaseUrl });
+    await holder.connect();
+    try {
+      const token = await adminToken(small);
+      await createConnection(small, token, { name: 'pool-db', kind: 'DATABASE' });
+      const id = await createUser(small, token, { connection: 'pool-db', email: 'pool@pool.example', password: 'password-123' });
+      // An update waits on the row this test holds, on the pool's one connection.
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [id]);
+      const update = small.gql('mutation($id: ID!) { updateUser(id: $id, input: { name: "Held" }) { user { name } userErrors { code } } }', { id }, token);
+      await until('the update to wait', async () => (await waiting()) >= 1);
+      const started = Date.now();
+      const read = await small.gql<{ user: { email: string } | null }>('query($id: ID!) { user(id: $id) { email } }', { id }, token);
+      const took = Date.now() - started;
+      expect(read.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(took).toBeGreaterThanOrEqual(250);
+      expect(took).toBeLessThan(5000);
+      // The log says why, in words an operator acts on.
+      await holder.query('COMMIT');
+      expect((await update).data).toEqual({ updateUser: { user: { name: 'Held' }, userErrors: [] } });
+      expect(readFileSync(small.logFile, 'utf8')).toMatch(/No primary database connection within 300 ms \(DATABASE_POOL_TIMEOUT_MS\): all 1 of the pool \(DATABASE_POOL_SIZE\)/);
+      // Free again: the next read is served.
+      expect((await small.gql<{ user: { email: string } }>('query($id: ID!) { user(id: $id) { email } }', { id }, token)).data?.user.email).toBe('pool@pool.example');
+    } finally {
+      await holder.end();
+      await small.close();
+    }
+  });
+
+  it('refuses bad values at start, naming the variable', () => {
+    for (const [name, value] of [['DATABASE_POOL_SIZE', '0'], ['DATABASE_POOL_SIZE', 'ten'], ['DATABASE_POOL_TIMEOUT_MS', '-1'], ['DATABASE_POOL_TIMEOUT_MS', '1.5']] as const) {
+      expect(() => loadConfig({ DATABASE_URL: databaseUrl, [name]: value })).toThrow(new RegExp(`^${name} must be a whole number from \\d+ to \\d+\\.$`));
+    }
+    expect(loadConfig({ DATABASE_URL: databaseUrl }).databasePool).toEqual({ size: 10, timeoutMs: 5000 });
   });
 });

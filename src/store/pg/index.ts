@@ -30,6 +30,7 @@ import { eraseUser, exportUser } from './erasure.js';
 import { pgDeliveries, pgEvents, pgWebhooks, recordEvents } from './events.js';
 import { importBatch } from './imports.js';
 import { migratePg } from './migrate.js';
+import { DEFAULT_POOL, poolConfig, type PoolSettings, withClearTimeouts } from './pool.js';
 import { openReplicaRouting } from './replica.js';
 import { type RawUserWithRelations, standingFromRaw, subjectStanding, usersWithRelations, userWithRelationsFromRaw } from './raw.js';
 import { afterCondition, attributeConditions, attributeIndexStatements, orderClause } from './search.js';
@@ -47,8 +48,8 @@ export interface PgStoreOptions {
   onStatement?: (sql: string) => void;
   onPool?: (name: string, pool: { totalCount: number; idleCount: number; waitingCount: number }) => void;
   pseudonymSecret?: string | null;
-  /** Connections in the pool (default 10). */
-  poolSize?: number;
+  /** The pools' size and acquire timeout (DATABASE_POOL_SIZE, DATABASE_POOL_TIMEOUT_MS; the replica's pool alike). */
+  pool?: PoolSettings;
   /** Import keys held in memory before the TEMP table (default IMPORT_KEYS_IN_MEMORY). */
   importKeysInMemory?: number;
   /** DATABASE_READ_URL: a streaming replica for a request's plain reads (./replica.ts). */
@@ -70,10 +71,11 @@ async function pseudonymSecretIn(db: Db): Promise<string> {
 }
 
 export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
+  const poolSettings = opts.pool ?? DEFAULT_POOL;
   const routing = opts.readUrl
-    ? openReplicaRouting({ primaryUrl: opts.url, replicaUrl: opts.readUrl, poolSize: opts.poolSize ?? 10, redisUrl: opts.redisUrl, redisPrefix: opts.redisPrefix })
+    ? openReplicaRouting({ primaryUrl: opts.url, replicaUrl: opts.readUrl, pool: poolSettings, redisUrl: opts.redisUrl, redisPrefix: opts.redisPrefix })
     : null;
-  const pool = routing?.pool ?? new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, idleTimeoutMillis: 10_000 });
+  const pool = routing?.pool ?? withClearTimeouts(new pg.Pool(poolConfig(opts.url, poolSettings)), 'primary', poolSettings);
   // An idle client's error (the server restarted) must not take the process down; the next query reconnects.
   pool.on('error', () => undefined);
   let migration;
