@@ -104,6 +104,24 @@ describe('import batch locks', () => {
   });
 });
 
+describe('import keys past IMPORT_KEYS_IN_MEMORY', () => {
+  it('an import whose keys spill to the database holds none of the pool: with a pool of one connection it still imports (its batches need that connection)', async () => {
+    const small = await startTestGateway({ env: { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '1', DATABASE_POOL_TIMEOUT_MS: '2000', IMPORT_KEYS_IN_MEMORY: '2' } });
+    try {
+      const token = await adminToken(small);
+      await createConnection(small, token, { name: 'spill-db', kind: 'DATABASE' });
+      const users = Array.from({ length: 20 }, (_, i) => ({ email: `spill${i}@spill.example` }));
+      // A duplicate of a key already spilled: found in the TEMP table.
+      users.push({ email: 'SPILL0@spill.example' });
+      const res = await small.gql<{ importUsers: Summary }>(IMPORT, { input: { connection: 'spill-db', users } }, token);
+      expect(res.errors).toBeUndefined();
+      expect(res.data?.importUsers).toMatchObject({ inserted: 20, failed: 1, errors: [{ index: 20, code: 'DUPLICATE_IN_FILE' }] });
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe('pool size and acquire timeout', () => {
   it('DATABASE_POOL_SIZE and DATABASE_POOL_TIMEOUT_MS: with every connection busy, a request fails after the timeout instead of waiting', async () => {
     const small = await startTestGateway({ env: { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '1', DATABASE_POOL_TIMEOUT_MS: '300' } });

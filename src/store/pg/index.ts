@@ -396,14 +396,21 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     },
     async importKeys() {
       // The most recent keys in memory (a round trip a record would be most of an import's time),
-      // the older ones spilled to a TEMP table on a client of their own: memory stays bounded
-      // whatever the file's size, and only a file past the bound pays a statement a record.
+      // the older ones spilled to a TEMP table: memory stays bounded whatever the file's size, and
+      // only a file past the bound pays a statement a record. A TEMP table lives in one session,
+      // so the spill has a connection of its own for the rest of the import, opened beside the pool
+      // (never one of the pool's: an import would hold it for its whole run, and a few concurrent
+      // imports would starve every request, and the import's own batches, of connections).
       const table = `import_keys_${randomBytes(6).toString('hex')}`;
-      let client: pg.PoolClient | null = null;
+      let client: pg.Client | null = null;
       const recent = new Set<string>();
       const spill = async () => {
         if (!client) {
-          client = await pool.connect();
+          const opened = new pg.Client({ connectionString: opts.url, connectionTimeoutMillis: poolSettings.timeoutMs });
+          // A dropped connection fails the next statement; it must not take the process down meanwhile.
+          opened.on('error', () => undefined);
+          await opened.connect();
+          client = opened;
           await client.query(`CREATE TEMP TABLE ${table} (key text PRIMARY KEY)`);
         }
         const keys = [...recent];
@@ -425,13 +432,10 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         },
         async close() {
           recent.clear();
-          const held = client as pg.PoolClient | null;
-          if (!held) return;
-          try {
-            await held.query(`DROP TABLE IF EXISTS ${table}`);
-          } finally {
-            held.release();
-          }
+          const held = client as pg.Client | null;
+          client = null;
+          // The TEMP table goes with the session.
+          if (held) await held.end().catch(() => undefined);
         },
       };
     },
