@@ -104,6 +104,33 @@ describe('import batch locks', () => {
   });
 });
 
+describe('PSEUDONYM_SECRET unset on PostgreSQL', () => {
+  const warnings = (logFile: string) =>
+    readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"pseudonym_secret_in_database"'));
+
+  it('logs one warning at start that a dump of the database holds the key, never the key', async () => {
+    const lines = warnings(gw.logFile);
+    expect(lines).toHaveLength(1);
+    const line = JSON.parse(lines[0] as string) as { level: number; msg: string };
+    expect(line.level).toBe(40);
+    expect(line.msg).toMatch(/PSEUDONYM_SECRET is not set: .* store_settings table, so a dump of the database holds the key/);
+    const [row] = await onServer((c) => c.query<{ value: string }>("SELECT value FROM store_settings WHERE name = 'pseudonym_secret'"), databaseUrl).then((r) => r.rows);
+    expect(row?.value.length).toBeGreaterThan(20);
+    expect(readFileSync(gw.logFile, 'utf8')).not.toContain(row?.value as string);
+  });
+
+  it('says nothing with PSEUDONYM_SECRET set', async () => {
+    const withSecret = await startTestGateway({ env: { PSEUDONYM_SECRET: randomBytes(32).toString('base64url') } });
+    try {
+      expect(warnings(withSecret.logFile)).toEqual([]);
+    } finally {
+      await withSecret.close();
+    }
+  });
+});
+
 describe('import keys past IMPORT_KEYS_IN_MEMORY', () => {
   it('an import whose keys spill to the database holds none of the pool: with a pool of one connection it still imports (its batches need that connection)', async () => {
     const small = await startTestGateway({ env: { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '1', DATABASE_POOL_TIMEOUT_MS: '2000', IMPORT_KEYS_IN_MEMORY: '2' } });
