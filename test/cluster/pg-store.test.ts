@@ -1,7 +1,7 @@
 // Findings of the review of the PostgreSQL store (locks, pool, migrations, indexes), each shown on
 // the machine's real server through the real gateway. The gateway here runs in a database of its
 // own, so what it holds in pg_locks is told apart from every other test's.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -101,6 +101,68 @@ describe('import batch locks', () => {
     } finally {
       await holder.end();
     }
+  });
+});
+
+describe('declared-attribute indexes', () => {
+  const DECLARE = `mutation($id: ID!, $input: UpdateConnectionInput!) { updateConnection(id: $id, input: $input) { connection { id } userErrors { code message } } }`;
+  const declare = (id: string, key: string) =>
+    gw.gql<{ updateConnection: { userErrors: unknown[] } }>(DECLARE, { id, input: { attributes: [{ key, in: 'USER_METADATA', schema: { type: 'string' }, edit: ['TENANT_ADMIN'], view: ['TENANT_ADMIN'] }] } }, admin);
+  const indexName = (key: string) => `users_attr_${createHash('sha256').update(`user_metadata.${key}`).digest('hex').slice(0, 16)}`;
+  const validity = (name: string) =>
+    onServer(async (c) => (await c.query<{ valid: boolean }>('SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1', [name])).rows[0]?.valid ?? null, databaseUrl);
+
+  it('are built CONCURRENTLY: while one waits to build, a user is still created', async () => {
+    const connection = await createConnection(gw, admin, { name: 'attr-build', kind: 'DATABASE' });
+    const id = await createUser(gw, admin, { connection: 'attr-build', email: 'first@attr.example', password: 'password-123' });
+    // An open transaction that wrote to users: an index build waits for it to end.
+    const holder = new pg.Client({ connectionString: databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query("UPDATE users SET name = 'Holder' WHERE id = $1", [id]);
+      const declared = declare(connection, 'region');
+      await until('the index build to wait', async () => (await waiting()) >= 1);
+      // A plain CREATE INDEX would queue for its lock on users, and every write behind it.
+      const write = Promise.race([
+        createUser(gw, admin, { connection: 'attr-build', email: 'second@attr.example', password: 'password-123' }).then(() => 'written'),
+        new Promise((r) => setTimeout(() => r('blocked'), 5000)),
+      ]);
+      expect(await write).toBe('written');
+      await holder.query('COMMIT');
+      expect((await declared).data?.updateConnection.userErrors).toEqual([]);
+      expect(await validity(indexName('region'))).toBe(true);
+      expect(await validity(`${indexName('region')}_t`)).toBe(true);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it('an INVALID index left by an interrupted build is dropped and built again when the attribute is declared', async () => {
+    const connection = await createConnection(gw, admin, { name: 'attr-invalid', kind: 'DATABASE' });
+    const name = indexName('tier');
+    // A concurrent build of that index cancelled while it waited: PostgreSQL leaves it INVALID.
+    const holder = new pg.Client({ connectionString: databaseUrl });
+    const builder = new pg.Client({ connectionString: databaseUrl });
+    await holder.connect();
+    await builder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query("UPDATE users SET name = name WHERE email_lower = 'first@attr.example'");
+      const pid = (await builder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+      const build = builder.query(`CREATE INDEX CONCURRENTLY ${name} ON users (connection_id, (user_metadata -> 'tier'))`).catch((err: Error) => err);
+      await until('the build to wait', async () => (await waiting()) >= 1);
+      await onServer((c) => c.query('SELECT pg_cancel_backend($1)', [pid]));
+      expect(String(await build)).toMatch(/cancel/i);
+      await holder.query('COMMIT');
+    } finally {
+      await holder.end();
+      await builder.end();
+    }
+    expect(await validity(name)).toBe(false);
+    expect((await declare(connection, 'tier')).data?.updateConnection.userErrors).toEqual([]);
+    expect(await validity(name)).toBe(true);
+    expect(await validity(`${name}_t`)).toBe(true);
   });
 });
 

@@ -33,8 +33,8 @@ import { migratePg } from './migrate.js';
 import { DEFAULT_POOL, poolConfig, type PoolSettings, withClearTimeouts } from './pool.js';
 import { openReplicaRouting } from './replica.js';
 import { type RawUserWithRelations, standingFromRaw, subjectStanding, usersWithRelations, userWithRelationsFromRaw } from './raw.js';
-import { afterCondition, attributeConditions, attributeIndexStatements, orderClause } from './search.js';
-import { applyUserChanges, changedFields, type Db, lockUserKeys, pgError, recordAudit, retrying, userColumns, violatedUserKey } from './shared.js';
+import { afterCondition, attributeConditions, attributeIndexes, orderClause } from './search.js';
+import { applyUserChanges, changedFields, type Db, lockUserKeys, recordAudit, retrying, userColumns, violatedUserKey } from './shared.js';
 import * as t from './tables.js';
 import { enqueue, pgInvitations, pgTickets } from './tickets.js';
 
@@ -193,17 +193,37 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       });
     },
     async indexAttributes(_connectionId, keys) {
-      for (const k of keys) {
-        for (const statement of attributeIndexStatements(k.object, k.key)) {
-          try {
-            await db.execute(sql.raw(statement));
-          } catch (err) {
-            // Two instances declaring the same key at once: IF NOT EXISTS does not cover the race
-            // in the catalog, and the other instance's index is the same index.
-            const code = pgError(err)?.code;
-            if (code !== '23505' && code !== '42P07') throw err;
+      // CREATE INDEX CONCURRENTLY: writes to users go on while an index builds (a plain CREATE
+      // INDEX holds off every insert and update of users until it is done). It runs outside a
+      // transaction, on a client of the pool held for the builds, under a session advisory lock
+      // (per schema): an instance building waits for another one's build, so an index found
+      // INVALID under the lock is the leftover of a build that was interrupted (a crash, a
+      // cancel), never one in progress, and it is dropped and built again (IF NOT EXISTS alone
+      // would keep it unused for ever).
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`profile-gateway:attribute-indexes:${await currentSchema(client)}`]);
+        try {
+          for (const k of keys) {
+            for (const index of attributeIndexes(k.object, k.key)) {
+              const state = await client.query<{ valid: boolean }>(
+                "SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1 AND c.relnamespace = to_regnamespace(current_schema())",
+                [index.name],
+              );
+              if (state.rows[0]?.valid === false) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index.name}`);
+              await client.query(index.create);
+            }
           }
+        } finally {
+          await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [`profile-gateway:attribute-indexes:${await currentSchema(client)}`]);
         }
+      } catch (err) {
+        broken = err instanceof Error ? err : new Error(String(err));
+        throw err;
+      } finally {
+        // A client whose statement failed mid-build may be in any state: discarded, not reused.
+        client.release(broken);
       }
     },
     async usersPage(connectionId, { first, after }) {
@@ -585,6 +605,10 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       await routing?.close();
     },
   };
+}
+
+async function currentSchema(client: pg.PoolClient): Promise<string> {
+  return (await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s ?? 'public';
 }
 
 function takenKeys(clash: { email: boolean; username: boolean }): UserKey[] {
