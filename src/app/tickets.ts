@@ -192,7 +192,7 @@ async function redeem(
   if (early) return { user: null, userErrors: [early] };
   const prepared = await prepare(user, claimed.ticket.data);
   if ('errors' in prepared) {
-    await ctx.store.tickets.release(claimed.ticket.id);
+    await ctx.store.tickets.release(claimed.ticket.id, claimed.ticket.usedAt);
     return { user: null, userErrors: prepared.errors };
   }
   const result = await ctx.store.users.update(user.id, (current) => {
