@@ -41,6 +41,8 @@ export interface Config {
   importKeysInMemory: number;
   /** DATABASE_POOL_SIZE, DATABASE_POOL_TIMEOUT_MS: each PostgreSQL pool's connections and how long a statement waits for one. */
   databasePool: { size: number; timeoutMs: number };
+  /** DATABASE_MIGRATION_LOCK_WAIT_MS: how long a PostgreSQL start waits for another instance's migration before it fails. */
+  databaseMigrationLockWaitMs: number;
   /** Change events: webhooks, their delivery, retention, NATS. */
   events: EventsConfig;
 }
@@ -242,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       size: int('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 10, 1, 1000),
       timeoutMs: int('DATABASE_POOL_TIMEOUT_MS', env.DATABASE_POOL_TIMEOUT_MS, 5000, 1, 600_000),
     },
+    databaseMigrationLockWaitMs: int('DATABASE_MIGRATION_LOCK_WAIT_MS', env.DATABASE_MIGRATION_LOCK_WAIT_MS, 600_000, 1, 86_400_000),
     events: eventsConfig(env),
   };
 }

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
-import { TEST_DATABASE_URL } from '../helpers/database.js';
+import { createTestDatabase, TEST_DATABASE_URL } from '../helpers/database.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { adminToken, createConnection, createUser } from '../helpers/tenant.js';
 
@@ -208,6 +208,47 @@ describe('import keys past IMPORT_KEYS_IN_MEMORY', () => {
     } finally {
       await small.close();
     }
+  });
+});
+
+describe('migrations at start', () => {
+  const lockOf = (schema: string) => `profile-gateway:migrations:${schema}`;
+
+  it('a stuck holder of the migration lock ends the start with an error naming it, after DATABASE_MIGRATION_LOCK_WAIT_MS; a migration elsewhere is still waited for', async () => {
+    const db = await createTestDatabase('/tmp', 'postgres');
+    const holder = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockOf(db.schema as string)]);
+      const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+      const start = startTestGateway({ env: { DATABASE_URL: db.url, DATABASE_MIGRATION_LOCK_WAIT_MS: '500' } }).then(
+        async (g) => {
+          await g.close();
+          return 'started';
+        },
+        (err: Error) => err,
+      );
+      const outcome = await Promise.race([start, new Promise((r) => setTimeout(() => r('still waiting'), 15_000))]);
+      expect(outcome).toBeInstanceOf(Error);
+      expect(String((outcome as Error).message)).toMatch(
+        new RegExp(`waited 500 ms \\(DATABASE_MIGRATION_LOCK_WAIT_MS\\) for the migration lock of schema "${db.schema}" \\(held by server process ${holderPid}\\b`),
+      );
+      // Another instance migrating for a while: the start waits for it, then finds the schema done.
+      const waiting = startTestGateway({ env: { DATABASE_URL: db.url, DATABASE_MIGRATION_LOCK_WAIT_MS: '20000' } });
+      await new Promise((r) => setTimeout(r, 700));
+      await holder.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockOf(db.schema as string)]);
+      const g = await waiting;
+      expect(g.runtime.store.migrationsApplied).toBeGreaterThan(0);
+      await g.close();
+    } finally {
+      await holder.end();
+      await db.drop();
+    }
+  });
+
+  it('refuses a bad DATABASE_MIGRATION_LOCK_WAIT_MS at start', () => {
+    expect(() => loadConfig({ DATABASE_URL: databaseUrl, DATABASE_MIGRATION_LOCK_WAIT_MS: 'soon' })).toThrow(/^DATABASE_MIGRATION_LOCK_WAIT_MS must be a whole number/);
+    expect(loadConfig({ DATABASE_URL: databaseUrl }).databaseMigrationLockWaitMs).toBe(600_000);
   });
 });
 

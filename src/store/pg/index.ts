@@ -50,6 +50,8 @@ export interface PgStoreOptions {
   pseudonymSecret?: string | null;
   /** The pools' size and acquire timeout (DATABASE_POOL_SIZE, DATABASE_POOL_TIMEOUT_MS; the replica's pool alike). */
   pool?: PoolSettings;
+  /** DATABASE_MIGRATION_LOCK_WAIT_MS: how long a start waits for another instance's migration (./migrate.ts). */
+  migrationLockWaitMs?: number;
   /** Import keys held in memory before the TEMP table (default IMPORT_KEYS_IN_MEMORY). */
   importKeysInMemory?: number;
   /** DATABASE_READ_URL: a streaming replica for a request's plain reads (./replica.ts). */
@@ -81,7 +83,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
   let migration;
   try {
     await routing?.ready();
-    migration = await migratePg(pool, opts.migrationsFolder);
+    migration = await migratePg(pool, opts.migrationsFolder, { lockWaitMs: opts.migrationLockWaitMs });
   } catch (err) {
     await pool.end();
     await routing?.close();
