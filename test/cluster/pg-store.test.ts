@@ -77,8 +77,12 @@ describe('import batch locks', () => {
     try {
       await holder.query('BEGIN');
       await holder.query("SELECT id FROM users WHERE email_lower IN ('held-a@locks.example', 'held-b@locks.example') FOR UPDATE");
-      const imports = (['a', 'b'] as const).map((tag) => gw.gql<{ importUsers: Summary }>(IMPORT, { input: { connection: 'locks', users: file(tag), upsert: true } }, admin));
-      // Both imports waiting (on the held rows, or one on the other's locks).
+      const run = (tag: 'a' | 'b') => gw.gql<{ importUsers: Summary }>(IMPORT, { input: { connection: 'locks', users: file(tag), upsert: true } }, admin);
+      // Import a first, until it waits on its held row: by then it holds every key lock of its batch.
+      const imports = [run('a')];
+      await until('import a to wait', async () => (await waiting()) >= 1);
+      imports.push(run('b'));
+      // Import b waiting too (on its held row, or on import a's locks).
       await until('both imports to wait', async () => (await waiting()) >= 2);
       // A createUser of an email in file a waits for import a (the same key locks), then finds it taken.
       const create = gw.gql<{ createUser: { userErrors: { code: string }[] } }>(
