@@ -39,6 +39,10 @@ export interface Config {
   pseudonymSecret: string | null;
   /** IMPORT_KEYS_IN_MEMORY: how many keys an import holds in memory before the database (PostgreSQL). */
   importKeysInMemory: number;
+  /** DATABASE_POOL_SIZE, DATABASE_POOL_TIMEOUT_MS: each PostgreSQL pool's connections and how long a statement waits for one. */
+  databasePool: { size: number; timeoutMs: number };
+  /** DATABASE_MIGRATION_LOCK_WAIT_MS: how long a PostgreSQL start waits for another instance's migration before it fails. */
+  databaseMigrationLockWaitMs: number;
   /** Change events: webhooks, their delivery, retention, NATS. */
   events: EventsConfig;
 }
@@ -236,6 +240,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: corsOrigins(env.CORS_ORIGINS),
     pseudonymSecret: env.PSEUDONYM_SECRET || null,
     importKeysInMemory: int('IMPORT_KEYS_IN_MEMORY', env.IMPORT_KEYS_IN_MEMORY, 200_000, 0, 10_000_000),
+    databasePool: {
+      size: int('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 10, 1, 1000),
+      timeoutMs: int('DATABASE_POOL_TIMEOUT_MS', env.DATABASE_POOL_TIMEOUT_MS, 5000, 1, 600_000),
+    },
+    databaseMigrationLockWaitMs: int('DATABASE_MIGRATION_LOCK_WAIT_MS', env.DATABASE_MIGRATION_LOCK_WAIT_MS, 600_000, 1, 86_400_000),
     events: eventsConfig(env),
   };
 }

@@ -99,6 +99,13 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     throw err;
   }
   obs.log.info({ event: 'migrated', dialect: store.dialect, applied: store.migrationsApplied, durationMs: Math.round(performance.now() - migrationStarted) }, 'database schema is at the latest migration');
+  if (store.dialect === 'postgres' && !config.pseudonymSecret) {
+    // Once per start, and never the key itself.
+    obs.log.warn(
+      { event: 'pseudonym_secret_in_database' },
+      `PSEUDONYM_SECRET is not set: the key of erased users' pseudonyms and of cursors${config.events.secretKey ? '' : ' (and, without WEBHOOK_SECRET_KEY, of webhook secrets)'} is kept in the database's store_settings table, so a dump of the database holds the key beside the data it protects. Set PSEUDONYM_SECRET${config.events.secretKey ? '' : ' and WEBHOOK_SECRET_KEY'} on every instance to keep it out.`,
+    );
+  }
   const rawStore = store;
   store = instrumentStore(rawStore, obs.metrics);
   obs.metrics.setOutboxCounts(() => rawStore.outbox.counts());

@@ -203,7 +203,7 @@ async function redeem(
   if (early) return { user: null, userErrors: [early] };
   const prepared = await prepare(user, claimed.ticket.data);
   if ('errors' in prepared) {
-    await ctx.store.tickets.release(claimed.ticket.id);
+    await ctx.store.tickets.release(claimed.ticket.id, claimed.ticket.usedAt);
     return { user: null, userErrors: prepared.errors };
   }
   const connection = await ctx.loaders.connection.load(user.connectionId);

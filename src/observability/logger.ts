@@ -68,16 +68,49 @@ export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
 
-export function serializeError(err: unknown): { type: string; message: string; code?: string } {
+export interface SerializedError {
+  type: string;
+  message: string;
+  code?: string;
+  /** The error at the end of the cause chain (a driver's behind drizzle's "Failed query", say), when it is another. */
+  cause?: { type: string; message: string; code?: string };
+}
+
+export function serializeError(err: unknown): SerializedError {
+  // Already serialized (Observability.error serializes, then pino's `err` serializer sees the result).
+  if (isSerialized(err)) return err;
   if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return {
-      type: err.constructor?.name || 'Error',
-      message: scrub(err.message),
-      ...(typeof code === 'string' && /^[A-Za-z0-9_.-]{1,40}$/.test(code) ? { code } : {}),
-    };
+    const own = oneError(err);
+    const root = rootCause(err);
+    return root === err ? own : { ...own, cause: oneError(root) };
   }
   return { type: typeof err, message: scrub(String(err)) };
+}
+
+function oneError(err: Error): { type: string; message: string; code?: string } {
+  const code = (err as { code?: unknown }).code;
+  return {
+    type: err.constructor?.name || 'Error',
+    message: scrub(err.message),
+    ...(typeof code === 'string' && /^[A-Za-z0-9_.-]{1,40}$/.test(code) ? { code } : {}),
+  };
+}
+
+/** The last Error of `cause` (and GraphQL's `originalError`) links, at most a few deep. */
+function rootCause(err: Error): Error {
+  let at = err;
+  for (let depth = 0; depth < 8; depth += 1) {
+    const next = (at as { originalError?: unknown }).originalError ?? at.cause;
+    if (!(next instanceof Error)) break;
+    at = next;
+  }
+  return at;
+}
+
+function isSerialized(err: unknown): err is SerializedError {
+  return (
+    typeof err === 'object' && err !== null && !(err instanceof Error) && typeof (err as { type?: unknown }).type === 'string' && typeof (err as { message?: unknown }).message === 'string'
+  );
 }
 
 const EMAIL = /[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+\.[^\s@"'<>(),;:]+/g;

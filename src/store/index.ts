@@ -20,6 +20,10 @@ export interface StoreConfig {
   pseudonymSecret?: string | null;
   /** How many import keys the PostgreSQL store holds in memory before its TEMP table (default 200,000). */
   importKeysInMemory?: number;
+  /** DATABASE_POOL_SIZE and DATABASE_POOL_TIMEOUT_MS: the PostgreSQL pools' size and acquire timeout (default 10, 5000 ms). */
+  databasePool?: { size: number; timeoutMs: number };
+  /** DATABASE_MIGRATION_LOCK_WAIT_MS: how long a PostgreSQL start waits for another instance's migration. */
+  databaseMigrationLockWaitMs?: number;
 }
 
 export interface OpenStoreOptions {
@@ -36,7 +40,7 @@ export interface OpenStoreOptions {
 /** Opens the configured store, migrated to the current schema. */
 export async function openStore(config: StoreConfig, opts: OpenStoreOptions = {}): Promise<Store> {
   if (config.databaseUrl) {
-    return openPgStore({ url: config.databaseUrl, migrationsFolder: MIGRATIONS_FOLDER_PG, onStatement: opts.onStatement, onPool: opts.onPool, pseudonymSecret: config.pseudonymSecret, importKeysInMemory: config.importKeysInMemory, readUrl: config.databaseReadUrl, redisUrl: config.guard?.redisUrl, redisPrefix: config.guard?.redisPrefix });
+    return openPgStore({ url: config.databaseUrl, migrationsFolder: MIGRATIONS_FOLDER_PG, onStatement: opts.onStatement, onPool: opts.onPool, pseudonymSecret: config.pseudonymSecret, importKeysInMemory: config.importKeysInMemory, pool: config.databasePool, migrationLockWaitMs: config.databaseMigrationLockWaitMs, readUrl: config.databaseReadUrl, redisUrl: config.guard?.redisUrl, redisPrefix: config.guard?.redisPrefix });
   }
   return openSqliteStore({ path: config.databasePath, migrationsFolder: MIGRATIONS_FOLDER, onStatement: opts.onStatement, pseudonymSecret: config.pseudonymSecret });
 }

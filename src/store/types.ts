@@ -477,9 +477,12 @@ export interface TicketStore {
     audit: AuditEntry,
   ): Promise<TicketRow>;
   /** Marks the ticket used if it is valid (one transaction): the one redemption that may go on. */
-  claim(kind: TicketKind, ticketHash: string, now: Date): Promise<{ ok: true; ticket: TicketRow } | { ok: false; problem: TicketProblem }>;
-  /** Gives a claimed ticket back (its effect failed). */
-  release(id: string): Promise<void>;
+  claim(kind: TicketKind, ticketHash: string, now: Date): Promise<{ ok: true; ticket: TicketRow & { usedAt: Date } } | { ok: false; problem: TicketProblem }>;
+  /**
+   * Gives a claimed ticket back (its effect failed): only the claim made at `claimedAt` (the
+   * claimed ticket's `usedAt`), so a ticket used by anyone since stays used.
+   */
+  release(id: string, claimedAt: Date): Promise<void>;
 }
 
 export interface InvitationStore {

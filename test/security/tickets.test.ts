@@ -5,11 +5,14 @@
 // - a redemption re-checks, inside the write transaction, what it was checked against: an email
 //   change that lands while verifyEmail (or acceptInvitation) waits on a slow legacy script does
 //   not end verified (or accepted) for the new address.
+// And, from the review of the PostgreSQL store: giving a claimed ticket back (its effect failed)
+// releases that claim only, never a later redemption's.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { hashTicket } from '../../src/app/tickets.js';
 import { createConnection } from '../helpers/tenant.js';
 import { buildTenant, readAsAdmin, type Tenant, update } from './setup.js';
 
@@ -131,5 +134,25 @@ describe('redemptions re-check inside the write', () => {
       slow().delayMs = 0;
     }
     expect(await readAsAdmin(gw, tenant.admin, id, 'emailVerified organizations { roles }')).toEqual({ emailVerified: false, organizations: [] });
+  });
+});
+
+describe('giving a claimed ticket back', () => {
+  // A redemption claims the ticket, and gives it back when its effect fails (a legacy script
+  // refusing, say). The give-back names its own claim: a late or repeated one cannot make a ticket
+  // that another redemption has used since usable again.
+  it('gives back only the claim it made: a stale release leaves a ticket redeemed since then used', async () => {
+    const id = await tenant.user('thea');
+    const ticket = await resetTicket(id);
+    const store = gw.runtime.store;
+    const first = await store.tickets.claim('password_reset', hashTicket(ticket), new Date());
+    if (!first.ok) throw new Error(`claim refused: ${first.problem}`);
+    // That redemption's effect failed: it gives the ticket back, and the ticket works again.
+    await store.tickets.release(first.ticket.id, first.ticket.usedAt);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await reset(ticket, 'second-holder-pass-1')).toEqual([]);
+    // The first redemption's give-back again (late, repeated): the ticket stays used.
+    await store.tickets.release(first.ticket.id, first.ticket.usedAt);
+    expect(await reset(ticket, 'third-holder-pass-1')).toEqual(['TICKET_USED']);
   });
 });

@@ -1,6 +1,7 @@
 // Erasure and export of one user's data: everything the gateway holds about them (the
 // counterpart of ../sqlite/erasure.ts, statement for statement).
-import { and, eq, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { normalizeEmail } from '../../domain/keys.js';
 import type { AuditEntry, EventPlan, UserWrite } from '../types.js';
 import { exportDocument } from '../export.js';
 import { type IdHasher, pseudonymOf } from '../pseudonyms.js';
@@ -33,11 +34,18 @@ export async function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<
           .limit(1)
       ).length > 0;
     if (user.emailLower && !addressShared) {
-      await tx.delete(t.outbox).where(sql`${t.outbox.userId} IS NULL AND lower(${t.outbox.toAddress}) = ${user.emailLower}`);
+      // Compared in the domain's form (normalizeEmail), not by SQL lower(): PostgreSQL's folds
+      // non-ASCII letters (É = é) and composes nothing (NFD ≠ NFC), so it would miss or take rows
+      // that the domain, and SQLite's erasure, compare otherwise.
+      const sent = await tx.select({ id: t.outbox.id, to: t.outbox.toAddress }).from(t.outbox).where(isNull(t.outbox.userId));
+      const sentIds = sent.filter((r) => normalizeEmail(r.to) === user.emailLower).map((r) => r.id);
+      if (sentIds.length > 0) await tx.delete(t.outbox).where(inArray(t.outbox.id, sentIds));
       // Pending invitations belong to their organization: only an address the user had verified
       // (and no one else holds) lets their erasure cancel one; anyone may type an address.
       if (user.emailVerified) {
-        await tx.delete(t.invitations).where(sql`${t.invitations.acceptedAt} IS NULL AND lower(${t.invitations.email}) = ${user.emailLower}`);
+        const pending = await tx.select({ id: t.invitations.id, email: t.invitations.email }).from(t.invitations).where(isNull(t.invitations.acceptedAt));
+        const pendingIds = pending.filter((r) => normalizeEmail(r.email) === user.emailLower).map((r) => r.id);
+        if (pendingIds.length > 0) await tx.delete(t.invitations).where(inArray(t.invitations.id, pendingIds));
       }
     }
     await tx.update(t.invitations).set({ inviterId: pseudonym }).where(eq(t.invitations.inviterId, id));

@@ -8,7 +8,7 @@ import type { AuditEntry, ImportItem, ImportItemResult, ImportProblem, NewChange
 import { changedFields, insertedUserWrite } from '../changes.js';
 import { recordEvents } from './events.js';
 import { type RawUser, USER_COLUMNS, userFromRaw } from './raw.js';
-import { applyUserChanges, type Db, lockUserKeys, pgError, recordAudit, retrying, userColumns, violatedConstraint, violatedUserKey } from './shared.js';
+import { applyUserChanges, type Db, lockUserKeyBuckets, lockUserKeys, pgError, recordAudit, retrying, userColumns, userKeyOf, violatedConstraint, violatedUserKey } from './shared.js';
 import * as t from './tables.js';
 
 class ItemFailure extends Error {
@@ -98,8 +98,8 @@ const insertedEvents = (item: ImportItem): NewChangeEvent[] => (item.events ? it
 /** The keys a record claims: its id, and its email and username within its connection. */
 function keysOf(user: ImportItem['user']): string[] {
   const keys = [`id:${user.id}`];
-  if (user.email) keys.push(`email:${user.connectionId}:${normalizeEmail(user.email)}`);
-  if (user.username) keys.push(`username:${user.connectionId}:${normalizeUsername(user.username)}`);
+  if (user.email) keys.push(userKeyOf('email', user.connectionId, user.email));
+  if (user.username) keys.push(userKeyOf('username', user.connectionId, user.username));
   return keys;
 }
 
@@ -123,13 +123,9 @@ interface Prefetched {
 async function newRecords(tx: Db, items: ImportItem[]): Promise<Prefetched> {
   const claims = new Map<string, number>();
   for (const item of items) for (const k of keysOf(item.user)) claims.set(k, (claims.get(k) ?? 0) + 1);
-  // Serialised with every other writer of these emails and usernames (as users.create is).
-  const lockKeys = [...claims.keys()].filter((k) => !k.startsWith('id:')).sort();
-  if (lockKeys.length > 0) {
-    await tx.execute(
-      sql`SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT k FROM unnest(${sql.param(lockKeys)}::text[]) AS k ORDER BY k) AS keys`,
-    );
-  }
+  // Serialised with every other writer of these emails and usernames (as users.create is), by
+  // the same bucket locks: at most USER_KEY_BUCKETS of them, however large the batch.
+  await lockUserKeyBuckets(tx, [...claims.keys()].filter((k) => !k.startsWith('id:')));
   const ids = items.map((i) => i.user.id);
   const emails = items.filter((i) => i.user.email).map((i) => [i.user.connectionId, normalizeEmail(i.user.email as string)] as const);
   const usernames = items.filter((i) => i.user.username).map((i) => [i.user.connectionId, normalizeUsername(i.user.username as string)] as const);

@@ -30,10 +30,11 @@ import { eraseUser, exportUser } from './erasure.js';
 import { pgDeliveries, pgEvents, pgWebhooks, recordEvents } from './events.js';
 import { importBatch } from './imports.js';
 import { migratePg } from './migrate.js';
+import { DEFAULT_POOL, poolConfig, type PoolSettings, withClearTimeouts } from './pool.js';
 import { openReplicaRouting } from './replica.js';
 import { type RawUserWithRelations, standingFromRaw, subjectStanding, usersWithRelations, userWithRelationsFromRaw } from './raw.js';
-import { afterCondition, attributeConditions, attributeIndexStatements, orderClause } from './search.js';
-import { applyUserChanges, changedFields, type Db, lockUserKeys, pgError, recordAudit, retrying, userColumns, violatedUserKey } from './shared.js';
+import { afterCondition, attributeConditions, attributeIndexes, orderClause } from './search.js';
+import { applyUserChanges, changedFields, type Db, lockUserKeys, recordAudit, retrying, userColumns, violatedUserKey } from './shared.js';
 import * as t from './tables.js';
 import { enqueue, insertTicket, pgInvitations, pgTickets } from './tickets.js';
 
@@ -47,8 +48,10 @@ export interface PgStoreOptions {
   onStatement?: (sql: string) => void;
   onPool?: (name: string, pool: { totalCount: number; idleCount: number; waitingCount: number }) => void;
   pseudonymSecret?: string | null;
-  /** Connections in the pool (default 10). */
-  poolSize?: number;
+  /** The pools' size and acquire timeout (DATABASE_POOL_SIZE, DATABASE_POOL_TIMEOUT_MS; the replica's pool alike). */
+  pool?: PoolSettings;
+  /** DATABASE_MIGRATION_LOCK_WAIT_MS: how long a start waits for another instance's migration (./migrate.ts). */
+  migrationLockWaitMs?: number;
   /** Import keys held in memory before the TEMP table (default IMPORT_KEYS_IN_MEMORY). */
   importKeysInMemory?: number;
   /** DATABASE_READ_URL: a streaming replica for a request's plain reads (./replica.ts). */
@@ -70,16 +73,17 @@ async function pseudonymSecretIn(db: Db): Promise<string> {
 }
 
 export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
+  const poolSettings = opts.pool ?? DEFAULT_POOL;
   const routing = opts.readUrl
-    ? openReplicaRouting({ primaryUrl: opts.url, replicaUrl: opts.readUrl, poolSize: opts.poolSize ?? 10, redisUrl: opts.redisUrl, redisPrefix: opts.redisPrefix })
+    ? openReplicaRouting({ primaryUrl: opts.url, replicaUrl: opts.readUrl, pool: poolSettings, redisUrl: opts.redisUrl, redisPrefix: opts.redisPrefix })
     : null;
-  const pool = routing?.pool ?? new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, idleTimeoutMillis: 10_000 });
+  const pool = routing?.pool ?? withClearTimeouts(new pg.Pool(poolConfig(opts.url, poolSettings)), 'primary', poolSettings);
   // An idle client's error (the server restarted) must not take the process down; the next query reconnects.
   pool.on('error', () => undefined);
   let migration;
   try {
     await routing?.ready();
-    migration = await migratePg(pool, opts.migrationsFolder);
+    migration = await migratePg(pool, opts.migrationsFolder, { lockWaitMs: opts.migrationLockWaitMs });
   } catch (err) {
     await pool.end();
     await routing?.close();
@@ -188,17 +192,37 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       });
     },
     async indexAttributes(_connectionId, keys) {
-      for (const k of keys) {
-        for (const statement of attributeIndexStatements(k.object, k.key)) {
-          try {
-            await db.execute(sql.raw(statement));
-          } catch (err) {
-            // Two instances declaring the same key at once: IF NOT EXISTS does not cover the race
-            // in the catalog, and the other instance's index is the same index.
-            const code = pgError(err)?.code;
-            if (code !== '23505' && code !== '42P07') throw err;
+      // CREATE INDEX CONCURRENTLY: writes to users go on while an index builds (a plain CREATE
+      // INDEX holds off every insert and update of users until it is done). It runs outside a
+      // transaction, on a client of the pool held for the builds, under a session advisory lock
+      // (per schema): an instance building waits for another one's build, so an index found
+      // INVALID under the lock is the leftover of a build that was interrupted (a crash, a
+      // cancel), never one in progress, and it is dropped and built again (IF NOT EXISTS alone
+      // would keep it unused for ever).
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`profile-gateway:attribute-indexes:${await currentSchema(client)}`]);
+        try {
+          for (const k of keys) {
+            for (const index of attributeIndexes(k.object, k.key)) {
+              const state = await client.query<{ valid: boolean }>(
+                "SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1 AND c.relnamespace = to_regnamespace(current_schema())",
+                [index.name],
+              );
+              if (state.rows[0]?.valid === false) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index.name}`);
+              await client.query(index.create);
+            }
           }
+        } finally {
+          await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [`profile-gateway:attribute-indexes:${await currentSchema(client)}`]);
         }
+      } catch (err) {
+        broken = err instanceof Error ? err : new Error(String(err));
+        throw err;
+      } finally {
+        // A client whose statement failed mid-build may be in any state: discarded, not reused.
+        client.release(broken);
       }
     },
     async usersPage(connectionId, { first, after }) {
@@ -389,14 +413,21 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     },
     async importKeys() {
       // The most recent keys in memory (a round trip a record would be most of an import's time),
-      // the older ones spilled to a TEMP table on a client of their own: memory stays bounded
-      // whatever the file's size, and only a file past the bound pays a statement a record.
+      // the older ones spilled to a TEMP table: memory stays bounded whatever the file's size, and
+      // only a file past the bound pays a statement a record. A TEMP table lives in one session,
+      // so the spill has a connection of its own for the rest of the import, opened beside the pool
+      // (never one of the pool's: an import would hold it for its whole run, and a few concurrent
+      // imports would starve every request, and the import's own batches, of connections).
       const table = `import_keys_${randomBytes(6).toString('hex')}`;
-      let client: pg.PoolClient | null = null;
+      let client: pg.Client | null = null;
       const recent = new Set<string>();
       const spill = async () => {
         if (!client) {
-          client = await pool.connect();
+          const opened = new pg.Client({ connectionString: opts.url, connectionTimeoutMillis: poolSettings.timeoutMs });
+          // A dropped connection fails the next statement; it must not take the process down meanwhile.
+          opened.on('error', () => undefined);
+          await opened.connect();
+          client = opened;
           await client.query(`CREATE TEMP TABLE ${table} (key text PRIMARY KEY)`);
         }
         const keys = [...recent];
@@ -418,13 +449,10 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         },
         async close() {
           recent.clear();
-          const held = client as pg.PoolClient | null;
-          if (!held) return;
-          try {
-            await held.query(`DROP TABLE IF EXISTS ${table}`);
-          } finally {
-            held.release();
-          }
+          const held = client as pg.Client | null;
+          client = null;
+          // The TEMP table goes with the session.
+          if (held) await held.end().catch(() => undefined);
         },
       };
     },
@@ -574,6 +602,10 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       await routing?.close();
     },
   };
+}
+
+async function currentSchema(client: pg.PoolClient): Promise<string> {
+  return (await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s ?? 'public';
 }
 
 function takenKeys(clash: { email: boolean; username: boolean }): UserKey[] {

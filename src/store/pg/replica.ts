@@ -14,6 +14,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { currentReadScope, type ReadScope } from '../read-scope.js';
+import { poolConfig, type PoolSettings, withClearTimeouts } from './pool.js';
 
 /** How long a caller's last write position is kept: longer than any replica lag worth reading. */
 export const POSITION_TTL_MS = 5_000;
@@ -118,12 +119,12 @@ export interface ReplicaRouting {
 export function openReplicaRouting(opts: {
   primaryUrl: string;
   replicaUrl: string;
-  poolSize: number;
+  pool: PoolSettings;
   redisUrl?: string | null;
   redisPrefix?: string;
 }): ReplicaRouting {
   const positions = opts.redisUrl ? redisPositions(opts.redisUrl, opts.redisPrefix ?? 'profile-gateway:') : memoryPositions();
-  const replica = new pg.Pool({ connectionString: opts.replicaUrl, max: opts.poolSize, idleTimeoutMillis: 10_000 });
+  const replica = withClearTimeouts(new pg.Pool(poolConfig(opts.replicaUrl, opts.pool)), 'replica', opts.pool);
   replica.on('error', () => undefined);
   const primaryOnly = new AsyncLocalStorage<true>();
 
@@ -177,7 +178,7 @@ export function openReplicaRouting(opts: {
       return run() as never;
     }
   }
-  const pool = new RoutingPool({ connectionString: opts.primaryUrl, max: opts.poolSize, idleTimeoutMillis: 10_000 });
+  const pool = withClearTimeouts(new RoutingPool(poolConfig(opts.primaryUrl, opts.pool)), 'primary', opts.pool);
 
   async function wrote(): Promise<void> {
     const scope = currentReadScope();

@@ -21,12 +21,15 @@ const jsonSql = (object: AttributeCondition['object'], key: string) => `(${COLUM
 /** The attribute as text (for a prefix). */
 const textSql = (object: AttributeCondition['object'], key: string) => `(${COLUMNS[object]} ->> '${checked(key)}')`;
 
-/** The index statements for one attribute: per connection, one for comparisons and one for prefixes. */
-export function attributeIndexStatements(object: AttributeCondition['object'], key: string): string[] {
+/**
+ * The indexes of one attribute: per connection, one for comparisons and one for prefixes. Each is
+ * built CONCURRENTLY (outside a transaction), so writes to users go on while it builds.
+ */
+export function attributeIndexes(object: AttributeCondition['object'], key: string): { name: string; create: string }[] {
   const name = `users_attr_${createHash('sha256').update(`${object}.${key}`).digest('hex').slice(0, 16)}`;
   return [
-    `CREATE INDEX IF NOT EXISTS ${name} ON users (connection_id, ${jsonSql(object, key)})`,
-    `CREATE INDEX IF NOT EXISTS ${name}_t ON users (connection_id, ${textSql(object, key)} text_pattern_ops)`,
+    { name, create: `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${name} ON users (connection_id, ${jsonSql(object, key)})` },
+    { name: `${name}_t`, create: `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${name}_t ON users (connection_id, ${textSql(object, key)} text_pattern_ops)` },
   ];
 }
 

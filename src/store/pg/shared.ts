@@ -1,4 +1,5 @@
 // Helpers shared by the PostgreSQL store's modules (the counterparts of ../sqlite/shared.ts).
+import { createHash } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
@@ -98,6 +99,43 @@ export async function retrying<T>(run: () => Promise<T>, attempts = 3): Promise<
 }
 
 /**
+ * The user-key locks: every email or username key (`email:<connection>:<normalised>`,
+ * `username:<connection>:<normalised>`) is hashed into one of USER_KEY_BUCKETS buckets, and a
+ * writer holds the transaction-scoped advisory lock (USER_KEY_LOCK_CLASS, bucket) of each bucket
+ * its keys fall in. One lock per key would let an import batch (up to 1000 keys) take 1000 locks,
+ * and a few concurrent imports exhaust the server's lock table (`max_locks_per_transaction` ×
+ * connections); buckets bound the whole gateway's user-key locks at USER_KEY_BUCKETS held at once,
+ * whatever the concurrency. Two keys sharing a bucket only serialise their writers a little more.
+ * Every writer of an email or username (create, update, invitation accept and logins through
+ * them, imports) goes through userKeyBuckets and lockUserKeyBuckets: the same key function
+ * everywhere, so they serialise with each other.
+ */
+export const USER_KEY_BUCKETS = 1024;
+/** The first key of the two-int advisory locks (its own space, apart from the bigint locks of events and migrations). */
+export const USER_KEY_LOCK_CLASS = 0x70676b79;
+
+/** The lock key of one email or username of a connection. */
+export function userKeyOf(kind: 'email' | 'username', connectionId: string, value: string): string {
+  return `${kind}:${connectionId}:${kind === 'email' ? normalizeEmail(value) : normalizeUsername(value)}`;
+}
+
+/** The distinct buckets of `keys`, ascending: the one order every writer takes them in, so none deadlock on them. */
+export function userKeyBuckets(keys: Iterable<string>): number[] {
+  const buckets = new Set<number>();
+  for (const key of keys) buckets.add(createHash('sha256').update(key).digest().readUInt32BE(0) % USER_KEY_BUCKETS);
+  return [...buckets].sort((a, b) => a - b);
+}
+
+/** Takes the buckets' locks to the end of the transaction, in ascending order, in one statement. */
+export async function lockUserKeyBuckets(tx: Db, keys: Iterable<string>): Promise<void> {
+  const buckets = userKeyBuckets(keys);
+  if (buckets.length === 0) return;
+  await tx.execute(
+    sql`SELECT count(pg_advisory_xact_lock(${USER_KEY_LOCK_CLASS}::int, b)) FROM (SELECT b FROM unnest(${sql.param(buckets)}::int[]) AS b ORDER BY b) AS buckets`,
+  );
+}
+
+/**
  * Serialises, to the end of the transaction, the writers of one email or username of a connection:
  * the check that no other user of a database connection holds it, then the write, cannot interleave
  * with another writer's (usernames have a unique index too; emails are unique only in database
@@ -105,10 +143,9 @@ export async function retrying<T>(run: () => Promise<T>, attempts = 3): Promise<
  */
 export async function lockUserKeys(tx: Db, connectionId: string, values: { email?: string | null; username?: string | null }): Promise<void> {
   const keys: string[] = [];
-  if (values.email) keys.push(`email:${connectionId}:${normalizeEmail(values.email)}`);
-  if (values.username) keys.push(`username:${connectionId}:${normalizeUsername(values.username)}`);
-  // In one order, so two writers taking the same two keys cannot deadlock.
-  for (const key of keys.sort()) await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
+  if (values.email) keys.push(userKeyOf('email', connectionId, values.email));
+  if (values.username) keys.push(userKeyOf('username', connectionId, values.username));
+  await lockUserKeyBuckets(tx, keys);
 }
 
 /**

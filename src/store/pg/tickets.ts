@@ -68,8 +68,9 @@ export function pgTickets(db: Db): TicketStore {
         return { ok: true as const, ticket: { ...ticket, usedAt: now } };
       });
     },
-    async release(id) {
-      await db.update(t.tickets).set({ usedAt: null }).where(eq(t.tickets.id, id));
+    async release(id, claimedAt) {
+      // Only the claim this redemption made: a ticket used since by anyone else stays used.
+      await db.update(t.tickets).set({ usedAt: null }).where(and(eq(t.tickets.id, id), eq(t.tickets.usedAt, claimedAt)));
     },
   };
 }

@@ -1,5 +1,6 @@
 // Erasure and export of one user's data: everything the gateway holds about them.
-import { and, eq, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { normalizeEmail } from '../../domain/keys.js';
 import type { AuditEntry, EventPlan, UserWrite } from '../types.js';
 import { exportDocument } from '../export.js';
 import { type IdHasher, pseudonymOf } from '../pseudonyms.js';
@@ -46,11 +47,18 @@ export function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditE
         .limit(1)
         .get() !== undefined;
     if (user.emailLower && !addressShared) {
-      tx.delete(t.outbox).where(sql`${t.outbox.userId} IS NULL AND lower(${t.outbox.toAddress}) = ${user.emailLower}`).run();
+      // Compared in the domain's form (normalizeEmail), not by SQL lower(): it composes nothing
+      // (an NFD address is the NFC one to the domain) and PostgreSQL's folds non-ASCII letters,
+      // so both stores would find other rows than the domain compares as the same address.
+      const sent = tx.select({ id: t.outbox.id, to: t.outbox.toAddress }).from(t.outbox).where(isNull(t.outbox.userId)).all();
+      const sentIds = sent.filter((r) => normalizeEmail(r.to) === user.emailLower).map((r) => r.id);
+      if (sentIds.length > 0) tx.delete(t.outbox).where(inArray(t.outbox.id, sentIds)).run();
       // Pending invitations belong to their organization: only an address the user had verified
       // (and no one else holds) lets their erasure cancel one; anyone may type an address.
       if (user.emailVerified) {
-        tx.delete(t.invitations).where(sql`${t.invitations.acceptedAt} IS NULL AND lower(${t.invitations.email}) = ${user.emailLower}`).run();
+        const pending = tx.select({ id: t.invitations.id, email: t.invitations.email }).from(t.invitations).where(isNull(t.invitations.acceptedAt)).all();
+        const pendingIds = pending.filter((r) => normalizeEmail(r.email) === user.emailLower).map((r) => r.id);
+        if (pendingIds.length > 0) tx.delete(t.invitations).where(inArray(t.invitations.id, pendingIds)).run();
       }
     }
     tx.update(t.invitations).set({ inviterId: pseudonym }).where(eq(t.invitations.inviterId, id)).run();

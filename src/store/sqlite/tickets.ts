@@ -75,8 +75,9 @@ export function sqliteTickets(db: Db): TicketStore {
         return { ok: true as const, ticket: { ...ticket, usedAt: now } };
       });
     },
-    async release(id) {
-      db.update(t.tickets).set({ usedAt: null }).where(eq(t.tickets.id, id)).run();
+    async release(id, claimedAt) {
+      // Only the claim this redemption made: a ticket used since by anyone else stays used.
+      db.update(t.tickets).set({ usedAt: null }).where(and(eq(t.tickets.id, id), eq(t.tickets.usedAt, claimedAt))).run();
     },
   };
 }
