@@ -1,6 +1,6 @@
 // Helpers shared by the PostgreSQL store's modules (the counterparts of ../sqlite/shared.ts).
 import { createHash } from 'node:crypto';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, type SQL, sql } from 'drizzle-orm';
 import type { NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
@@ -181,3 +181,15 @@ export async function applyUserChanges(tx: Db, current: UserRow, changes: UserCh
   }
   return { user, changed };
 }
+
+/** Rows in the order of `ids` (null for a missing one). */
+export const inOrder = <T>(ids: readonly string[], rows: T[], key: (row: T) => string): (T | null)[] => {
+  const byId = new Map(rows.map((r) => [key(r), r]));
+  return ids.map((id) => byId.get(id) ?? null);
+};
+export const grouped = <T>(ids: readonly string[], rows: T[], key: (row: T) => string): T[][] => {
+  const byId = new Map<string, T[]>(ids.map((id) => [id, []]));
+  for (const r of rows) byId.get(key(r))?.push(r);
+  return ids.map((id) => byId.get(id) ?? []);
+};
+export const anyOf = (column: SQL | typeof t.users.id, ids: readonly string[]) => sql`${column} = ANY(${sql.param([...ids])}::text[])`;
