@@ -30,7 +30,32 @@ export async function writeUser(
 ): Promise<UpdateResult> {
   // One write per user at a time in this process: a race is then lost only to another instance,
   // and a few decisions suffice even when hundreds of requests write one user at once.
-  return oneAtATime(store, id, () => decideAndApply(store, id, read, decide, audit, opts));
+  return oneAtATime(store, id, async () => {
+    const { expectedVersion, ...applyOptions } = opts;
+    let current = read ?? (await store.users.byIds([id]))[0] ?? null;
+    for (let attempt = 1; ; attempt++) {
+      if (!current) return { ok: false, notFound: true };
+      if (expectedVersion != null && expectedVersion !== current.version) {
+        return { ok: false, versionConflict: { expected: expectedVersion, actual: current.version } };
+      }
+      const decision = decide(current);
+      if ('errors' in decision) return { ok: false, errors: decision.errors };
+      const result = await store.users.apply(id, current, decision, audit, applyOptions);
+      if (result.ok || !('stale' in result)) return result;
+      if (attempt >= WRITE_ATTEMPTS) {
+        const busy: UserError = {
+          ...versionConflict(current.version, result.current.version),
+          message: 'The profile was being changed by many other requests at the same moment; reload it and try again.',
+        };
+        return { ok: false, errors: [busy] };
+      }
+      current = result.current;
+      // The first retry at once (on SQLite it cannot lose again); then a random pause whose range
+      // doubles up to a second (exponential backoff with full jitter), so many writers of one user
+      // spread out instead of colliding again.
+      if (attempt > 1) await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 4 * 2 ** attempt)));
+    }
+  });
 }
 
 const queues = new WeakMap<Store, Map<string, Promise<unknown>>>();
@@ -50,39 +75,5 @@ async function oneAtATime<T>(store: Store, id: string, fn: () => Promise<T>): Pr
     return await run;
   } finally {
     if (byUser.get(id) === settled) byUser.delete(id);
-  }
-}
-
-async function decideAndApply(
-  store: Store,
-  id: string,
-  read: UserRow | null,
-  decide: (current: UserRow) => UserDecision | { errors: UserError[] },
-  audit: AuditEntry,
-  opts: WriteOptions,
-): Promise<UpdateResult> {
-  const { expectedVersion, ...applyOptions } = opts;
-  let current = read ?? (await store.users.byIds([id]))[0] ?? null;
-  for (let attempt = 1; ; attempt++) {
-    if (!current) return { ok: false, notFound: true };
-    if (expectedVersion != null && expectedVersion !== current.version) {
-      return { ok: false, versionConflict: { expected: expectedVersion, actual: current.version } };
-    }
-    const decision = decide(current);
-    if ('errors' in decision) return { ok: false, errors: decision.errors };
-    const result = await store.users.apply(id, current, decision, audit, applyOptions);
-    if (result.ok || !('stale' in result)) return result;
-    if (attempt >= WRITE_ATTEMPTS) {
-      const busy: UserError = {
-        ...versionConflict(current.version, result.current.version),
-        message: 'The profile was being changed by many other requests at the same moment; reload it and try again.',
-      };
-      return { ok: false, errors: [busy] };
-    }
-    current = result.current;
-    // The first retry at once (on SQLite it cannot lose again); then a random pause whose range
-    // doubles up to a second (exponential backoff with full jitter), so many writers of one user
-    // spread out instead of colliding again.
-    if (attempt > 1) await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 4 * 2 ** attempt)));
   }
 }
