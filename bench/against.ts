@@ -17,7 +17,7 @@ import { gatewayEnv } from './lib/gateway-env.js';
 import { type LoadResult, runLoad } from './lib/load.js';
 import { memoryOf, runMeasured, type Started, startProcess, stopProcess } from './lib/proc.js';
 import { LOGIN, loginInput, noErrors, noUserErrors, PAGE, PROFILE, pick, UPDATE } from './lib/queries.js';
-import { buildTenant, newSecret, type Tenant } from './lib/tenant.js';
+import { buildTenant, inProcessSamples, newSecret, type Tenant } from './lib/tenant.js';
 import { checkoutTree, currentTree, type Tree } from './lib/tree.js';
 
 export interface AgainstOptions {
@@ -279,10 +279,7 @@ export async function runAgainst(opts: AgainstOptions, log: (line: string) => vo
       secret,
       adminToken: tokens.admin,
       loginToken: tokens.login,
-      profileId: tenant.profileId,
-      ownIds: tenant.ownIds.slice(0, 20_000),
-      pageAfterIds: tenant.allIds.filter((_, i) => i % 7 === 0).slice(0, 10_000),
-      google: tenant.google.slice(0, 1000),
+      ...inProcessSamples(tenant),
       iterations: opts.f1Iterations,
     };
     const configFile = join(dir, 'inprocess.json');

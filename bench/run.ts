@@ -46,7 +46,7 @@ import {
   UPDATE,
 } from './lib/queries.js';
 import { type BenchResults, type InstancesRow, type Target, toMarkdown } from './lib/report.js';
-import { buildTenant, DEPARTMENTS, newSecret, type Tenant } from './lib/tenant.js';
+import { buildTenant, DEPARTMENTS, inProcessSamples, newSecret, type Tenant } from './lib/tenant.js';
 import { currentTree, type Tree } from './lib/tree.js';
 
 const USAGE = `npm run bench -- [options]
@@ -427,10 +427,7 @@ async function runInProcess(dir: string, dbPath: string, secret: string, tokens:
     secret,
     adminToken: tokens.admin,
     loginToken: tokens.login,
-    profileId: tenant.profileId,
-    ownIds: tenant.ownIds.slice(0, 20_000),
-    pageAfterIds: tenant.allIds.filter((_, i) => i % 7 === 0).slice(0, 10_000),
-    google: tenant.google.slice(0, 1000),
+    ...inProcessSamples(tenant),
     iterations: opts.f1Iterations,
   };
   const configFile = join(dir, 'inprocess.json');

@@ -242,3 +242,13 @@ export async function buildTenant(dbPath: string, n: number): Promise<Tenant> {
 
 /** A fresh secret for the gateway's HS256 tokens. */
 export const newSecret = () => randomBytes(32).toString('base64url');
+
+/** What bench/inprocess.ts measures on a tenant (F1, F2, statement counts): the same samples for every tree. */
+export function inProcessSamples(tenant: Tenant): { profileId: string; ownIds: string[]; pageAfterIds: string[]; google: Tenant['google'] } {
+  return {
+    profileId: tenant.profileId,
+    ownIds: tenant.ownIds.slice(0, 20_000),
+    pageAfterIds: tenant.allIds.filter((_, i) => i % 7 === 0).slice(0, 10_000),
+    google: tenant.google.slice(0, 1000),
+  };
+}
