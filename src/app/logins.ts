@@ -13,7 +13,7 @@ import {
   userIdFor,
   wellFormedProfile,
 } from '../domain/login-sync.js';
-import type { ConnectionRow, UserChanges, UserRow } from '../store/types.js';
+import type { ConnectionRow, LoginBookkeeping, UserChanges, UserRow } from '../store/types.js';
 import { profileColumns } from './columns.js';
 import type { AppContext } from './context.js';
 import { notFound, unauthenticated } from './errors.js';
@@ -60,7 +60,7 @@ const unavailable = (connection: ConnectionRow) =>
 /** Verifying against this when no user matches keeps a miss as slow as a wrong password. */
 let dummyHash: Promise<string> | null = null;
 
-function bookkeeping(current: { loginsCount: number } | null, ip: string | null | undefined): UserChanges {
+function bookkeeping(current: { loginsCount: number } | null, ip: string | null | undefined): LoginBookkeeping {
   const now = new Date();
   return {
     lastLogin: now,
@@ -124,12 +124,12 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
     w.existing,
     (current) => {
       if (current.blocked) return { errors: USER_BLOCKED().userErrors };
+      // Migrated by a concurrent login since the script answered: the legacy password is no longer
+      // theirs, and its login must not overwrite what the user has changed here since.
+      if (w.source === 'custom_database' && current.migrated && !w.existing?.migrated) return { errors: WRONG_CREDENTIALS().userErrors };
       return {
-        changes: {
-          ...profileColumns(loginProfileChanges(w.source, sync, false, w.profile)),
-          ...bookkeeping(current, w.ip),
-          ...w.extra,
-        },
+        changes: { ...profileColumns(loginProfileChanges(w.source, sync, false, w.profile)), ...w.extra },
+        bookkeeping: bookkeeping(current, w.ip),
       };
     },
     audit,
@@ -291,7 +291,7 @@ async function writeLocalLogin(
       if (current.blocked) return { errors: USER_BLOCKED().userErrors };
       // A rehash replaces the hash just verified: not if the profile (and so maybe the password) changed meanwhile.
       const keep = rehash !== null && current.version === user.version;
-      return { changes: { ...bookkeeping(current, ip), ...(keep ? { passwordRehash: rehash } : {}) } };
+      return { changes: {}, bookkeeping: { ...bookkeeping(current, ip), ...(keep ? { passwordRehash: rehash } : {}) } };
     },
     { actorId: caller.sub, operation: 'authenticate' },
     // Bookkeeping and a rehash only: the plan finds no profile change and emits nothing (and, an

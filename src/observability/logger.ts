@@ -91,9 +91,20 @@ function oneError(err: Error): { type: string; message: string; code?: string } 
   const code = (err as { code?: unknown }).code;
   return {
     type: err.constructor?.name || 'Error',
-    message: scrub(err.message),
+    message: scrub(withoutValues(err.message, code)),
     ...(typeof code === 'string' && /^[A-Za-z0-9_.-]{1,40}$/.test(code) ? { code } : {}),
   };
+}
+
+/**
+ * An error's message without the values it may quote: drizzle's "Failed query: …" names the
+ * statement's parameters after "params:" (names, metadata, anything a user typed), and
+ * PostgreSQL's data exceptions (SQLSTATE class 22) quote the offending input.
+ */
+function withoutValues(message: string, code: unknown): string {
+  if (typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code)) return `data exception (SQLSTATE ${code})`;
+  const params = message.search(/\n?params: /);
+  return params >= 0 ? `${message.slice(0, params)} (parameters not logged)` : message;
 }
 
 /** The last Error of `cause` (and GraphQL's `originalError`) links, at most a few deep. */

@@ -1,11 +1,11 @@
 // What a write changes, the same for every dialect: the domain names of the columns whose value
-// really changes, and which of them are login bookkeeping rather than a change of the profile.
-import type { NewUser, UserChanges, UserRow, UserWrite } from './types.js';
+// really changes (a decision's changes and a login's bookkeeping alike).
+import type { LoginBookkeeping, NewUser, UserChanges, UserRow, UserWrite } from './types.js';
 
 /** The domain names of the columns whose value really changes (the password always counts). */
-export function changedFields(current: UserRow, changes: UserChanges): string[] {
+export function changedFields(current: UserRow, changes: UserChanges & LoginBookkeeping): string[] {
   const out: string[] = [];
-  for (const [key, value] of Object.entries(changes) as [keyof UserChanges, unknown][]) {
+  for (const [key, value] of Object.entries(changes) as [keyof (UserChanges & LoginBookkeeping), unknown][]) {
     if (value === undefined || key === 'blockedByOrganizationId') continue;
     if (key === 'passwordHash' || key === 'passwordSetInCustomDatabase') {
       out.push('password');
@@ -27,9 +27,7 @@ export function changedFields(current: UserRow, changes: UserChanges): string[] 
   return out;
 }
 
-export const LOGIN_BOOKKEEPING = new Set(['last_login', 'logins_count', 'last_ip', 'profile_synced_at', 'password_rehash']);
-
-const COLUMN_TO_FIELD: Partial<Record<keyof UserChanges, string>> = {
+const COLUMN_TO_FIELD: Partial<Record<keyof (UserChanges & LoginBookkeeping), string>> = {
   emailVerified: 'email_verified',
   phoneNumber: 'phone_number',
   phoneVerified: 'phone_verified',

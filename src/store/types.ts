@@ -170,13 +170,20 @@ export interface NewUser {
   identity: Omit<IdentityRow, 'userId' | 'connectionId'>;
 }
 
-/** Column values to write; the store bumps `version` and `updated_at` only when something differs. */
+/** A login's bookkeeping: written with a login's decision, never a change of the profile (the version stays). */
+export type LoginBookkeeping = Partial<Pick<UserRow, 'lastLogin' | 'lastIp' | 'loginsCount' | 'profileSyncedAt'>> & {
+  /** The same password in the current scheme. */
+  passwordRehash?: string;
+};
+
+/**
+ * Profile column values to write: when one differs from the row, the store bumps `version` (and
+ * `updated_at` changes with any write).
+ */
 export type UserChanges = Partial<
-  Omit<UserRow, 'id' | 'connectionId' | 'version' | 'createdAt' | 'updatedAt'> & {
+  Omit<UserRow, 'id' | 'connectionId' | 'version' | 'createdAt' | 'updatedAt' | 'lastLogin' | 'lastIp' | 'loginsCount' | 'profileSyncedAt'> & {
     /** A new password (counts as a change of the profile, whatever the value). */
     passwordHash: string;
-    /** The same password in the current scheme, at login: bookkeeping, not a change of the profile. */
-    passwordRehash: string;
     /** A legacy database's script changed the password: nothing to store, but it counts as a change. */
     passwordSetInCustomDatabase: true;
     /** An imported hash: a change only if it differs from the stored one (re-running an import changes nothing). */
@@ -190,6 +197,8 @@ export type UserChanges = Partial<
  */
 export interface UserDecision {
   changes: UserChanges;
+  /** A login's bookkeeping, written with the changes; it alone leaves the version as it is. */
+  bookkeeping?: LoginBookkeeping;
   /** Written to the outbox in the same transaction, if anything changed. */
   messages?: NewOutboxMessage[];
   /** Written in the same transaction, if anything changed (an email change's verification ticket). */

@@ -36,9 +36,9 @@ describe('writeUser: decide, compare-and-set, decide again', () => {
   it('a login that leaves the version alone still makes an older decision stale (the logins count moved)', async () => {
     const id = await newUser('bookkeeping@example.com');
     const seen = await row(id);
-    const login = await gw.runtime.store.users.apply(id, seen, { changes: { loginsCount: seen.loginsCount + 1, lastLogin: new Date() } }, audit, keys);
+    const login = await gw.runtime.store.users.apply(id, seen, { changes: {}, bookkeeping: { loginsCount: seen.loginsCount + 1, lastLogin: new Date() } }, audit, keys);
     expect(login).toMatchObject({ ok: true, user: { version: seen.version, loginsCount: seen.loginsCount + 1 } });
-    const late = await gw.runtime.store.users.apply(id, seen, { changes: { loginsCount: seen.loginsCount + 1 } }, audit, keys);
+    const late = await gw.runtime.store.users.apply(id, seen, { changes: {}, bookkeeping: { loginsCount: seen.loginsCount + 1 } }, audit, keys);
     expect(late).toMatchObject({ ok: false, stale: true });
   });
 

@@ -4,8 +4,8 @@ import { and, eq, isNull, type SQL, sql } from 'drizzle-orm';
 import type { NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
-import { changedFields, LOGIN_BOOKKEEPING } from '../changes.js';
-import type { AuditEntry, UserChanges, UserKey, UserRow } from '../types.js';
+import { changedFields } from '../changes.js';
+import type { AuditEntry, LoginBookkeeping, UserChanges, UserKey, UserRow } from '../types.js';
 import * as t from './tables.js';
 
 /** The pool's database or a transaction on one of its clients: the same query builder. */
@@ -149,21 +149,30 @@ export async function lockUserKeys(tx: Db, connectionId: string, values: { email
 }
 
 /**
- * Writes changes to a user inside a transaction: bumps `version` when a profile field really
- * changed (login bookkeeping alone does not), keeps the lower-cased lookup columns in step.
+ * Writes a decision's changes (and a login's bookkeeping) to a user inside a transaction: bumps
+ * `version` when one of `changes` really changed the row (bookkeeping never does), keeps the
+ * lower-cased lookup columns in step.
  */
-export async function applyUserChanges(tx: Db, current: UserRow, changes: UserChanges, now: Date): Promise<{ user: UserRow; changed: string[] }> {
+export async function applyUserChanges(
+  tx: Db,
+  current: UserRow,
+  changes: UserChanges,
+  now: Date,
+  bookkeeping: LoginBookkeeping = {},
+): Promise<{ user: UserRow; changed: string[] }> {
   if (changes.importedPasswordHash !== undefined) {
     const { importedPasswordHash, ...rest } = changes;
     const stored = (await tx.select({ h: t.users.passwordHash }).from(t.users).where(eq(t.users.id, current.id)))[0]?.h;
     changes = stored === importedPasswordHash ? rest : { ...rest, passwordHash: importedPasswordHash };
   }
-  const changed = changedFields(current, changes);
+  const profileChanged = changedFields(current, changes).length > 0;
+  const changed = changedFields(current, { ...changes, ...bookkeeping });
   if (changed.length === 0) return { user: current, changed };
-  const profileChanged = changed.some((f) => !LOGIN_BOOKKEEPING.has(f));
-  const { passwordRehash, passwordSetInCustomDatabase: _external, ...columns } = changes;
+  const { passwordSetInCustomDatabase: _external, ...columns } = changes;
+  const { passwordRehash, ...logged } = bookkeeping;
   const values: Record<string, unknown> = {
     ...columns,
+    ...logged,
     ...(passwordRehash !== undefined ? { passwordHash: passwordRehash } : {}),
     updatedAt: now,
     version: profileChanged ? current.version + 1 : current.version,

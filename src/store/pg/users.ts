@@ -52,13 +52,16 @@ export function pgUsers({ db, hashId, onPrimary, url, poolSettings, importKeysIn
 
   /** A legacy database owns its users' emails and usernames: a stale cached copy gives way. */
   async function releaseLegacyClaims(tx: Db, user: Pick<UserRow, 'id' | 'connectionId'>, values: { email?: string | null; username?: string | null }): Promise<void> {
+    // A change of that user's profile like any other: its version moves, so a write decided on the
+    // row before (compare-and-set on version) is decided again.
+    const released = () => ({ version: sql`${t.users.version} + 1`, updatedAt: new Date() });
     const others = (column: typeof t.users.emailLower | typeof t.users.usernameLower, value: string) =>
       and(eq(t.users.connectionId, user.connectionId), eq(column, value), eq(t.users.migrated, false), sql`${t.users.id} <> ${user.id}`);
     if (values.email) {
-      await tx.update(t.users).set({ email: null, emailLower: null, emailVerified: false }).where(others(t.users.emailLower, normalizeEmail(values.email)));
+      await tx.update(t.users).set({ email: null, emailLower: null, emailVerified: false, ...released() }).where(others(t.users.emailLower, normalizeEmail(values.email)));
     }
     if (values.username) {
-      await tx.update(t.users).set({ username: null, usernameLower: null }).where(others(t.users.usernameLower, normalizeUsername(values.username)));
+      await tx.update(t.users).set({ username: null, usernameLower: null, ...released() }).where(others(t.users.usernameLower, normalizeUsername(values.username)));
     }
   }
 
@@ -181,7 +184,7 @@ export function pgUsers({ db, hashId, onPrimary, url, poolSettings, importKeysIn
         if (current.version !== base.version || current.loginsCount !== base.loginsCount) return { ok: false, stale: true, current };
         const planned = decision;
         const changes = planned.changes;
-        const changed = changedFields(current, changes);
+        const changed = changedFields(current, { ...changes, ...planned.bookkeeping });
         if (changed.length === 0) {
           if (opts.identityProfileData !== undefined) await updateIdentityProfile(tx, current, opts.identityProfileData);
           return { ok: true, user: current, changed };
@@ -197,7 +200,7 @@ export function pgUsers({ db, hashId, onPrimary, url, poolSettings, importKeysIn
           if (clash.email || clash.username) return { ok: false, taken: takenKeys(clash) };
         }
         const now = new Date();
-        const { user: row } = await applyUserChanges(tx, current, changes, now);
+        const { user: row } = await applyUserChanges(tx, current, changes, now, planned.bookkeeping);
         await recordAudit(tx, { ...audit, targetUserId: id, fields: changed }, now);
         for (const ticket of planned.tickets ?? []) await insertTicket(tx, ticket, now);
         for (const message of planned.messages ?? []) await enqueue(tx, message, now);

@@ -3,8 +3,8 @@ import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import Database from 'better-sqlite3';
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
-import type { AuditEntry, UserChanges, UserKey, UserRow } from '../types.js';
-import { changedFields, LOGIN_BOOKKEEPING } from '../changes.js';
+import type { AuditEntry, LoginBookkeeping, UserChanges, UserKey, UserRow } from '../types.js';
+import { changedFields } from '../changes.js';
 import * as t from './tables.js';
 
 export type Db = BetterSQLite3Database<typeof t>;
@@ -101,26 +101,30 @@ export function violatedUserKey(err: unknown): UserKey | null {
 
 
 /**
- * Writes changes to a user inside a transaction: bumps `version` when a profile field really
- * changed (login bookkeeping alone does not), keeps the lower-cased lookup columns in step.
+ * Writes a decision's changes (and a login's bookkeeping) to a user inside a transaction: bumps
+ * `version` when one of `changes` really changed the row (bookkeeping never does), keeps the
+ * lower-cased lookup columns in step.
  */
 export function applyUserChanges(
   tx: Db,
   current: UserRow,
   changes: UserChanges,
   now: Date,
+  bookkeeping: LoginBookkeeping = {},
 ): { user: UserRow; changed: string[] } {
   if (changes.importedPasswordHash !== undefined) {
     const { importedPasswordHash, ...rest } = changes;
     const stored = tx.select({ h: t.users.passwordHash }).from(t.users).where(eq(t.users.id, current.id)).get()?.h;
     changes = stored === importedPasswordHash ? rest : { ...rest, passwordHash: importedPasswordHash };
   }
-  const changed = changedFields(current, changes);
+  const profileChanged = changedFields(current, changes).length > 0;
+  const changed = changedFields(current, { ...changes, ...bookkeeping });
   if (changed.length === 0) return { user: current, changed };
-  const profileChanged = changed.some((f) => !LOGIN_BOOKKEEPING.has(f));
-  const { passwordRehash, passwordSetInCustomDatabase: _external, ...columns } = changes;
+  const { passwordSetInCustomDatabase: _external, ...columns } = changes;
+  const { passwordRehash, ...logged } = bookkeeping;
   const values: Record<string, unknown> = {
     ...columns,
+    ...logged,
     ...(passwordRehash !== undefined ? { passwordHash: passwordRehash } : {}),
     updatedAt: now,
     version: profileChanged ? current.version + 1 : current.version,
@@ -141,4 +145,4 @@ export function applyUserChanges(
   return { user, changed };
 }
 
-export { changedFields, createdFields, LOGIN_BOOKKEEPING } from '../changes.js';
+export { changedFields, createdFields } from '../changes.js';

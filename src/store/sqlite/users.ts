@@ -78,13 +78,16 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
    * cached (not migrated) user of the connection still holds, that cached value is stale and goes.
    */
   function releaseLegacyClaims(tx: Db, user: Pick<UserRow, 'id' | 'connectionId'>, values: { email?: string | null; username?: string | null }): void {
+    // A change of that user's profile like any other: its version moves, so a write decided on the
+    // row before (compare-and-set on version) is decided again.
+    const released = () => ({ version: sql`${t.users.version} + 1`, updatedAt: new Date() });
     const others = (column: typeof t.users.emailLower | typeof t.users.usernameLower, value: string) =>
       and(eq(t.users.connectionId, user.connectionId), eq(column, value), eq(t.users.migrated, false), sql`${t.users.id} <> ${user.id}`);
     if (values.email) {
-      tx.update(t.users).set({ email: null, emailLower: null, emailVerified: false }).where(others(t.users.emailLower, normalizeEmail(values.email))).run();
+      tx.update(t.users).set({ email: null, emailLower: null, emailVerified: false, ...released() }).where(others(t.users.emailLower, normalizeEmail(values.email))).run();
     }
     if (values.username) {
-      tx.update(t.users).set({ username: null, usernameLower: null }).where(others(t.users.usernameLower, normalizeUsername(values.username))).run();
+      tx.update(t.users).set({ username: null, usernameLower: null, ...released() }).where(others(t.users.usernameLower, normalizeUsername(values.username))).run();
     }
   }
 
@@ -232,7 +235,7 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
         if (current.version !== base.version || current.loginsCount !== base.loginsCount) return { ok: false, stale: true, current };
         const planned = decision;
         const changes = planned.changes;
-        const changed = changedFields(current, changes);
+        const changed = changedFields(current, { ...changes, ...planned.bookkeeping });
         if (changed.length === 0) {
           if (opts.identityProfileData !== undefined) updateIdentityProfile(tx, current, opts.identityProfileData);
           return { ok: true, user: current, changed };
@@ -256,7 +259,7 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
           if (clash.email || clash.username) return { ok: false, taken: takenKeys(clash) };
         }
         const now = new Date();
-        const { user: row } = applyUserChanges(tx, current, changes, now);
+        const { user: row } = applyUserChanges(tx, current, changes, now, planned.bookkeeping);
         recordAudit(tx, { ...audit, targetUserId: id, fields: changed }, now);
         for (const ticket of planned.tickets ?? []) insertTicket(tx, ticket, now);
         for (const message of planned.messages ?? []) enqueue(tx, message, now);
