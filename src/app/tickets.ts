@@ -4,7 +4,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hashPassword } from '../auth/passwords.js';
 import { ScriptUnavailableError } from '../connectors/custom-db.js';
-import { keysAreUnique } from '../domain/connection.js';
 import { isLegacyUser } from '../domain/policy.js';
 import type { UserError } from '../domain/types.js';
 import { sameEmail, validateProfilePatch } from '../domain/validation.js';
@@ -203,10 +202,9 @@ async function redeem(
   if (early) return { user: null, userErrors: [early] };
   const prepared = await prepare(user, claimed.ticket.data);
   if ('errors' in prepared) {
-    await ctx.store.tickets.release(claimed.ticket.id, claimed.ticket.usedAt);
+    await ctx.store.tickets.release(claimed.ticket.id, claimed.ticket.usedAt, user.version);
     return { user: null, userErrors: prepared.errors };
   }
-  const connection = await ctx.loaders.connection.load(user.connectionId);
   const result = await writeUser(ctx.store, user.id, user, (current) => {
     const changed = stillValid(current, claimed.ticket.data);
     return changed ? { errors: [changed] } : prepared;
@@ -214,7 +212,8 @@ async function redeem(
     // The ticket holder proved to be the user.
     actorId: ctx.caller?.sub ?? user.id,
     operation,
-  }, { uniqueKeys: connection ? keysAreUnique(connection) : true, events: userEventPlan(eventActor(ctx, null, user.id)) });
+    // A ticket's effect (a password, a verified address) changes neither email nor username.
+  }, { uniqueKeys: true, events: userEventPlan(eventActor(ctx, null, user.id)) });
   forgetProfile(ctx.loaders, user.id);
   if (!result.ok) return { user: null, userErrors: 'notFound' in result ? [ticketError('TICKET_INVALID')] : refusalErrors(result, user.id) };
   // The ticket is a credential to write, not to read: an anonymous holder sees id and version only

@@ -18,7 +18,7 @@ import { newDatabaseUser, profileColumns } from './columns.js';
 import { newDatabaseUserKey } from './ids.js';
 import { callLegacyScript, legacyIdentifier } from './legacy.js';
 import { emailVerificationOnChange } from './tickets.js';
-import { writeUser } from './writes.js';
+import { concurrentWrites, writeUser } from './writes.js';
 import { eventActor, userEventPlan } from './events.js';
 import { forgetProfile } from './loaders.js';
 import { fail, refusalErrors, type UserResult } from './results.js';
@@ -205,6 +205,11 @@ export async function updateUser(
     id,
     user,
     (current) => {
+      // The policy was decided on the row read first: a block, an unblock or a migration since then
+      // changes what this caller may change, so this write is not decided again on it.
+      if (current.blocked !== user.blocked || current.blockedByOrganizationId !== user.blockedByOrganizationId || current.migrated !== user.migrated) {
+        return { errors: [concurrentWrites()] };
+      }
       const planned = plan(current);
       if ('errors' in planned) return planned;
       if (passwordHash !== undefined) planned.changes.passwordHash = passwordHash;

@@ -5,7 +5,6 @@
 // number of times. The store never calls back into the app. Writes to one user in one process
 // take turns, so only another instance can win a race.
 import type { UserError } from '../domain/types.js';
-import { versionConflict } from '../domain/validation.js';
 import type { AuditEntry, Store, UpdateResult, UserDecision, UserRow } from '../store/types.js';
 
 /** Decisions made for one write before it gives up: enough for hundreds of concurrent writers of one user. */
@@ -32,7 +31,10 @@ export async function writeUser(
   // and a few decisions suffice even when hundreds of requests write one user at once.
   return oneAtATime(store, id, async () => {
     const { expectedVersion, ...applyOptions } = opts;
-    let current = read ?? (await store.users.byIds([id]))[0] ?? null;
+    const reread = async () => (await store.users.byIds([id]))[0] ?? null;
+    let current = read ?? (await reread());
+    // The caller's row may be older than the version the client names: judged on the row as it is.
+    if (read && expectedVersion != null && expectedVersion !== read.version) current = await reread();
     for (let attempt = 1; ; attempt++) {
       if (!current) return { ok: false, notFound: true };
       if (expectedVersion != null && expectedVersion !== current.version) {
@@ -42,13 +44,7 @@ export async function writeUser(
       if ('errors' in decision) return { ok: false, errors: decision.errors };
       const result = await store.users.apply(id, current, decision, audit, applyOptions);
       if (result.ok || !('stale' in result)) return result;
-      if (attempt >= WRITE_ATTEMPTS) {
-        const busy: UserError = {
-          ...versionConflict(current.version, result.current.version),
-          message: 'The profile was being changed by many other requests at the same moment; reload it and try again.',
-        };
-        return { ok: false, errors: [busy] };
-      }
+      if (attempt >= WRITE_ATTEMPTS) return { ok: false, errors: [concurrentWrites()] };
       current = result.current;
       // The first retry at once (on SQLite it cannot lose again); then a random pause whose range
       // doubles up to a second (exponential backoff with full jitter), so many writers of one user
@@ -58,22 +54,37 @@ export async function writeUser(
   });
 }
 
-const queues = new WeakMap<Store, Map<string, Promise<unknown>>>();
+/** Nothing was written: other requests wrote the user in the meantime, again and again, or too many wait to. */
+export function concurrentWrites(): UserError {
+  return {
+    field: null,
+    code: 'CONCURRENT_WRITES',
+    message: 'Other requests are changing this user at the same moment, so nothing was changed; reload it and try again.',
+  };
+}
+
+/** Writes to one user waiting in this process at most; one more is refused (CONCURRENT_WRITES), not queued. */
+export const MAX_WAITING_WRITES = 1000;
+
+const queues = new WeakMap<Store, Map<string, { tail: Promise<unknown>; waiting: number }>>();
 
 /** Runs `fn` after every earlier `fn` for the same user of the same store in this process has settled. */
-async function oneAtATime<T>(store: Store, id: string, fn: () => Promise<T>): Promise<T> {
+async function oneAtATime(store: Store, id: string, fn: () => Promise<UpdateResult>): Promise<UpdateResult> {
   let byUser = queues.get(store);
   if (!byUser) queues.set(store, (byUser = new Map()));
-  const before = byUser.get(id);
-  const run = (before ?? Promise.resolve()).then(fn, fn);
-  const settled = run.then(
+  const queue = byUser.get(id) ?? { tail: Promise.resolve(), waiting: 0 };
+  if (queue.waiting >= MAX_WAITING_WRITES) return { ok: false, errors: [concurrentWrites()] };
+  const run = queue.tail.then(fn, fn);
+  queue.tail = run.then(
     () => undefined,
     () => undefined,
   );
-  byUser.set(id, settled);
+  queue.waiting += 1;
+  byUser.set(id, queue);
   try {
     return await run;
   } finally {
-    if (byUser.get(id) === settled) byUser.delete(id);
+    queue.waiting -= 1;
+    if (queue.waiting === 0 && byUser.get(id) === queue) byUser.delete(id);
   }
 }

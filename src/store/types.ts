@@ -489,9 +489,10 @@ export interface TicketStore {
   claim(kind: TicketKind, ticketHash: string, now: Date): Promise<{ ok: true; ticket: TicketRow & { usedAt: Date } } | { ok: false; problem: TicketProblem }>;
   /**
    * Gives a claimed ticket back (its effect failed): only the claim made at `claimedAt` (the
-   * claimed ticket's `usedAt`), so a ticket used by anyone since stays used.
+   * claimed ticket's `usedAt`), so a ticket used by anyone since stays used, and only while its
+   * user is still at `userVersion`: a change since (a new password voids reset tickets) keeps it used.
    */
-  release(id: string, claimedAt: Date): Promise<void>;
+  release(id: string, claimedAt: Date, userVersion: number): Promise<void>;
 }
 
 export interface InvitationStore {

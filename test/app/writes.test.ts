@@ -84,6 +84,15 @@ describe('writeUser: decide, compare-and-set, decide again', () => {
     expect((await row(id)).nickname).toBe('theirs');
   });
 
+  it("an expectedVersion newer than the caller's row is judged on the row as it is, not refused", async () => {
+    const id = await newUser('newer@example.com');
+    const seen = await row(id);
+    await gw.runtime.store.users.apply(id, seen, { changes: { nickname: 'theirs' } }, audit, keys);
+    // The client read version 2 elsewhere; this request's row is still version 1.
+    const result = await writeUser(gw.runtime.store, id, seen, () => ({ changes: { nickname: 'mine' } }), audit, { ...keys, expectedVersion: seen.version + 1 });
+    expect(result).toMatchObject({ ok: true, user: { nickname: 'mine', version: seen.version + 2 } });
+  });
+
   it('concurrent writes to one user through the app lose nothing (one at a time in a process)', async () => {
     const id = await newUser('many@example.com');
     const results = await Promise.all(

@@ -145,14 +145,33 @@ describe('giving a claimed ticket back', () => {
     const id = await tenant.user('thea');
     const ticket = await resetTicket(id);
     const store = gw.runtime.store;
+    const version = async () => ((await store.users.byIds([id]))[0] as { version: number }).version;
     const first = await store.tickets.claim('password_reset', hashTicket(ticket), new Date());
     if (!first.ok) throw new Error(`claim refused: ${first.problem}`);
     // That redemption's effect failed: it gives the ticket back, and the ticket works again.
-    await store.tickets.release(first.ticket.id, first.ticket.usedAt);
+    await store.tickets.release(first.ticket.id, first.ticket.usedAt, await version());
     await new Promise((r) => setTimeout(r, 5));
     expect(await reset(ticket, 'second-holder-pass-1')).toEqual([]);
-    // The first redemption's give-back again (late, repeated): the ticket stays used.
-    await store.tickets.release(first.ticket.id, first.ticket.usedAt);
+    // The first redemption's give-back again (late, repeated; even naming the user as it is now): the ticket stays used.
+    await store.tickets.release(first.ticket.id, first.ticket.usedAt, await version());
     expect(await reset(ticket, 'third-holder-pass-1')).toEqual(['TICKET_USED']);
+  });
+
+  it('does not give back a reset ticket after the password changed meanwhile (the change voided it)', async () => {
+    const id = await tenant.user('theo');
+    const ticket = await resetTicket(id);
+    const store = gw.runtime.store;
+    const before = ((await store.users.byIds([id]))[0] as { version: number }).version;
+    // A stolen ticket is claimed; while its effect runs (and fails), the password is changed.
+    const claimed = await store.tickets.claim('password_reset', hashTicket(ticket), new Date());
+    if (!claimed.ok) throw new Error(`claim refused: ${claimed.problem}`);
+    const changed = await gw.gql<{ updateUser: { userErrors: unknown[] } }>(
+      'mutation($id: ID!) { updateUser(id: $id, input: { password: "the-users-new-pass-1" }) { userErrors { code } } }',
+      { id },
+      tenant.admin,
+    );
+    expect(changed.data?.updateUser.userErrors).toEqual([]);
+    await store.tickets.release(claimed.ticket.id, claimed.ticket.usedAt, before);
+    expect(await reset(ticket, 'attacker-pass-1')).toEqual(['TICKET_USED']);
   });
 });

@@ -1,7 +1,7 @@
 // Tickets and invitations (the counterparts of ../sqlite/tickets.ts): only a hash of the ticket is
 // stored; redeeming one is one transaction that locks the row, re-checks it, applies its effect,
 // marks it used and audits, so two instances redeeming one ticket cannot both succeed.
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import { recordEvents } from './events.js';
 import type { InvitationRow, InvitationStore, MembershipRow, NewOutboxMessage, NewTicket, TicketRow, TicketStore } from '../types.js';
 import { normalizeEmail } from '../../domain/keys.js';
@@ -68,9 +68,11 @@ export function pgTickets(db: Db): TicketStore {
         return { ok: true as const, ticket: { ...ticket, usedAt: now } };
       });
     },
-    async release(id, claimedAt) {
-      // Only the claim this redemption made: a ticket used since by anyone else stays used.
-      await db.update(t.tickets).set({ usedAt: null }).where(and(eq(t.tickets.id, id), eq(t.tickets.usedAt, claimedAt)));
+    async release(id, claimedAt, userVersion) {
+      // Only the claim this redemption made (a ticket used since by anyone else stays used), and
+      // only while the user is unchanged (a password set meanwhile voided the ticket).
+      const unchanged = sql`(SELECT ${t.users.version} FROM ${t.users} WHERE ${t.users.id} = ${t.tickets.userId}) = ${userVersion}`;
+      await db.update(t.tickets).set({ usedAt: null }).where(and(eq(t.tickets.id, id), eq(t.tickets.usedAt, claimedAt), unchanged));
     },
   };
 }

@@ -1,6 +1,6 @@
 // Tickets and invitations: only a hash of the ticket is stored; redeeming one is a single
 // transaction that re-checks it, applies its effect, marks it used and audits.
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type {
   InvitationRow,
   InvitationStore,
@@ -75,9 +75,11 @@ export function sqliteTickets(db: Db): TicketStore {
         return { ok: true as const, ticket: { ...ticket, usedAt: now } };
       });
     },
-    async release(id, claimedAt) {
-      // Only the claim this redemption made: a ticket used since by anyone else stays used.
-      db.update(t.tickets).set({ usedAt: null }).where(and(eq(t.tickets.id, id), eq(t.tickets.usedAt, claimedAt))).run();
+    async release(id, claimedAt, userVersion) {
+      // Only the claim this redemption made (a ticket used since by anyone else stays used), and
+      // only while the user is unchanged (a password set meanwhile voided the ticket).
+      const unchanged = sql`(SELECT ${t.users.version} FROM ${t.users} WHERE ${t.users.id} = ${t.tickets.userId}) = ${userVersion}`;
+      db.update(t.tickets).set({ usedAt: null }).where(and(eq(t.tickets.id, id), eq(t.tickets.usedAt, claimedAt), unchanged)).run();
     },
   };
 }

@@ -141,6 +141,8 @@ export type UndeclaredAttributePolicy =
 export type UserErrorCode =
   /** The user is already a member of the organization; change their roles with updateOrganizationMember instead. */
   | 'ALREADY_MEMBER'
+  /** Other requests changed the user, or are changing it, at the same moment, so this write was not applied (nothing changed). Reload the user and try again; unlike VERSION_CONFLICT, it does not mean your expectedVersion is stale. */
+  | 'CONCURRENT_WRITES'
   /** importUsers: a user with this user_id, email or username exists (use upsert to update it), or the record matches several users. */
   | 'CONFLICT'
   /** deleteConnection: the connection still has users; pass deleteUsers: true to erase them with it. */
