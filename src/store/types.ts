@@ -208,9 +208,10 @@ export interface UserDecision {
 /**
  * Which state of a user a decision was made against. Every write to a user changes its version or
  * (a login's bookkeeping, which leaves the version alone) its logins count, so a row whose pair
- * is unchanged is the row the decision saw.
+ * is unchanged is the row the decision saw (and its connection, which never changes, names the
+ * keys' locks before the row is read).
  */
-export type UserStamp = Pick<UserRow, 'version' | 'loginsCount'>;
+export type UserStamp = Pick<UserRow, 'version' | 'loginsCount' | 'connectionId'>;
 
 /** An import's upsert: given the matching row inside the batch's transaction, what to write, or why not. */
 export type UserUpdatePlanner = (current: UserRow) => UserDecision | { errors: UserError[] };

@@ -106,6 +106,32 @@ describe('import batch locks', () => {
       await holder.end();
     }
   });
+
+  it("a stalled import batch holds its own connection's lock, not the buckets other connections' writers need", async () => {
+    await createConnection(gw, admin, { name: 'stalled', kind: 'DATABASE' });
+    await createConnection(gw, admin, { name: 'elsewhere', kind: 'DATABASE' });
+    await createUser(gw, admin, { connection: 'stalled', email: 'held@stalled.example', password: 'password-123' });
+    const holder = new pg.Client({ connectionString: databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query("SELECT id FROM users WHERE email_lower = 'held@stalled.example' FOR UPDATE");
+      // 500 records (about 400 of the 1024 buckets by their emails alone), stopped on the held row.
+      const users = [{ email: 'held@stalled.example', name: 'Changed' }, ...Array.from({ length: 499 }, (_, i) => ({ email: `s${i}@stalled.example` }))];
+      const batch = gw.gql<{ importUsers: Summary }>(IMPORT, { input: { connection: 'stalled', users, upsert: true } }, admin);
+      await until('the import to wait on its held row', async () => (await waiting()) >= 1);
+      // Users of another connection are created meanwhile, whatever buckets their emails fall in.
+      const creates = Promise.all(
+        Array.from({ length: 20 }, (_, i) => createUser(gw, admin, { connection: 'elsewhere', email: `e${i}@elsewhere.example`, password: 'password-123' })),
+      );
+      const outcome = await Promise.race([creates.then(() => 'created'), new Promise((r) => setTimeout(() => r('blocked'), 5000))]);
+      expect(outcome).toBe('created');
+      await holder.query('COMMIT');
+      expect((await batch).data?.importUsers).toMatchObject({ inserted: 499, updated: 1, failed: 0 });
+    } finally {
+      await holder.end();
+    }
+  });
 });
 
 describe('declared-attribute indexes', () => {

@@ -125,7 +125,13 @@ async function newRecords(tx: Db, items: ImportItem[]): Promise<Prefetched> {
   for (const item of items) for (const k of keysOf(item.user)) claims.set(k, (claims.get(k) ?? 0) + 1);
   // Serialised with every other writer of these emails and usernames (as users.create is), by
   // the same bucket locks: at most USER_KEY_BUCKETS of them, however large the batch.
-  await lockUserKeyBuckets(tx, [...claims.keys()].filter((k) => !k.startsWith('id:')));
+  // One connection per import; each connection's keys are locked under its own connection lock.
+  const keysByConnection = new Map<string, string[]>();
+  for (const item of items) {
+    const keys = keysOf(item.user).filter((k) => !k.startsWith('id:'));
+    keysByConnection.set(item.user.connectionId, [...(keysByConnection.get(item.user.connectionId) ?? []), ...keys]);
+  }
+  for (const connectionId of [...keysByConnection.keys()].sort()) await lockUserKeyBuckets(tx, connectionId, keysByConnection.get(connectionId) ?? []);
   const ids = items.map((i) => i.user.id);
   const emails = items.filter((i) => i.user.email).map((i) => [i.user.connectionId, normalizeEmail(i.user.email as string)] as const);
   const usernames = items.filter((i) => i.user.username).map((i) => [i.user.connectionId, normalizeUsername(i.user.username as string)] as const);

@@ -109,10 +109,20 @@ export async function retrying<T>(run: () => Promise<T>, attempts = 3): Promise<
  * Every writer of an email or username (create, update, invitation accept and logins through
  * them, imports) goes through userKeyBuckets and lockUserKeyBuckets: the same key function
  * everywhere, so they serialise with each other.
+ *
+ * Above those, one lock per connection (CONNECTION_LOCK_CLASS): a writer of a few keys holds it
+ * shared (writers of one connection do not wait for each other), and a writer of more than
+ * MAX_WRITER_BUCKETS buckets (an import batch) holds it exclusively instead of any bucket, so a
+ * batch never holds most buckets of the gateway (and every other connection's writers with them):
+ * it waits for the connection's writers, and they for it. Taken before any row lock.
  */
 export const USER_KEY_BUCKETS = 1024;
 /** The first key of the two-int advisory locks (its own space, apart from the bigint locks of events and migrations). */
 export const USER_KEY_LOCK_CLASS = 0x70676b79;
+/** The first key of the per-connection locks above the buckets. */
+export const CONNECTION_LOCK_CLASS = 0x70676b63;
+/** More buckets than this, and a writer takes its connection's lock exclusively instead. */
+export const MAX_WRITER_BUCKETS = 32;
 
 /** The lock key of one email or username of a connection. */
 export function userKeyOf(kind: 'email' | 'username', connectionId: string, value: string): string {
@@ -126,10 +136,18 @@ export function userKeyBuckets(keys: Iterable<string>): number[] {
   return [...buckets].sort((a, b) => a - b);
 }
 
-/** Takes the buckets' locks to the end of the transaction, in ascending order, in one statement. */
-export async function lockUserKeyBuckets(tx: Db, keys: Iterable<string>): Promise<void> {
+/**
+ * Takes, to the end of the transaction, the connection's lock shared and the buckets' locks in
+ * ascending order; or, for more than MAX_WRITER_BUCKETS buckets, the connection's lock alone, exclusively.
+ */
+export async function lockUserKeyBuckets(tx: Db, connectionId: string, keys: Iterable<string>): Promise<void> {
   const buckets = userKeyBuckets(keys);
   if (buckets.length === 0) return;
+  if (buckets.length > MAX_WRITER_BUCKETS) {
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(${CONNECTION_LOCK_CLASS}::int, hashtext(${connectionId}))`);
+    return;
+  }
+  await tx.execute(sql`SELECT pg_advisory_xact_lock_shared(${CONNECTION_LOCK_CLASS}::int, hashtext(${connectionId}))`);
   await tx.execute(
     sql`SELECT count(pg_advisory_xact_lock(${USER_KEY_LOCK_CLASS}::int, b)) FROM (SELECT b FROM unnest(${sql.param(buckets)}::int[]) AS b ORDER BY b) AS buckets`,
   );
@@ -145,7 +163,7 @@ export async function lockUserKeys(tx: Db, connectionId: string, values: { email
   const keys: string[] = [];
   if (values.email) keys.push(userKeyOf('email', connectionId, values.email));
   if (values.username) keys.push(userKeyOf('username', connectionId, values.username));
-  await lockUserKeyBuckets(tx, keys);
+  await lockUserKeyBuckets(tx, connectionId, keys);
 }
 
 /**

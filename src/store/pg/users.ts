@@ -177,6 +177,9 @@ export function pgUsers({ db, hashId, onPrimary, url, poolSettings, importKeysIn
     },
     async apply(id, base, decision, audit, opts): Promise<ApplyResult> {
       return retrying(() => db.transaction(async (tx): Promise<ApplyResult> => {
+        // The keys the decision may write, locked before the row (the order every writer takes,
+        // imports included), so a key writer and an import never wait for each other in a circle.
+        if (opts.uniqueKeys) await lockUserKeys(tx, base.connectionId, { email: decision.changes.email, username: decision.changes.username });
         // Locked to the end of the transaction: a concurrent writer of this user waits, then finds
         // the row moved on and answers stale (the app decides again on the row it gets back).
         const [current] = await tx.select(userColumns).from(t.users).where(eq(t.users.id, id)).for('update');
@@ -194,7 +197,6 @@ export function pgUsers({ db, hashId, onPrimary, url, poolSettings, importKeysIn
             email: changed.includes('email') ? changes.email : null,
             username: changed.includes('username') ? changes.username : null,
           };
-          await lockUserKeys(tx, current.connectionId, values);
           if (opts.releaseFromLegacyUsers) await releaseLegacyClaims(tx, current, values);
           const clash = await conflictsIn(tx, current.connectionId, values, id);
           if (clash.email || clash.username) return { ok: false, taken: takenKeys(clash) };
