@@ -8,7 +8,7 @@ import { join } from 'node:path';
 export function gatewayEnv(dir: string, database: string, secret: string, pseudonymSecret?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) {
-    if (/^(AUTH_|SMTP_|MAIL_|PLAYGROUND|SEED_|CUSTOM_DB_|OUTBOX_|LEGACY_|DATABASE_URL|PORT$|PSEUDONYM_SECRET$)/.test(key)) delete env[key];
+    if (/^(AUTH_|SMTP_|MAIL_|PLAYGROUND|SEED_|CUSTOM_DB_|OUTBOX_|LEGACY_|DATABASE_|REDIS_|IMPORT_KEYS|EVENTS_|WEBHOOK|NATS_|OTEL_|PORT$|PSEUDONYM_SECRET$)/.test(key)) delete env[key];
   }
   return {
     ...env,

@@ -78,7 +78,6 @@ export function createLoaders(store: Store) {
 
 export type Loaders = ReturnType<typeof createLoaders>;
 
-/** After a write: forget what this request read and decided about a user. */
 /**
  * After a write to the user's profile row only (an update, a ticket's effect, a password login's
  * bookkeeping): its memberships and identities are as they were, and so is how much of it the
@@ -88,6 +87,7 @@ export function forgetProfile(loaders: Loaders, userId: string): void {
   loaders.user.clear(userId);
 }
 
+/** After a write that may change a user's memberships or identities (a login, an invitation, an erasure): forget everything this request read and decided about them. */
 export function forgetUser(loaders: Loaders, userId: string): void {
   loaders.memo.forget(userId);
   loaders.user.clear(userId);
