@@ -1,11 +1,11 @@
 // Invitations: sent to an email address with roles and an expiry; accepting one (as the signed-in
 // user whose email is the invited address) creates the membership, records the invited address
 // (which then binds the user's email, see the policy) and marks the address verified.
-import { hasScope } from '../domain/access.js';
+import { hasScope, rolesAfterAcceptance } from '../domain/access.js';
 import type { OrgRole, UserError } from '../domain/types.js';
 import { isValidEmailShape } from '../domain/validation.js';
 import { normalizeEmail } from '../domain/keys.js';
-import type { InvitationRow, MembershipRow } from '../store/types.js';
+import type { AcceptanceDecision, InvitationRow, MembershipRow, UserRow } from '../store/types.js';
 import { eventActor, membershipEventPlan, userEventPlan } from './events.js';
 import type { AppContext } from './context.js';
 import { forbidden, notFound, unauthenticated } from './errors.js';
@@ -13,6 +13,10 @@ import { newInvitationId } from './ids.js';
 import { forgetUser } from './loaders.js';
 import { hashTicket, newTicketSecret, ticketError, ticketTtl } from './tickets.js';
 import { legacyChangeEmail } from './legacy.js';
+import { concurrentWrites } from './writes.js';
+
+/** Decisions made for one acceptance before it gives up (CONCURRENT_WRITES). */
+const ACCEPT_ATTEMPTS = 10;
 
 export interface InvitationResult {
   invitation: (InvitationRow & { ticket: string | null }) | null;
@@ -91,14 +95,39 @@ export async function acceptInvitation(
   // Holding the ticket proves the address: a legacy database is told first, where it can be.
   const scriptError = await legacyChangeEmail(ctx, user, user.email, true);
   if (scriptError) return fail(scriptError);
-  const result = await ctx.store.invitations.accept(invitation.id, user.id, now, {
-    actorId: caller.sub,
-    operation: 'acceptInvitation',
-  }, { membership: membershipEventPlan(eventActor(ctx)), user: userEventPlan(eventActor(ctx)) });
-  forgetUser(ctx.loaders, user.id);
-  if (!result.ok) {
-    if (result.problem !== 'EMAIL_MISMATCH') return fail(ticketError(result.problem));
-    return fail({ field: ['ticket'], code: 'EMAIL_MISMATCH', message: 'Your email address changed while the invitation was being accepted; it was not accepted.' });
+  // Decided against the user and their membership as read, applied only while both are still so
+  // (a concurrent email change or membership change: read again, decided again).
+  let current: UserRow = user;
+  let membership = (await ctx.loaders.membershipsByUser.load(user.id)).find((m) => m.organizationId === invitation.organizationId) ?? null;
+  for (let attempt = 1; ; attempt++) {
+    const decision: AcceptanceDecision = {
+      before: membership,
+      membership: {
+        organizationId: invitation.organizationId,
+        userId: current.id,
+        roles: rolesAfterAcceptance(membership?.roles ?? null, invitation.roles),
+        invitedEmail: invitation.email,
+        joinedAt: membership?.joinedAt ?? now,
+      },
+      changes: { emailVerified: true },
+    };
+    const result = await ctx.store.invitations.accept(invitation.id, current, decision, now, {
+      actorId: caller.sub,
+      operation: 'acceptInvitation',
+    }, { membership: membershipEventPlan(eventActor(ctx)), user: userEventPlan(eventActor(ctx)) });
+    if (result.ok) {
+      forgetUser(ctx.loaders, user.id);
+      return { membership: result.membership, userErrors: [] };
+    }
+    if ('problem' in result) return fail(ticketError(result.problem));
+    if (attempt >= ACCEPT_ATTEMPTS) return fail(concurrentWrites());
+    forgetUser(ctx.loaders, user.id);
+    const [reread] = await ctx.store.users.byIds([user.id]);
+    if (!reread) return fail(ticketError('TICKET_INVALID'));
+    if (!reread.email || normalizeEmail(reread.email) !== normalizeEmail(invitation.email)) {
+      return fail({ field: ['ticket'], code: 'EMAIL_MISMATCH', message: 'Your email address changed while the invitation was being accepted; it was not accepted.' });
+    }
+    current = reread;
+    membership = (await ctx.store.organizations.membershipsByUserIds([user.id]))[0]?.find((m) => m.organizationId === invitation.organizationId) ?? null;
   }
-  return { membership: result.membership, userErrors: [] };
 }

@@ -1,6 +1,6 @@
 // Who the caller is relative to a user: the roles the mutability policy judges, and how much of
 // the profile the caller may read. Pure: the caller's facts and the user's memberships are passed in.
-import type { CallerRoles, Scope } from './types.js';
+import type { CallerRoles, OrgRole, Scope } from './types.js';
 
 export interface Caller {
   sub: string;
@@ -102,4 +102,9 @@ export function visibleMemberships<T extends { organizationId: string }>(
  */
 export function mayReadMembership(caller: Caller | null, access: ReadAccess, organizationId: string): boolean {
   return access === 'full' || (access !== 'none' && caller?.adminOrganizationIds.has(organizationId) === true);
+}
+
+/** An accepted invitation adds its roles to the membership's (accepting never takes a role away). */
+export function rolesAfterAcceptance(current: readonly OrgRole[] | null, invited: readonly OrgRole[]): OrgRole[] {
+  return [...new Set([...(current ?? []), ...invited])];
 }

@@ -1,6 +1,6 @@
 // What a row's stored state means, the same for every dialect: a ticket's or invitation's
 // usability, and an outbox message's status.
-import type { OutboxMessageSummary, OutboxStatus, TicketProblem } from './types.js';
+import type { MembershipRow, OutboxMessageSummary, OutboxStatus, TicketProblem, UserRow, UserStamp } from './types.js';
 
 /** Why a ticket or invitation cannot be redeemed now, or null when it can. */
 export function problemOf(row: { usedAt?: Date | null; acceptedAt?: Date | null; expiresAt: Date } | undefined, now: Date): TicketProblem | null {
@@ -8,6 +8,17 @@ export function problemOf(row: { usedAt?: Date | null; acceptedAt?: Date | null;
   if (row.usedAt || row.acceptedAt) return 'TICKET_USED';
   if (row.expiresAt.getTime() <= now.getTime()) return 'TICKET_EXPIRED';
   return null;
+}
+
+/** Whether the row is still the one a decision was made on (see UserStamp). */
+export function unchangedSince(row: UserRow, base: UserStamp): boolean {
+  return row.version === base.version && row.loginsCount === base.loginsCount;
+}
+
+/** Whether a membership is as a decision saw it (both absent, or the same roles and invitation). */
+export function sameMembership(row: MembershipRow | null | undefined, seen: MembershipRow | null): boolean {
+  if (!row || !seen) return !row && !seen;
+  return JSON.stringify([...row.roles].sort()) === JSON.stringify([...seen.roles].sort()) && row.invitedEmail === seen.invitedEmail;
 }
 
 /** Far in the future: a message that failed too often waits for an operator. */

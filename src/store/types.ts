@@ -496,6 +496,16 @@ export interface TicketStore {
   release(id: string, claimedAt: Date, userVersion: number): Promise<void>;
 }
 
+/** What accepting an invitation writes, decided by the app. */
+export interface AcceptanceDecision {
+  /** The user's membership of the organization when the decision was made (null: none). */
+  before: MembershipRow | null;
+  /** The membership to write (its roles merged with the invitation's, `invitedEmail` set). */
+  membership: MembershipRow;
+  /** The user's changes (holding the ticket proved the address). */
+  changes: UserChanges;
+}
+
 export interface InvitationStore {
   create(
     row: Omit<InvitationRow, 'acceptedAt' | 'acceptedBy' | 'createdAt'>,
@@ -505,16 +515,20 @@ export interface InvitationStore {
   ): Promise<InvitationRow>;
   byHash(ticketHash: string): Promise<InvitationRow | null>;
   /**
-   * One transaction: the invitation is checked again, the membership created (or its roles merged)
-   * with `invitedEmail`, the user's email marked verified, the invitation marked accepted, audited.
+   * Applies an acceptance the app decided against the user at `base` and their membership of the
+   * organization as it was (`decision.before`), in one transaction: the invitation is checked again
+   * (unused, unexpired), and if the user and the membership are still as decided on, the membership
+   * is written, the user changed, the invitation marked accepted, audited, its events recorded;
+   * `stale` otherwise (the app decides again on what it reads then).
    */
   accept(
     invitationId: string,
-    userId: string,
+    base: UserStamp & { id: string },
+    decision: AcceptanceDecision,
     now: Date,
     audit: AuditEntry,
     events?: { membership: EventPlan<MembershipWrite>; user: EventPlan<UserWrite> },
-  ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; problem: TicketProblem | 'EMAIL_MISMATCH' }>;
+  ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; problem: TicketProblem } | { ok: false; stale: true }>;
 }
 
 export interface AuditStore {

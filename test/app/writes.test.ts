@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeUser } from '../../src/app/writes.js';
 import type { UserRow } from '../../src/store/types.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { adminToken, createConnection, createUser } from '../helpers/tenant.js';
+import { hashTicket } from '../../src/app/tickets.js';
+import { addMember, adminToken, createConnection, createOrganization, createUser } from '../helpers/tenant.js';
 
 describe('writeUser: decide, compare-and-set, decide again', () => {
   let gw: TestGateway;
@@ -104,5 +105,40 @@ describe('writeUser: decide, compare-and-set, decide again', () => {
     const after = await row(id);
     expect(Object.keys(after.userMetadata).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `k${i}`).sort());
     expect(after.version).toBe(1 + 50);
+  });
+
+  it('an invitation accepted as decided: stale when a membership appeared or the user changed since, merged when decided again', async () => {
+    const admin = await adminToken(gw);
+    const organization = await createOrganization(gw, admin, { name: 'acceptors' });
+    const id = await newUser('invitee@example.com');
+    const invited = await gw.gql<{ createInvitation: { invitation: { ticket: string } } }>(
+      'mutation($o: ID!) { createInvitation(input: { organization: $o, email: "invitee@example.com", roles: [ADMIN] }) { invitation { ticket } } }',
+      { o: organization },
+      admin,
+    );
+    const ticket = invited.data?.createInvitation.invitation.ticket as string;
+    const invitation = await gw.runtime.store.invitations.byHash(hashTicket(ticket));
+    if (!invitation) throw new Error('no invitation');
+    const seen = await row(id);
+    const decided = {
+      before: null,
+      membership: { organizationId: organization, userId: id, roles: invitation.roles, invitedEmail: invitation.email, joinedAt: new Date() },
+      changes: { emailVerified: true },
+    };
+    // Someone adds the user to the organization after the decision was made: it no longer holds.
+    await addMember(gw, admin, organization, id, ['MEMBER']);
+    expect(await gw.runtime.store.invitations.accept(invitation.id, { ...seen, id }, decided, new Date(), audit)).toEqual({ ok: false, stale: true });
+    // So does a change of the user since their row was read.
+    await gw.runtime.store.users.apply(id, seen, { changes: { nickname: 'changed' } }, audit, keys);
+    const [member] = (await gw.runtime.store.organizations.membershipsByUserIds([id]))[0] ?? [];
+    expect(await gw.runtime.store.invitations.accept(invitation.id, { ...seen, id }, { ...decided, before: member ?? null }, new Date(), audit)).toEqual({ ok: false, stale: true });
+    // Through the API it is decided on what is there now: the invitation's role joins the member's.
+    const accepted = await gw.gql<{ acceptInvitation: { membership: { roles: string[] } | null; userErrors: unknown[] } }>(
+      'mutation($t: String!) { acceptInvitation(input: { ticket: $t }) { membership { roles } userErrors { code } } }',
+      { t: ticket },
+      await gw.token(id),
+    );
+    expect(accepted.data?.acceptInvitation.userErrors).toEqual([]);
+    expect([...(accepted.data?.acceptInvitation.membership?.roles ?? [])].sort()).toEqual(['ADMIN', 'MEMBER']);
   });
 });

@@ -4,9 +4,8 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { recordEvents } from './events.js';
 import type { InvitationRow, InvitationStore, MembershipRow, NewOutboxMessage, NewTicket, TicketRow, TicketStore } from '../types.js';
-import { normalizeEmail } from '../../domain/keys.js';
 import { applyUserChanges, type Db, recordAudit, retrying, userColumns } from './shared.js';
-import { problemOf } from '../states.js';
+import { problemOf, sameMembership, unchangedSince } from '../states.js';
 import * as t from './tables.js';
 
 export async function enqueue(tx: Db, message: NewOutboxMessage, now: Date): Promise<void> {
@@ -92,41 +91,36 @@ export function pgInvitations(db: Db): InvitationStore {
     async byHash(ticketHash) {
       return (await db.select(invitationColumns).from(t.invitations).where(eq(t.invitations.ticketHash, ticketHash)))[0] ?? null;
     },
-    async accept(invitationId, userId, now, audit, events) {
+    async accept(invitationId, base, decision, now, audit, events) {
       // Retried whole on a deadlock (erasure locks the user, then the invitations).
       return retrying(() => db.transaction(async (tx) => {
         const [invitation] = await tx.select(invitationColumns).from(t.invitations).where(eq(t.invitations.id, invitationId)).for('update');
         const problem = problemOf(invitation, now);
         if (problem || !invitation) return { ok: false as const, problem: problem ?? 'TICKET_INVALID' };
-        const [user] = await tx.select(userColumns).from(t.users).where(eq(t.users.id, userId)).for('update');
+        const [user] = await tx.select(userColumns).from(t.users).where(eq(t.users.id, base.id)).for('update');
         if (!user) return { ok: false as const, problem: 'TICKET_INVALID' as const };
-        // Checked again here: the user's email may have changed since the caller compared it.
-        if (!user.email || normalizeEmail(user.email) !== normalizeEmail(invitation.email)) {
-          return { ok: false as const, problem: 'EMAIL_MISMATCH' as const };
-        }
-        const where = and(eq(t.memberships.organizationId, invitation.organizationId), eq(t.memberships.userId, userId));
-        // An addOrganizationMember committed meanwhile cannot make the insert fail: inserted if
-        // absent, else merged into the row it left (locked).
-        const fresh: MembershipRow = { organizationId: invitation.organizationId, userId, roles: invitation.roles, invitedEmail: invitation.email, joinedAt: now };
-        const inserted = await tx.insert(t.memberships).values(fresh).onConflictDoNothing().returning({ userId: t.memberships.userId });
-        const [existing] = inserted.length > 0 ? [] : await tx.select().from(t.memberships).where(where).for('update');
-        let membership: MembershipRow;
-        if (existing) {
-          const roles = [...new Set([...existing.roles, ...invitation.roles])];
-          await tx.update(t.memberships).set({ roles, invitedEmail: invitation.email }).where(where);
-          membership = { ...existing, roles, invitedEmail: invitation.email };
+        if (!unchangedSince(user, base)) return { ok: false as const, stale: true as const };
+        const where = and(eq(t.memberships.organizationId, invitation.organizationId), eq(t.memberships.userId, base.id));
+        const membership = decision.membership;
+        // Decided as a new membership: inserted unless an addOrganizationMember committed meanwhile
+        // (then decided again on it). Decided on a membership: locked, and still that one.
+        let existing: MembershipRow | null = null;
+        if (decision.before === null) {
+          const inserted = await tx.insert(t.memberships).values(membership).onConflictDoNothing().returning({ userId: t.memberships.userId });
+          if (inserted.length === 0) return { ok: false as const, stale: true as const };
         } else {
-          membership = fresh;
+          existing = (await tx.select().from(t.memberships).where(where).for('update'))[0] ?? null;
+          if (!sameMembership(existing, decision.before)) return { ok: false as const, stale: true as const };
+          await tx.update(t.memberships).set({ roles: membership.roles, invitedEmail: membership.invitedEmail }).where(where);
         }
-        // Holding the ticket proved the address.
-        const { user: after, changed } = await applyUserChanges(tx, user, { emailVerified: true }, now);
-        await tx.update(t.invitations).set({ acceptedAt: now, acceptedBy: userId }).where(eq(t.invitations.id, invitationId));
-        await recordAudit(tx, { ...audit, targetUserId: userId, organizationId: invitation.organizationId, fields: ['membership', ...changed] }, now);
+        const { user: after, changed } = await applyUserChanges(tx, user, decision.changes, now);
+        await tx.update(t.invitations).set({ acceptedAt: now, acceptedBy: user.id }).where(eq(t.invitations.id, invitationId));
+        await recordAudit(tx, { ...audit, targetUserId: user.id, organizationId: invitation.organizationId, fields: ['membership', ...changed] }, now);
         // Last, in the order SQLite records them: the events lock is a transaction's last lock (./events.ts).
         if (events) {
           await recordEvents(tx, [
-            ...events.membership({ before: existing ?? null, after: membership }),
-            ...(changed.length > 0 ? events.user({ userId, before: user, after, changed }) : []),
+            ...events.membership({ before: existing, after: membership }),
+            ...(changed.length > 0 ? events.user({ userId: user.id, before: user, after, changed }) : []),
           ], now);
         }
         return { ok: true as const, membership };

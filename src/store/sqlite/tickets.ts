@@ -4,15 +4,13 @@ import { and, eq, sql } from 'drizzle-orm';
 import type {
   InvitationRow,
   InvitationStore,
-  MembershipRow,
   NewOutboxMessage,
   NewTicket,
   TicketRow,
   TicketStore,
 } from '../types.js';
-import { normalizeEmail } from '../../domain/keys.js';
 import { applyUserChanges, type Db, recordAudit, userColumns } from './shared.js';
-import { problemOf } from '../states.js';
+import { problemOf, sameMembership, unchangedSince } from '../states.js';
 import * as t from './tables.js';
 import { recordEvents } from './events.js';
 
@@ -99,38 +97,29 @@ export function sqliteInvitations(db: Db): InvitationStore {
     async byHash(ticketHash) {
       return db.select(invitationColumns).from(t.invitations).where(eq(t.invitations.ticketHash, ticketHash)).get() ?? null;
     },
-    async accept(invitationId, userId, now, audit, events) {
+    async accept(invitationId, base, decision, now, audit, events) {
       return db.transaction((tx) => {
         const invitation = tx.select(invitationColumns).from(t.invitations).where(eq(t.invitations.id, invitationId)).get();
         const problem = problemOf(invitation, now);
         if (problem || !invitation) return { ok: false as const, problem: problem ?? 'TICKET_INVALID' };
-        const user = tx.select(userColumns).from(t.users).where(eq(t.users.id, userId)).get();
+        const user = tx.select(userColumns).from(t.users).where(eq(t.users.id, base.id)).get();
         if (!user) return { ok: false as const, problem: 'TICKET_INVALID' as const };
-        // Checked again here: the user's email may have changed since the caller compared it.
-        if (!user.email || normalizeEmail(user.email) !== normalizeEmail(invitation.email)) {
-          return { ok: false as const, problem: 'EMAIL_MISMATCH' as const };
-        }
-        const where = and(eq(t.memberships.organizationId, invitation.organizationId), eq(t.memberships.userId, userId));
+        const where = and(eq(t.memberships.organizationId, invitation.organizationId), eq(t.memberships.userId, base.id));
         const existing = tx.select().from(t.memberships).where(where).get();
-        let membership: MembershipRow;
-        if (existing) {
-          const roles = [...new Set([...existing.roles, ...invitation.roles])];
-          tx.update(t.memberships).set({ roles, invitedEmail: invitation.email }).where(where).run();
-          membership = { ...existing, roles, invitedEmail: invitation.email };
-        } else {
-          membership = { organizationId: invitation.organizationId, userId, roles: invitation.roles, invitedEmail: invitation.email, joinedAt: now };
-          tx.insert(t.memberships).values(membership).run();
-        }
-        // Holding the ticket proved the address.
-        const { user: after, changed } = applyUserChanges(tx, user, { emailVerified: true }, now);
+        // Decided on another user row (an email changed since?) or membership: decided again.
+        if (!unchangedSince(user, base) || !sameMembership(existing, decision.before)) return { ok: false as const, stale: true as const };
+        const membership = decision.membership;
+        if (existing) tx.update(t.memberships).set({ roles: membership.roles, invitedEmail: membership.invitedEmail }).where(where).run();
+        else tx.insert(t.memberships).values(membership).run();
+        const { user: after, changed } = applyUserChanges(tx, user, decision.changes, now);
         if (events) {
           recordEvents(tx, events.membership({ before: existing ?? null, after: membership }), now);
-          if (changed.length > 0) recordEvents(tx, events.user({ userId, before: user, after, changed }), now);
+          if (changed.length > 0) recordEvents(tx, events.user({ userId: user.id, before: user, after, changed }), now);
         }
-        tx.update(t.invitations).set({ acceptedAt: now, acceptedBy: userId }).where(eq(t.invitations.id, invitationId)).run();
+        tx.update(t.invitations).set({ acceptedAt: now, acceptedBy: user.id }).where(eq(t.invitations.id, invitationId)).run();
         recordAudit(
           tx,
-          { ...audit, targetUserId: userId, organizationId: invitation.organizationId, fields: ['membership', ...changed] },
+          { ...audit, targetUserId: user.id, organizationId: invitation.organizationId, fields: ['membership', ...changed] },
           now,
         );
         return { ok: true as const, membership };
