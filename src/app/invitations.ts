@@ -129,5 +129,7 @@ export async function acceptInvitation(
     }
     current = reread;
     membership = (await ctx.store.organizations.membershipsByUserIds([user.id]))[0]?.find((m) => m.organizationId === invitation.organizationId) ?? null;
+    // A growing random pause after the first retry, as writeUser's.
+    if (attempt > 1) await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 4 * 2 ** attempt)));
   }
 }

@@ -21,7 +21,7 @@ import { eventActor, userEventPlan } from './events.js';
 import { forgetProfile, forgetUser } from './loaders.js';
 import { findConnection } from './lookup.js';
 import { fail, refusalErrors, userError, type UserResult } from './results.js';
-import { writeUser } from './writes.js';
+import { concurrentWrites, writeUser } from './writes.js';
 
 const WRONG_CREDENTIALS = () => fail(userError('WRONG_CREDENTIALS', 'Wrong email, username or password.'));
 const USER_BLOCKED = () => fail(userError('USER_BLOCKED', 'The user is blocked.'));
@@ -124,9 +124,9 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
     w.existing,
     (current) => {
       if (current.blocked) return { errors: USER_BLOCKED().userErrors };
-      // Migrated by a concurrent login since the script answered: the legacy password is no longer
-      // theirs, and its login must not overwrite what the user has changed here since.
-      if (w.source === 'custom_database' && current.migrated && !w.existing?.migrated) return { errors: WRONG_CREDENTIALS().userErrors };
+      // Migrated by a concurrent login since the script answered: this login must not overwrite
+      // what the user has changed here since; tried again, it is checked against the gateway's store.
+      if (w.source === 'custom_database' && current.migrated && !w.existing?.migrated) return { errors: [concurrentWrites()] };
       return {
         changes: { ...profileColumns(loginProfileChanges(w.source, sync, false, w.profile)), ...w.extra },
         bookkeeping: bookkeeping(current, w.ip),

@@ -208,10 +208,10 @@ export interface UserDecision {
 /**
  * Which state of a user a decision was made against. Every write to a user changes its version or
  * (a login's bookkeeping, which leaves the version alone) its logins count, so a row whose pair
- * is unchanged is the row the decision saw (and its connection, which never changes, names the
- * keys' locks before the row is read).
+ * is unchanged is the row the decision saw. Its connection (which never changes) and its email and
+ * username say, before the row is read, which keys a decision changes and so must lock.
  */
-export type UserStamp = Pick<UserRow, 'version' | 'loginsCount' | 'connectionId'>;
+export type UserStamp = Pick<UserRow, 'version' | 'loginsCount' | 'connectionId' | 'email' | 'username'>;
 
 /** An import's upsert: given the matching row inside the batch's transaction, what to write, or why not. */
 export type UserUpdatePlanner = (current: UserRow) => UserDecision | { errors: UserError[] };
@@ -491,7 +491,8 @@ export interface TicketStore {
   /**
    * Gives a claimed ticket back (its effect failed): only the claim made at `claimedAt` (the
    * claimed ticket's `usedAt`), so a ticket used by anyone since stays used, and only while its
-   * user is still at `userVersion`: a change since (a new password voids reset tickets) keeps it used.
+   * user is still at `userVersion`: any change of the user since (a new password voids reset
+   * tickets; a change of the profile may have changed what the ticket was for) keeps it used.
    */
   release(id: string, claimedAt: Date, userVersion: number): Promise<void>;
 }

@@ -8,7 +8,7 @@ import type { AuditEntry, ImportItem, ImportItemResult, ImportProblem, NewChange
 import { changedFields, insertedUserWrite } from '../changes.js';
 import { recordEvents } from './events.js';
 import { type RawUser, USER_COLUMNS, userFromRaw } from './raw.js';
-import { applyUserChanges, type Db, lockUserKeyBuckets, lockUserKeys, pgError, recordAudit, retrying, userColumns, userKeyOf, violatedConstraint, violatedUserKey } from './shared.js';
+import { applyUserChanges, type Db, lockConnectionKeys, pgError, recordAudit, retrying, userColumns, userKeyOf, violatedConstraint, violatedUserKey } from './shared.js';
 import * as t from './tables.js';
 
 class ItemFailure extends Error {
@@ -72,8 +72,8 @@ interface Processed {
   events: NewChangeEvent[];
 }
 
+/** One record, inside its batch's transaction, which holds the connection's keys (newRecords). */
 async function processItem(tx: Db, item: ImportItem, audit: AuditEntry, now: Date): Promise<Processed> {
-  await lockUserKeys(tx, item.user.connectionId, item.user);
   const found = await matches(tx, item.user);
   if (found.length > 1) throw new ItemFailure({ kind: 'ambiguous' });
   const current = found[0];
@@ -81,7 +81,6 @@ async function processItem(tx: Db, item: ImportItem, audit: AuditEntry, now: Dat
     if (!item.upsert) throw new ItemFailure({ kind: 'exists', userId: current.id });
     const planned = item.upsert(current);
     if ('errors' in planned) throw new ItemFailure({ kind: 'refused', error: planned.errors[0] ?? null });
-    await lockUserKeys(tx, current.connectionId, planned.changes);
     await clashWithOthers(tx, current, planned.changes);
     const { user: after, changed } = await applyUserChanges(tx, current, planned.changes, now);
     if (changed.length === 0) return { result: { outcome: 'unchanged', userId: current.id }, events: [] };
@@ -123,15 +122,10 @@ interface Prefetched {
 async function newRecords(tx: Db, items: ImportItem[]): Promise<Prefetched> {
   const claims = new Map<string, number>();
   for (const item of items) for (const k of keysOf(item.user)) claims.set(k, (claims.get(k) ?? 0) + 1);
-  // Serialised with every other writer of these emails and usernames (as users.create is), by
-  // the same bucket locks: at most USER_KEY_BUCKETS of them, however large the batch.
-  // One connection per import; each connection's keys are locked under its own connection lock.
-  const keysByConnection = new Map<string, string[]>();
-  for (const item of items) {
-    const keys = keysOf(item.user).filter((k) => !k.startsWith('id:'));
-    keysByConnection.set(item.user.connectionId, [...(keysByConnection.get(item.user.connectionId) ?? []), ...keys]);
-  }
-  for (const connectionId of [...keysByConnection.keys()].sort()) await lockUserKeyBuckets(tx, connectionId, keysByConnection.get(connectionId) ?? []);
+  // Serialised with every other writer of the connection's emails and usernames (they hold its
+  // lock shared), before any row is read: the batch's records, upserts included, take no key lock
+  // of their own.
+  for (const connectionId of [...new Set(items.map((i) => i.user.connectionId))].sort()) await lockConnectionKeys(tx, connectionId);
   const ids = items.map((i) => i.user.id);
   const emails = items.filter((i) => i.user.email).map((i) => [i.user.connectionId, normalizeEmail(i.user.email as string)] as const);
   const usernames = items.filter((i) => i.user.username).map((i) => [i.user.connectionId, normalizeUsername(i.user.username as string)] as const);
@@ -271,7 +265,7 @@ export async function importBatch(db: Db, items: ImportItem[], audit: AuditEntry
     await recordEvents(tx, events.flat(), now);
     return results;
   };
-  // Retried whole on a deadlock (an upsert locks keys then rows; updateUser rows then keys).
+  // Retried whole on a deadlock (the server picked this transaction to end one).
   if (!dryRun) return retrying(() => db.transaction(run));
   // A dry run does all the work, then rolls it back.
   return retrying(async () => {

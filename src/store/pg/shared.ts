@@ -110,19 +110,18 @@ export async function retrying<T>(run: () => Promise<T>, attempts = 3): Promise<
  * them, imports) goes through userKeyBuckets and lockUserKeyBuckets: the same key function
  * everywhere, so they serialise with each other.
  *
- * Above those, one lock per connection (CONNECTION_LOCK_CLASS): a writer of a few keys holds it
- * shared (writers of one connection do not wait for each other), and a writer of more than
- * MAX_WRITER_BUCKETS buckets (an import batch) holds it exclusively instead of any bucket, so a
- * batch never holds most buckets of the gateway (and every other connection's writers with them):
- * it waits for the connection's writers, and they for it. Taken before any row lock.
+ * Above those, one lock per connection (CONNECTION_LOCK_CLASS): a writer of a key holds it shared
+ * (writers of one connection do not wait for each other), and an import batch holds it
+ * exclusively (lockConnectionKeys) instead of any bucket, so a batch never holds buckets other
+ * connections' writers need: it waits for the connection's key writers, and they for it. Both are
+ * taken before any row lock.
  */
 export const USER_KEY_BUCKETS = 1024;
 /** The first key of the two-int advisory locks (its own space, apart from the bigint locks of events and migrations). */
 export const USER_KEY_LOCK_CLASS = 0x70676b79;
 /** The first key of the per-connection locks above the buckets. */
 export const CONNECTION_LOCK_CLASS = 0x70676b63;
-/** More buckets than this, and a writer takes its connection's lock exclusively instead. */
-export const MAX_WRITER_BUCKETS = 32;
+
 
 /** The lock key of one email or username of a connection. */
 export function userKeyOf(kind: 'email' | 'username', connectionId: string, value: string): string {
@@ -137,16 +136,17 @@ export function userKeyBuckets(keys: Iterable<string>): number[] {
 }
 
 /**
- * Takes, to the end of the transaction, the connection's lock shared and the buckets' locks in
- * ascending order; or, for more than MAX_WRITER_BUCKETS buckets, the connection's lock alone, exclusively.
+ * Every email and username of the connection, to the end of the transaction (an import batch): its
+ * lock exclusively, so no key writer of the connection runs meanwhile, and no bucket is held.
  */
+export async function lockConnectionKeys(tx: Db, connectionId: string): Promise<void> {
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(${CONNECTION_LOCK_CLASS}::int, hashtext(${connectionId}))`);
+}
+
+/** Takes, to the end of the transaction, the connection's lock shared and the buckets' locks in ascending order. */
 export async function lockUserKeyBuckets(tx: Db, connectionId: string, keys: Iterable<string>): Promise<void> {
   const buckets = userKeyBuckets(keys);
   if (buckets.length === 0) return;
-  if (buckets.length > MAX_WRITER_BUCKETS) {
-    await tx.execute(sql`SELECT pg_advisory_xact_lock(${CONNECTION_LOCK_CLASS}::int, hashtext(${connectionId}))`);
-    return;
-  }
   await tx.execute(sql`SELECT pg_advisory_xact_lock_shared(${CONNECTION_LOCK_CLASS}::int, hashtext(${connectionId}))`);
   await tx.execute(
     sql`SELECT count(pg_advisory_xact_lock(${USER_KEY_LOCK_CLASS}::int, b)) FROM (SELECT b FROM unnest(${sql.param(buckets)}::int[]) AS b ORDER BY b) AS buckets`,

@@ -69,7 +69,7 @@ export function pgTickets(db: Db): TicketStore {
     },
     async release(id, claimedAt, userVersion) {
       // Only the claim this redemption made (a ticket used since by anyone else stays used), and
-      // only while the user is unchanged (a password set meanwhile voided the ticket).
+      // only while the user is unchanged (a password set meanwhile voided the ticket; any change keeps it used).
       const unchanged = sql`(SELECT ${t.users.version} FROM ${t.users} WHERE ${t.users.id} = ${t.tickets.userId}) = ${userVersion}`;
       await db.update(t.tickets).set({ usedAt: null }).where(and(eq(t.tickets.id, id), eq(t.tickets.usedAt, claimedAt), unchanged));
     },

@@ -179,7 +179,11 @@ export function pgUsers({ db, hashId, onPrimary, url, poolSettings, importKeysIn
       return retrying(() => db.transaction(async (tx): Promise<ApplyResult> => {
         // The keys the decision may write, locked before the row (the order every writer takes,
         // imports included), so a key writer and an import never wait for each other in a circle.
-        if (opts.uniqueKeys) await lockUserKeys(tx, base.connectionId, { email: decision.changes.email, username: decision.changes.username });
+        // Only the keys the decision changes (a row that moved on is stale anyway).
+        if (opts.uniqueKeys) {
+          const { email, username } = decision.changes;
+          await lockUserKeys(tx, base.connectionId, { email: email !== base.email ? email : null, username: username !== base.username ? username : null });
+        }
         // Locked to the end of the transaction: a concurrent writer of this user waits, then finds
         // the row moved on and answers stale (the app decides again on the row it gets back).
         const [current] = await tx.select(userColumns).from(t.users).where(eq(t.users.id, id)).for('update');
