@@ -13,7 +13,7 @@ import { newInvitationId } from './ids.js';
 import { forgetUser } from './loaders.js';
 import { hashTicket, newTicketSecret, ticketError, ticketTtl } from './tickets.js';
 import { legacyChangeEmail } from './legacy.js';
-import { concurrentWrites } from './writes.js';
+import { backoff, concurrentWrites } from './writes.js';
 
 /** Decisions made for one acceptance before it gives up (CONCURRENT_WRITES). */
 const ACCEPT_ATTEMPTS = 10;
@@ -129,7 +129,6 @@ export async function acceptInvitation(
     }
     current = reread;
     membership = (await ctx.store.organizations.membershipsByUserIds([user.id]))[0]?.find((m) => m.organizationId === invitation.organizationId) ?? null;
-    // A growing random pause after the first retry, as writeUser's.
-    if (attempt > 1) await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 4 * 2 ** attempt)));
+    await backoff(attempt);
   }
 }

@@ -46,12 +46,18 @@ export async function writeUser(
       if (result.ok || !('stale' in result)) return result;
       if (attempt >= WRITE_ATTEMPTS) return { ok: false, errors: [concurrentWrites()] };
       current = result.current;
-      // The first retry at once (on SQLite it cannot lose again); then a random pause whose range
-      // doubles up to a second (exponential backoff with full jitter), so many writers of one user
-      // spread out instead of colliding again.
-      if (attempt > 1) await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 4 * 2 ** attempt)));
+      await backoff(attempt);
     }
   });
+}
+
+/**
+ * The pause before decision `attempt + 1`: none before the first retry (on SQLite it cannot lose
+ * again), then a random one whose range doubles up to a second (exponential backoff with full
+ * jitter), so many writers of one user spread out instead of colliding again.
+ */
+export async function backoff(attempt: number): Promise<void> {
+  if (attempt > 1) await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 4 * 2 ** attempt)));
 }
 
 /** Nothing was written: other requests wrote the user in the meantime, again and again, or too many wait to. */

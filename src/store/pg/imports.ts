@@ -33,12 +33,12 @@ async function matches(tx: Db, user: ImportItem['user']): Promise<UserRow[]> {
   return [...found.values()];
 }
 
-async function insert(tx: Db, user: ImportItem['user'], audit: AuditEntry, now: Date): Promise<void> {
-  const { identity, ...profile } = user;
-  await tx.insert(t.users).values({
+/** A new user's row as an import writes it: a first version, never logged in. */
+function importedRow({ identity: _identity, ...profile }: ImportItem['user'], now: Date) {
+  return {
     ...profile,
-    emailLower: user.email ? normalizeEmail(user.email) : null,
-    usernameLower: user.username ? normalizeUsername(user.username) : null,
+    emailLower: profile.email ? normalizeEmail(profile.email) : null,
+    usernameLower: profile.username ? normalizeUsername(profile.username) : null,
     version: 1,
     loginsCount: 0,
     lastLogin: null,
@@ -46,7 +46,12 @@ async function insert(tx: Db, user: ImportItem['user'], audit: AuditEntry, now: 
     profileSyncedAt: null,
     createdAt: now,
     updatedAt: now,
-  });
+  };
+}
+
+async function insert(tx: Db, user: ImportItem['user'], audit: AuditEntry, now: Date): Promise<void> {
+  const { identity } = user;
+  await tx.insert(t.users).values(importedRow(user, now));
   await tx.insert(t.identities).values({ ...identity, userId: user.id, connectionId: user.connectionId });
   await recordAudit(tx, { actorId: audit.actorId, operation: audit.operation, targetUserId: user.id, organizationId: audit.organizationId ?? null, fields: ['user'] }, now);
 }
@@ -189,20 +194,7 @@ function unchangedOrFailed(item: ImportItem, holders: Prefetched['holders']): Im
 async function insertMany(tx: Db, items: ImportItem[], audit: AuditEntry, now: Date): Promise<void> {
   for (let at = 0; at < items.length; at += CHUNK) {
     const chunk = items.slice(at, at + CHUNK).map((i) => i.user);
-    await tx.insert(t.users).values(
-      chunk.map(({ identity: _identity, ...profile }) => ({
-        ...profile,
-        emailLower: profile.email ? normalizeEmail(profile.email) : null,
-        usernameLower: profile.username ? normalizeUsername(profile.username) : null,
-        version: 1,
-        loginsCount: 0,
-        lastLogin: null,
-        lastIp: null,
-        profileSyncedAt: null,
-        createdAt: now,
-        updatedAt: now,
-      })),
-    );
+    await tx.insert(t.users).values(chunk.map((u) => importedRow(u, now)));
     await tx.insert(t.identities).values(chunk.map((u) => ({ ...u.identity, userId: u.id, connectionId: u.connectionId })));
     await tx.insert(t.auditEvents).values(
       chunk.map((u) => ({ at: now, actorId: audit.actorId, operation: audit.operation, targetUserId: u.id, organizationId: audit.organizationId ?? null, fields: ['user'] })),

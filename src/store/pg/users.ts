@@ -15,6 +15,7 @@ import { type PoolSettings } from './pool.js';
 import { type RawUserWithRelations, standingFromRaw, subjectStanding, usersWithRelations, userWithRelationsFromRaw } from './raw.js';
 import { afterCondition, attributeConditions, orderClause } from './search.js';
 import { anyOf, applyUserChanges, changedFields, type Db, grouped, inOrder, lockUserKeys, recordAudit, retrying, userColumns, violatedUserKey } from './shared.js';
+import { unchangedSince } from '../states.js';
 import * as t from './tables.js';
 import { enqueue, insertTicket } from './tickets.js';
 
@@ -188,7 +189,7 @@ export function pgUsers({ db, hashId, onPrimary, url, poolSettings, importKeysIn
         // the row moved on and answers stale (the app decides again on the row it gets back).
         const [current] = await tx.select(userColumns).from(t.users).where(eq(t.users.id, id)).for('update');
         if (!current) return { ok: false, notFound: true };
-        if (current.version !== base.version || current.loginsCount !== base.loginsCount) return { ok: false, stale: true, current };
+        if (!unchangedSince(current, base)) return { ok: false, stale: true, current };
         const planned = decision;
         const changes = planned.changes;
         const changed = changedFields(current, { ...changes, ...planned.bookkeeping });

@@ -25,6 +25,7 @@ import {
   userFromRaw,
   userWithRelationsFromRaw,
 } from './raw.js';
+import { unchangedSince } from '../states.js';
 import * as t from './tables.js';
 import { enqueue, insertTicket } from './tickets.js';
 import {
@@ -232,7 +233,7 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
       return db.transaction((tx): ApplyResult => {
         const current = tx.select(userColumns).from(t.users).where(eq(t.users.id, id)).get();
         if (!current) return { ok: false, notFound: true };
-        if (current.version !== base.version || current.loginsCount !== base.loginsCount) return { ok: false, stale: true, current };
+        if (!unchangedSince(current, base)) return { ok: false, stale: true, current };
         const planned = decision;
         const changes = planned.changes;
         const changed = changedFields(current, { ...changes, ...planned.bookkeeping });
