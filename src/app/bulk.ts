@@ -8,7 +8,8 @@ import { checkMetadata, mergeMetadata } from '../domain/metadata.js';
 import { type AttributeSettings, attributeSettingsOf, invalidAttributes } from '../domain/attributes.js';
 import { fieldPolicies, refusedAttributes, refusedFields } from '../domain/policy.js';
 import type { CallerRoles, ConnectionFacts, ProfilePatch, UserError } from '../domain/types.js';
-import type { ConnectionRow, EventPlan, ImportItem, UserChanges, UserRow, UserWrite } from '../store/types.js';
+import { changedFields } from '../store/changes.js';
+import type { ConnectionRow, ImportDecision, ImportItem, ImportItemResult, ImportMatch, NewUser, UserChanges, UserRow } from '../store/types.js';
 import { eventActor, userEventPlan } from './events.js';
 import type { AppContext } from './context.js';
 import { AppError, FieldNotEditableError, forbidden, notFound, refusedFieldError, unauthenticated } from './errors.js';
@@ -17,8 +18,12 @@ import { newDatabaseUserKey } from './ids.js';
 import { findConnection } from './lookup.js';
 import { importProblemError, type UserResult } from './results.js';
 import { namedFields, newUserAttributeErrors, updateUser } from './users.js';
+import { backoff, concurrentWrites } from './writes.js';
 
 export const MAX_BULK_UPDATES = 1000;
+
+/** Reads and decisions of a batch's records before a record that keeps losing races gives up (CONCURRENT_WRITES). */
+export const IMPORT_ATTEMPTS = 10;
 
 /** An import is a tenant administrator's write (import:users). */
 const TENANT_ADMIN: CallerRoles = { tenantAdmin: true, helpDesk: false, self: false };
@@ -107,7 +112,15 @@ export async function importUsers(
   // An upsert is judged as updateUser would judge a tenant administrator's update of that user.
   const facts = await ctx.access.connectionFacts(connection.id);
 
-  let batch: { index: number; item: ImportItem }[] = [];
+  const attributes = attributeSettingsOf(connection.options);
+  const decide = (record: ImportRecord, user: NewUser, found: ImportMatch[]): ImportItem => ({
+    user,
+    seen: found.map((m) => m.user),
+    decision: importDecision(record, found, Boolean(opts.upsert), facts, attributes),
+    events,
+  });
+
+  let batch: { index: number; record: ImportRecord; user: NewUser }[] = [];
   let index = -1;
   const reportError = (i: number, code: string, message: string) => {
     summary.failed += 1;
@@ -117,17 +130,38 @@ export async function importUsers(
   };
   const flush = async () => {
     if (batch.length === 0) return;
-    const results = await ctx.store.users.importBatch(
-      batch.map((b) => b.item),
-      audit,
-      { dryRun: Boolean(opts.dryRun) },
-    );
+    // Each record decided against the users it matches, read first; the store applies the
+    // decisions that still hold, and the stale ones are read and decided again.
+    const results: (ImportItemResult | undefined)[] = batch.map(() => undefined);
+    let pending = batch.map((_, at) => at);
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > IMPORT_ATTEMPTS) {
+        for (const at of pending) results[at] = { outcome: 'failed', problem: { kind: 'refused', error: concurrentWrites() } };
+        break;
+      }
+      if (attempt > 1) await backoff(attempt - 1);
+      const records = pending.map((at) => batch[at] as (typeof batch)[number]);
+      const found = await ctx.store.users.importMatches(records.map((r) => r.user));
+      const applied = await ctx.store.users.importBatch(
+        records.map((r, i) => decide(r.record, r.user, found[i] ?? [])),
+        audit,
+        { dryRun: Boolean(opts.dryRun) },
+      );
+      const stale: number[] = [];
+      applied.forEach((r, i) => {
+        const at = pending[i] as number;
+        if (r.outcome === 'stale') stale.push(at);
+        else results[at] = r;
+      });
+      pending = stale;
+    }
     results.forEach((r, i) => {
       const at = batch[i]?.index ?? -1;
+      if (!r) return;
       if (r.outcome === 'failed') {
         const e = importProblemError(r.problem);
         reportError(at, e.code, e.message);
-      } else summary[r.outcome] += 1;
+      } else if (r.outcome !== 'stale') summary[r.outcome] += 1;
     });
     batch = [];
     opts.onProgress?.(index + 1, summary);
@@ -151,7 +185,7 @@ export async function importUsers(
         reportError(index, 'DUPLICATE_IN_FILE', 'An earlier record of this file has the same email, username or user_id.');
         continue;
       }
-      batch.push({ index, item: importItem(connection, parsed.record, migrated, Boolean(opts.upsert), facts, events) });
+      batch.push({ index, record: parsed.record, user: importedUser(connection, parsed.record, migrated) });
       if (batch.length >= batchSize) await flush();
     }
     await flush();
@@ -161,21 +195,28 @@ export async function importUsers(
   return summary;
 }
 
-function importItem(
-  connection: ConnectionRow,
-  record: ImportRecord,
-  migrated: boolean,
-  upsert: boolean,
-  facts: ConnectionFacts,
-  events: EventPlan<UserWrite>,
-): ImportItem {
-  const attributes = attributeSettingsOf(connection.options);
+/** The user a record inserts (its id, email and username are the keys it is matched by). */
+function importedUser(connection: ConnectionRow, record: ImportRecord, migrated: boolean): NewUser {
   const key = record.userId ?? newDatabaseUserKey();
-  return {
-    user: newDatabaseUser(connection.id, key, record.profile, { migrated, passwordHash: record.passwordHash }),
-    upsert: upsert ? (current) => upsertChanges(current, record, facts, attributes) : null,
-    events,
-  };
+  return newDatabaseUser(connection.id, key, record.profile, { migrated, passwordHash: record.passwordHash });
+}
+
+/**
+ * What to do with a record, given the users of the connection with its user_id, email or
+ * username: insert it (none), refuse it (several; or one, without upsert), or, with upsert, update
+ * that user as a tenant administrator's updateUser would (unchanged when nothing differs).
+ */
+function importDecision(record: ImportRecord, found: ImportMatch[], upsert: boolean, facts: ConnectionFacts, attributes: AttributeSettings): ImportDecision {
+  if (found.length > 1) return { kind: 'failed', problem: { kind: 'ambiguous' } };
+  const match = found[0];
+  if (!match) return { kind: 'insert' };
+  if (!upsert) return { kind: 'failed', problem: { kind: 'exists', userId: match.user.id } };
+  const planned = upsertChanges(match.user, record, facts, attributes);
+  if ('errors' in planned) return { kind: 'failed', problem: { kind: 'refused', error: planned.errors[0] ?? null } };
+  const changes = planned.changes;
+  // The same hash again is no change: a re-run with upsert changes nothing.
+  if (record.passwordHash && record.passwordHash !== match.passwordHash) changes.passwordHash = record.passwordHash;
+  return changedFields(match.user, changes).length === 0 ? { kind: 'unchanged' } : { kind: 'update', changes };
 }
 
 /** The same rules as a tenant administrator's updateUser: metadata merged one level deep, fields as the policy allows. */
@@ -220,7 +261,5 @@ function upsertChanges(current: UserRow, record: ImportRecord, facts: Connection
     changes.appMetadata = mergeMetadata(current.appMetadata, p.app_metadata);
     errors.push(...checkMetadata('app_metadata', changes.appMetadata));
   }
-  // The same hash again is no change: a re-run with upsert changes nothing.
-  if (record.passwordHash) changes.importedPasswordHash = record.passwordHash;
   return errors.length > 0 ? { errors } : { changes };
 }

@@ -15,6 +15,13 @@ export function unchangedSince(row: UserRow, base: UserStamp): boolean {
   return row.version === base.version && row.loginsCount === base.loginsCount;
 }
 
+/** A compare-and-set that found the row moved on: nothing of the write is kept (the app decides again). */
+export class StaleRow extends Error {
+  constructor(readonly userId: string) {
+    super(`user ${userId} changed since the decision was made`);
+  }
+}
+
 /** Whether a membership is as a decision saw it (both absent, or the same roles and invitation). */
 export function sameMembership(row: MembershipRow | null | undefined, seen: MembershipRow | null): boolean {
   if (!row || !seen) return !row && !seen;

@@ -186,8 +186,6 @@ export type UserChanges = Partial<
     passwordHash: string;
     /** A legacy database's script changed the password: nothing to store, but it counts as a change. */
     passwordSetInCustomDatabase: true;
-    /** An imported hash: a change only if it differs from the stored one (re-running an import changes nothing). */
-    importedPasswordHash: string;
   }
 >;
 
@@ -213,9 +211,6 @@ export interface UserDecision {
  */
 export type UserStamp = Pick<UserRow, 'version' | 'loginsCount' | 'connectionId' | 'email' | 'username'>;
 
-/** An import's upsert: given the matching row inside the batch's transaction, what to write, or why not. */
-export type UserUpdatePlanner = (current: UserRow) => UserDecision | { errors: UserError[] };
-
 /** A ticket that belongs to a write and commits with it, or not at all; its message goes in the write's `messages`. */
 export interface NewTicket {
   row: Omit<TicketRow, 'usedAt' | 'createdAt'>;
@@ -234,7 +229,7 @@ export type UserKey = 'id' | 'email' | 'username';
 export type UserWriteRefusal =
   | { ok: false; taken: UserKey[] }
   | { ok: false; versionConflict: { expected: number; actual: number } }
-  /** The planner's own refusal, passed through. */
+  /** The app's own refusal (a decision that is errors), passed through. */
   | { ok: false; errors: UserError[] };
 
 export type UpdateResult =
@@ -251,11 +246,37 @@ export type ApplyResult =
 
 export type CreateUserResult = { ok: true; user: UserRow } | { ok: false; taken: UserKey[] };
 
-/** One record of a bulk import: the user to insert, or (with upsert) how to update a match. */
+/** The keys an import record is matched by: its id, and its email and username within its connection. */
+export type ImportKeys = Pick<NewUser, 'id' | 'connectionId' | 'email' | 'username'>;
+
+/** A user an import record matches, with the hash an imported one is compared with (never shown to anyone). */
+export interface ImportMatch {
+  user: UserRow;
+  passwordHash: string | null;
+}
+
+/**
+ * What the app decided for one import record against the users it matched: insert it, update the
+ * one match with these changes (what really changes: an empty decision is `unchanged`), leave it,
+ * or refuse it.
+ */
+export type ImportDecision =
+  | { kind: 'insert' }
+  | { kind: 'update'; changes: UserChanges }
+  | { kind: 'unchanged' }
+  | { kind: 'failed'; problem: ImportProblem };
+
+/** One record of a bulk import, decided by the app against the users it read (`seen`). */
 export interface ImportItem {
+  /** The user an insert stores; its id, email and username are the keys it is matched by. */
   user: NewUser;
-  /** Null: a user that exists already (same user_id, email or username) is a CONFLICT. */
-  upsert: UserUpdatePlanner | null;
+  /**
+   * The users of the record's connection holding its id, email or username when it was decided,
+   * each as it was then (an update's is the first and only one). The store applies the decision
+   * only while exactly these users match, each still at that state; `stale` otherwise.
+   */
+  seen: (UserStamp & { id: string })[];
+  decision: ImportDecision;
   /** The record's change events (user.created, or user.updated when an upsert changed something). */
   events?: EventPlan<UserWrite>;
 }
@@ -276,12 +297,14 @@ export type ImportProblem =
   | { kind: 'taken'; keys: UserKey[] }
   /** The record's id is a user of another connection. */
   | { kind: 'idTakenElsewhere'; userId: string }
-  /** The planner's own refusal, passed through. */
+  /** The app's own refusal (the upsert's policy or metadata rules). */
   | { kind: 'refused'; error: UserError | null };
 
 export type ImportItemResult =
   | { outcome: 'inserted' | 'updated' | 'unchanged'; userId: string }
-  | { outcome: 'failed'; problem: ImportProblem };
+  | { outcome: 'failed'; problem: ImportProblem }
+  /** The users the record matches are not those it was decided against (any more): read and decide again. */
+  | { outcome: 'stale' };
 
 export interface ConnectionStore {
   byIds(ids: readonly string[]): Promise<(ConnectionRow | null)[]>;
@@ -387,8 +410,15 @@ export interface UserStore {
    */
   erase(id: string, audit: Omit<AuditEntry, 'targetUserId'>, events?: EventPlan<UserWrite>): Promise<boolean>;
   /**
-   * A batch of an import: one transaction, each record in its own savepoint. `dryRun` does the
-   * work and rolls it back.
+   * For each import record, the users of its connection holding its id, email or username (one
+   * read for the batch): what the app decides the record against.
+   */
+  importMatches(records: readonly ImportKeys[]): Promise<ImportMatch[][]>;
+  /**
+   * A batch of an import, decided by the app: one transaction, each record in its own savepoint.
+   * A record whose matches are still those it was decided against is applied as decided (an
+   * update with a compare-and-set on its user's version and logins count); otherwise it is
+   * `stale`, and nothing of it is written. `dryRun` does the work and rolls it back.
    */
   importBatch(items: ImportItem[], audit: AuditEntry, opts: { dryRun: boolean }): Promise<ImportItemResult[]>;
   /**

@@ -3,7 +3,10 @@
 // when a concurrent write got there first. On the real gateway's store (SQLite, and PostgreSQL in
 // the postgres project).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importUsers } from '../../src/app/bulk.js';
+import { systemContext } from '../../src/app/system.js';
 import { writeUser } from '../../src/app/writes.js';
+import { ScriptRegistry } from '../../src/connectors/custom-db.js';
 import type { UserRow } from '../../src/store/types.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { hashTicket } from '../../src/app/tickets.js';
@@ -140,5 +143,105 @@ describe('writeUser: decide, compare-and-set, decide again', () => {
     );
     expect(accepted.data?.acceptInvitation.userErrors).toEqual([]);
     expect([...(accepted.data?.acceptInvitation.membership?.roles ?? [])].sort()).toEqual(['ADMIN', 'MEMBER']);
+  });
+});
+
+describe('an import record: decided against the users read, applied while they are unchanged, decided again otherwise', () => {
+  let gw: TestGateway;
+  let connection: string;
+  const audit = { actorId: 'test', operation: 'importUsers' };
+  const keys = { uniqueKeys: true };
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    connection = await createConnection(gw, await adminToken(gw), { name: 'importing', kind: 'DATABASE' });
+  }, 60_000);
+  afterAll(() => gw?.close());
+
+  const row = async (id: string) => (await gw.runtime.store.users.byIds([id]))[0] as UserRow;
+  const newUser = async (email: string) => createUser(gw, await adminToken(gw), { connection, email, password: 'correct-horse-battery' });
+  const record = (id: string, email: string) => ({
+    id,
+    connectionId: connection,
+    email,
+    identity: { provider: 'auth0', upstreamUserId: id.replace(/^auth0\|/, ''), isSocial: false, profileData: null },
+  });
+
+  it('the store applies a decision only while the record matches the same users, each unchanged; stale otherwise, and nothing is written', async () => {
+    const id = await newUser('imported@example.com');
+    const user = record('auth0|someone-else', 'IMPORTED@example.com');
+    const [found] = await gw.runtime.store.users.importMatches([user]);
+    expect(found?.map((m) => m.user.id)).toEqual([id]);
+    const seen = found?.map((m) => m.user) ?? [];
+    // A concurrent write between the read and the apply.
+    await gw.runtime.store.users.apply(id, await row(id), { changes: { nickname: 'theirs' } }, audit, keys);
+    const decided = { user, seen, decision: { kind: 'update' as const, changes: { name: 'Mine' } } };
+    expect(await gw.runtime.store.users.importBatch([decided], audit, { dryRun: false })).toEqual([{ outcome: 'stale' }]);
+    expect(await row(id)).toMatchObject({ nickname: 'theirs', name: null });
+    // A record decided as new while a user with its email appeared meanwhile: stale too.
+    const late = record('auth0|late-one', 'late@example.com');
+    const [none] = await gw.runtime.store.users.importMatches([late]);
+    expect(none).toEqual([]);
+    await newUser('late@example.com');
+    expect(await gw.runtime.store.users.importBatch([{ user: late, seen: [], decision: { kind: 'insert' } }], audit, { dryRun: false })).toEqual([{ outcome: 'stale' }]);
+    // Decided on the row as it is, it is applied.
+    const again = (await gw.runtime.store.users.importMatches([user]))[0]?.map((m) => m.user) ?? [];
+    expect(await gw.runtime.store.users.importBatch([{ ...decided, seen: again }], audit, { dryRun: false })).toEqual([{ outcome: 'updated', userId: id }]);
+    expect(await row(id)).toMatchObject({ nickname: 'theirs', name: 'Mine' });
+  });
+
+  it('within a batch a record is judged against the users as the earlier records left them', async () => {
+    // Record 1 moves the user to a new address; record 2, decided as an update of that user by its old address, is stale.
+    const id = await newUser('moving@example.com');
+    const first = record(id, 'moved@example.com');
+    const second = record('auth0|newcomer', 'moving@example.com');
+    const found = await gw.runtime.store.users.importMatches([first, second]);
+    const seen = (at: number) => found[at]?.map((m) => m.user) ?? [];
+    expect(seen(1).map((u) => u.id)).toEqual([id]);
+    const results = await gw.runtime.store.users.importBatch(
+      [
+        { user: first, seen: seen(0), decision: { kind: 'update', changes: { email: 'moved@example.com' } } },
+        { user: second, seen: seen(1), decision: { kind: 'update', changes: { name: 'Not them' } } },
+      ],
+      audit,
+      { dryRun: false },
+    );
+    expect(results).toEqual([{ outcome: 'updated', userId: id }, { outcome: 'stale' }]);
+    expect(await row(id)).toMatchObject({ email: 'moved@example.com', name: null });
+  });
+
+  it('importUsers decides a record again when its user changed between the read and the apply: the concurrent change is kept', async () => {
+    const id = await newUser('raced@example.com');
+    const store = gw.runtime.store;
+    let reads = 0;
+    let raced = false;
+    // The store as the import sees it: the first time a batch is applied, another writer gets there first.
+    const users = new Proxy(store.users, {
+      get(target, key, receiver) {
+        if (key === 'importMatches') {
+          return async (...args: Parameters<typeof target.importMatches>) => {
+            reads += 1;
+            return target.importMatches(...args);
+          };
+        }
+        if (key === 'importBatch') {
+          return async (...args: Parameters<typeof target.importBatch>) => {
+            if (!raced) {
+              raced = true;
+              const current = await row(id);
+              await target.apply(id, current, { changes: { userMetadata: { ...current.userMetadata, theirs: 1 } } }, audit, keys);
+            }
+            return target.importBatch(...args);
+          };
+        }
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const ctx = systemContext(new Proxy(store, { get: (target, key, receiver) => (key === 'users' ? users : (Reflect.get(target, key, receiver) as unknown)) }), new ScriptRegistry('.', 1000));
+    const summary = await importUsers(ctx, [{ email: 'raced@example.com', user_metadata: { mine: 2 } }, { email: 'fresh@example.com' }], { connection: 'importing', upsert: true });
+    expect(summary).toMatchObject({ inserted: 1, updated: 1, failed: 0 });
+    // Read twice: the batch, then the stale record alone.
+    expect(reads).toBe(2);
+    expect((await row(id)).userMetadata).toEqual({ theirs: 1, mine: 2 });
   });
 });

@@ -7,6 +7,7 @@ import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import { changedFields } from '../changes.js';
 import type { AuditEntry, LoginBookkeeping, UserChanges, UserKey, UserRow } from '../types.js';
 import * as t from './tables.js';
+import { StaleRow } from '../states.js';
 
 /** The pool's database or a transaction on one of its clients: the same query builder. */
 export type Db = PgDatabase<NodePgQueryResultHKT, typeof t>;
@@ -169,7 +170,8 @@ export async function lockUserKeys(tx: Db, connectionId: string, values: { email
 /**
  * Writes a decision's changes (and a login's bookkeeping) to a user inside a transaction: bumps
  * `version` when one of `changes` really changed the row (bookkeeping never does), keeps the
- * lower-cased lookup columns in step.
+ * lower-cased lookup columns in step. A compare-and-set on `current`'s version and logins count:
+ * a row that moved on is not written (StaleRow).
  */
 export async function applyUserChanges(
   tx: Db,
@@ -178,11 +180,6 @@ export async function applyUserChanges(
   now: Date,
   bookkeeping: LoginBookkeeping = {},
 ): Promise<{ user: UserRow; changed: string[] }> {
-  if (changes.importedPasswordHash !== undefined) {
-    const { importedPasswordHash, ...rest } = changes;
-    const stored = (await tx.select({ h: t.users.passwordHash }).from(t.users).where(eq(t.users.id, current.id)))[0]?.h;
-    changes = stored === importedPasswordHash ? rest : { ...rest, passwordHash: importedPasswordHash };
-  }
   const profileChanged = changedFields(current, changes).length > 0;
   const changed = changedFields(current, { ...changes, ...bookkeeping });
   if (changed.length === 0) return { user: current, changed };
@@ -197,8 +194,8 @@ export async function applyUserChanges(
   };
   if ('email' in changes) values.emailLower = changes.email ? normalizeEmail(changes.email) : null;
   if ('username' in changes) values.usernameLower = changes.username ? normalizeUsername(changes.username) : null;
-  const [user] = await tx.update(t.users).set(values).where(eq(t.users.id, current.id)).returning(userColumns);
-  if (!user) throw new Error('user vanished during update');
+  const [user] = await tx.update(t.users).set(values).where(unchangedRow(current)).returning(userColumns);
+  if (!user) throw new StaleRow(current.id);
   // A password change, by any path, voids every other outstanding reset ticket of the user.
   if (changed.includes('password')) {
     await tx
@@ -220,3 +217,7 @@ export const grouped = <T>(ids: readonly string[], rows: T[], key: (row: T) => s
   return ids.map((id) => byId.get(id) ?? []);
 };
 export const anyOf = (column: SQL | typeof t.users.id, ids: readonly string[]) => sql`${column} = ANY(${sql.param([...ids])}::text[])`;
+
+/** The row `current` still is: its id at its version and logins count. */
+const unchangedRow = (current: UserRow) =>
+  and(eq(t.users.id, current.id), eq(t.users.version, current.version), eq(t.users.loginsCount, current.loginsCount));

@@ -10,7 +10,8 @@ import { createdFields } from '../changes.js';
 import type { ApplyResult, UserFilter, UserKey, UserRow, UserStore, Visibility } from '../types.js';
 import { eraseUser, exportUser } from './erasure.js';
 import { recordEvents } from './events.js';
-import { importBatch } from './imports.js';
+import { importBatch, importHolders } from './imports.js';
+import { matcher } from '../imports.js';
 import { type PoolSettings } from './pool.js';
 import { type RawUserWithRelations, standingFromRaw, subjectStanding, usersWithRelations, userWithRelationsFromRaw } from './raw.js';
 import { afterCondition, attributeConditions, orderClause } from './search.js';
@@ -286,6 +287,11 @@ export function pgUsers({ db, hashId, onPrimary, url, poolSettings, importKeysIn
           if (held) await held.end().catch(() => undefined);
         },
       };
+    },
+    async importMatches(records) {
+      if (records.length === 0) return [];
+      const matchesOf = matcher(await importHolders(db, records, false));
+      return records.map((r) => matchesOf(r).map(({ user, passwordHash }) => ({ user, passwordHash })));
     },
     async importBatch(items, audit, opts) {
       return importBatch(db, items, audit, opts.dryRun);

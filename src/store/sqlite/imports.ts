@@ -1,37 +1,41 @@
 // Bulk import: a batch of records is one transaction (so a crash loses at most the batch in
-// flight), and each record its own savepoint (so a bad record never stops the others).
-import { and, eq, sql } from 'drizzle-orm';
+// flight), and each record its own savepoint (so a bad record never stops the others). The app has
+// decided every record against the users it read (importMatches); the batch's one read of the
+// same users, inside its transaction, says which decisions still hold: the others are stale.
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
-import type { AuditEntry, ImportItem, ImportItemResult, ImportProblem, UserKey, UserRow } from '../types.js';
+import type { AuditEntry, ImportItem, ImportItemResult, ImportKeys } from '../types.js';
 import { type RawUser, type Statements, USER_COLUMNS, userFromRaw } from './raw.js';
 import { insertedUserWrite } from '../changes.js';
+import { BatchWrites, distinctHolders, type ImportHolder } from '../imports.js';
+import { StaleRow } from '../states.js';
 import { applyUserChanges, type Db, recordAudit, violatedUniqueColumns, violatedUserKey } from './shared.js';
 import { recordEvents } from './events.js';
-import * as t from './tables.js';
 
-class ItemFailure extends Error {
-  constructor(readonly problem: ImportProblem) {
-    super(problem.kind);
+/**
+ * The users holding any id, email or username of the records within its connection: three
+ * indexed lookups per connection (an OR of them would scan), however many records.
+ */
+export function importHolders(sql: Statements, records: readonly ImportKeys[]): ImportHolder[] {
+  const rows: ImportHolder[] = [];
+  const byConnection = new Map<string, ImportKeys[]>();
+  for (const r of records) byConnection.set(r.connectionId, [...(byConnection.get(r.connectionId) ?? []), r]);
+  for (const [connectionId, group] of byConnection) {
+    const values = (pick: (r: ImportKeys) => string | null) => JSON.stringify(group.map(pick).filter((v): v is string => v !== null));
+    const found = sql.get(HOLDERS).all({
+      connection: connectionId,
+      ids: values((r) => r.id),
+      emails: values((r) => (r.email ? normalizeEmail(r.email) : null)),
+      usernames: values((r) => (r.username ? normalizeUsername(r.username) : null)),
+    }) as (RawUser & { email_lower: string | null; username_lower: string | null; password_hash: string | null })[];
+    for (const row of found) rows.push({ user: userFromRaw(row), emailLower: row.email_lower, usernameLower: row.username_lower, passwordHash: row.password_hash });
   }
+  return distinctHolders(rows);
 }
 
-/** Users of the connection with the same id, email or username: three indexed lookups (an OR would scan). */
-function matches(sql: Statements, user: ImportItem['user']): UserRow[] {
-  const found = new Map<string, UserRow>();
-  const lookups: [string, string | null | undefined][] = [
-    ['id', user.id],
-    ['email_lower', user.email ? normalizeEmail(user.email) : null],
-    ['username_lower', user.username ? normalizeUsername(user.username) : null],
-  ];
-  for (const [column, value] of lookups) {
-    if (!value) continue;
-    const row = sql.get(`SELECT ${USER_COLUMNS} FROM users WHERE connection_id = ? AND ${column} = ?`).get(user.connectionId, value) as
-      | RawUser
-      | undefined;
-    if (row) found.set(row.id, userFromRaw(row));
-  }
-  return [...found.values()];
-}
+const HOLDER_COLUMNS = `${USER_COLUMNS}, email_lower, username_lower, password_hash`;
+const HOLDERS = `SELECT ${HOLDER_COLUMNS} FROM users WHERE connection_id = @connection AND id IN (SELECT value FROM json_each(@ids))
+  UNION ALL SELECT ${HOLDER_COLUMNS} FROM users WHERE connection_id = @connection AND email_lower IN (SELECT value FROM json_each(@emails))
+  UNION ALL SELECT ${HOLDER_COLUMNS} FROM users WHERE connection_id = @connection AND username_lower IN (SELECT value FROM json_each(@usernames))`;
 
 const INSERT_USER = `INSERT INTO users (id, connection_id, email, email_lower, email_verified, username, username_lower, phone_number,
   phone_verified, name, nickname, given_name, family_name, picture, user_metadata, app_metadata, blocked, migrated, password_hash,
@@ -73,47 +77,45 @@ function insert(sql: Statements, user: ImportItem['user'], audit: AuditEntry, no
   sql.get(INSERT_AUDIT).run(now, audit.actorId, audit.operation, user.id, audit.organizationId ?? null, JSON.stringify(['user']));
 }
 
-function clashWithOthers(tx: Db, current: UserRow, changes: { email?: string | null; username?: string | null }): void {
-  const taken = (column: typeof t.users.emailLower | typeof t.users.usernameLower, value: string) =>
-    tx
-      .select({ id: t.users.id })
-      .from(t.users)
-      .where(and(eq(t.users.connectionId, current.connectionId), eq(column, value), sql`${t.users.id} <> ${current.id}`))
-      .get() !== undefined;
-  const keys: UserKey[] = [];
-  if (changes.email && taken(t.users.emailLower, normalizeEmail(changes.email))) keys.push('email');
-  if (changes.username && taken(t.users.usernameLower, normalizeUsername(changes.username))) keys.push('username');
-  if (keys.length > 0) throw new ItemFailure({ kind: 'taken', keys });
-}
-
-function processItem(tx: Db, sql: Statements, item: ImportItem, audit: AuditEntry, now: Date): ImportItemResult {
-  const found = matches(sql, item.user);
-  if (found.length > 1) throw new ItemFailure({ kind: 'ambiguous' });
-  const current = found[0];
-  if (current) {
-    if (!item.upsert) throw new ItemFailure({ kind: 'exists', userId: current.id });
-    const planned = item.upsert(current);
-    if ('errors' in planned) throw new ItemFailure({ kind: 'refused', error: planned.errors[0] ?? null });
-    clashWithOthers(tx, current, planned.changes);
-    const { user: after, changed } = applyUserChanges(tx, current, planned.changes, now);
-    if (changed.length === 0) return { outcome: 'unchanged', userId: current.id };
-    recordAudit(tx, { ...audit, targetUserId: current.id, fields: changed }, now);
-    if (item.events) recordEvents(tx, item.events({ userId: current.id, before: current, after, changed }), now);
-    return { outcome: 'updated', userId: current.id };
+/** One record whose decision holds against `found` (the users it matches), in its savepoint. */
+function applyItem(tx: Db, sql: Statements, item: ImportItem, found: ImportHolder[], writes: BatchWrites, audit: AuditEntry, now: Date): ImportItemResult {
+  const { decision } = item;
+  const current = found[0]?.user;
+  switch (decision.kind) {
+    case 'failed':
+      return { outcome: 'failed', problem: decision.problem };
+    case 'unchanged':
+      if (!current) throw new Error('an unchanged import record matches no user');
+      return { outcome: 'unchanged', userId: current.id };
+    case 'insert':
+      insert(sql, item.user, audit, now.getTime());
+      if (item.events) recordEvents(tx, item.events(insertedUserWrite(item.user)), now);
+      writes.inserted(item.user);
+      return { outcome: 'inserted', userId: item.user.id };
+    case 'update': {
+      if (!current) throw new Error('an import update matches no user');
+      const { user: after, changed } = applyUserChanges(tx, current, decision.changes, now);
+      if (changed.length === 0) return { outcome: 'unchanged', userId: current.id };
+      recordAudit(tx, { ...audit, targetUserId: current.id, fields: changed }, now);
+      if (item.events) recordEvents(tx, item.events({ userId: current.id, before: current, after, changed }), now);
+      writes.updated(current, decision.changes);
+      return { outcome: 'updated', userId: current.id };
+    }
   }
-  insert(sql, item.user, audit, now.getTime());
-  if (item.events) recordEvents(tx, item.events(insertedUserWrite(item.user)), now);
-  return { outcome: 'inserted', userId: item.user.id };
 }
 
 export function importBatch(db: Db, sql: Statements, items: ImportItem[], audit: AuditEntry, dryRun: boolean): ImportItemResult[] {
   const now = new Date();
-  const run = (tx: Db) =>
-    items.map((item): ImportItemResult => {
+  const run = (tx: Db) => {
+    const holders = importHolders(sql, items.map((i) => i.user));
+    const writes = new BatchWrites(holders);
+    return items.map((item): ImportItemResult => {
+      const found = writes.holds(item);
+      if (!found) return { outcome: 'stale' };
       try {
-        return tx.transaction((savepoint) => processItem(savepoint, sql, item, audit, now));
+        return tx.transaction((savepoint) => applyItem(savepoint, sql, item, found, writes, audit, now));
       } catch (err) {
-        if (err instanceof ItemFailure) return { outcome: 'failed', problem: err.problem };
+        if (err instanceof StaleRow) return { outcome: 'stale' };
         const key = violatedUserKey(err);
         if (key === 'id') return { outcome: 'failed', problem: { kind: 'idTakenElsewhere', userId: item.user.id } };
         if (key) return { outcome: 'failed', problem: { kind: 'taken', keys: [key] } };
@@ -121,6 +123,7 @@ export function importBatch(db: Db, sql: Statements, items: ImportItem[], audit:
         throw err;
       }
     });
+  };
   if (!dryRun) return db.transaction(run);
   // A dry run does all the work, then rolls it back.
   let results: ImportItemResult[] = [];

@@ -6,6 +6,7 @@ import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { AuditEntry, LoginBookkeeping, UserChanges, UserKey, UserRow } from '../types.js';
 import { changedFields } from '../changes.js';
 import * as t from './tables.js';
+import { StaleRow } from '../states.js';
 
 export type Db = BetterSQLite3Database<typeof t>;
 
@@ -103,7 +104,8 @@ export function violatedUserKey(err: unknown): UserKey | null {
 /**
  * Writes a decision's changes (and a login's bookkeeping) to a user inside a transaction: bumps
  * `version` when one of `changes` really changed the row (bookkeeping never does), keeps the
- * lower-cased lookup columns in step.
+ * lower-cased lookup columns in step. A compare-and-set on `current`'s version and logins count:
+ * a row that moved on is not written (StaleRow).
  */
 export function applyUserChanges(
   tx: Db,
@@ -112,11 +114,6 @@ export function applyUserChanges(
   now: Date,
   bookkeeping: LoginBookkeeping = {},
 ): { user: UserRow; changed: string[] } {
-  if (changes.importedPasswordHash !== undefined) {
-    const { importedPasswordHash, ...rest } = changes;
-    const stored = tx.select({ h: t.users.passwordHash }).from(t.users).where(eq(t.users.id, current.id)).get()?.h;
-    changes = stored === importedPasswordHash ? rest : { ...rest, passwordHash: importedPasswordHash };
-  }
   const profileChanged = changedFields(current, changes).length > 0;
   const changed = changedFields(current, { ...changes, ...bookkeeping });
   if (changed.length === 0) return { user: current, changed };
@@ -132,8 +129,8 @@ export function applyUserChanges(
   if ('email' in changes) values.emailLower = changes.email ? normalizeEmail(changes.email) : null;
   if ('username' in changes) values.usernameLower = changes.username ? normalizeUsername(changes.username) : null;
   // The row as written, from the UPDATE itself (RETURNING): no second read.
-  const user = tx.update(t.users).set(values).where(eq(t.users.id, current.id)).returning(userColumns).get();
-  if (!user) throw new Error('user vanished during update');
+  const user = tx.update(t.users).set(values).where(unchangedRow(current)).returning(userColumns).get();
+  if (!user) throw new StaleRow(current.id);
   // A password change, by any path, voids every other outstanding reset ticket of the user (the
   // one being redeemed was claimed before).
   if (changed.includes('password')) {
@@ -146,3 +143,7 @@ export function applyUserChanges(
 }
 
 export { changedFields, createdFields } from '../changes.js';
+
+/** The row `current` still is: its id at its version and logins count. */
+const unchangedRow = (current: UserRow) =>
+  and(eq(t.users.id, current.id), eq(t.users.version, current.version), eq(t.users.loginsCount, current.loginsCount));

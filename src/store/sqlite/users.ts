@@ -9,7 +9,8 @@ import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { ApplyResult, UserFilter, UserKey, UserRow, UserStore, Visibility } from '../types.js';
 import { recordEvents } from './events.js';
 import { eraseUser, exportUser } from './erasure.js';
-import { importBatch } from './imports.js';
+import { importBatch, importHolders } from './imports.js';
+import { matcher } from '../imports.js';
 import { afterCondition, attributeConditions, orderClause } from './search.js';
 import {
   IN_JSON,
@@ -313,6 +314,10 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
           sqlite.exec(`DROP TABLE IF EXISTS temp.${table}`);
         },
       };
+    },
+    async importMatches(records) {
+      const matchesOf = matcher(importHolders(statements, records));
+      return records.map((r) => matchesOf(r).map(({ user, passwordHash }) => ({ user, passwordHash })));
     },
     async importBatch(items, audit, opts) {
       return importBatch(db, statements, items, audit, opts.dryRun);
