@@ -8,9 +8,9 @@ import { checkMetadata, mergeMetadata } from '../domain/metadata.js';
 import { type AttributeSettings, attributeSettingsOf, invalidAttributes } from '../domain/attributes.js';
 import { fieldPolicies, refusedAttributes, refusedFields } from '../domain/policy.js';
 import type { CallerRoles, ConnectionFacts, ProfilePatch, UserError } from '../domain/types.js';
-import { changedFields } from '../store/changes.js';
+import { changedFields, insertedUserWrite, rowAfter } from '../store/changes.js';
 import type { ConnectionRow, ImportDecision, ImportItem, ImportItemResult, ImportMatch, NewUser, UserChanges, UserRow } from '../store/types.js';
-import { eventActor, userEventPlan } from './events.js';
+import { eventActor, type UserEvents, userEventsOf } from './events.js';
 import type { AppContext } from './context.js';
 import { AppError, FieldNotEditableError, forbidden, notFound, refusedFieldError, unauthenticated } from './errors.js';
 import { newDatabaseUser, profileColumns } from './columns.js';
@@ -108,7 +108,7 @@ export async function importUsers(
   const summary: ImportSummary = { inserted: 0, updated: 0, unchanged: 0, failed: 0, errors: [] };
   const seen = await ctx.store.users.importKeys();
   const audit = { actorId: caller.sub, operation: 'importUsers' };
-  const events = userEventPlan(eventActor(ctx), attributeSettingsOf(connection.options));
+  const events = userEventsOf(eventActor(ctx), attributeSettingsOf(connection.options));
   // An upsert is judged as updateUser would judge a tenant administrator's update of that user.
   const facts = await ctx.access.connectionFacts(connection.id);
 
@@ -116,8 +116,7 @@ export async function importUsers(
   const decide = (record: ImportRecord, user: NewUser, found: ImportMatch[]): ImportItem => ({
     user,
     seen: found.map((m) => m.user),
-    decision: importDecision(record, found, Boolean(opts.upsert), facts, attributes),
-    events,
+    decision: withEvents(importDecision(record, found, Boolean(opts.upsert), facts, attributes), user, found[0]?.user, events),
   });
 
   let batch: { index: number; record: ImportRecord; user: NewUser }[] = [];
@@ -147,6 +146,7 @@ export async function importUsers(
         audit,
         { dryRun: Boolean(opts.dryRun) },
       );
+      if (applied.some((r) => r.outcome === 'inserted' || r.outcome === 'updated')) events.notify();
       const stale: number[] = [];
       applied.forEach((r, i) => {
         const at = pending[i] as number;
@@ -199,6 +199,14 @@ export async function importUsers(
 function importedUser(connection: ConnectionRow, record: ImportRecord, migrated: boolean): NewUser {
   const key = record.userId ?? newDatabaseUserKey();
   return newDatabaseUser(connection.id, key, record.profile, { migrated, passwordHash: record.passwordHash });
+}
+
+/** A record's decision with its change events: the new user's, or what the update does to the user as read. */
+function withEvents(decision: ImportDecision, user: NewUser, current: UserRow | undefined, events: UserEvents): ImportDecision {
+  if (decision.kind === 'insert') return { ...decision, events: events.of(insertedUserWrite(user)) };
+  if (decision.kind !== 'update' || !current) return decision;
+  const changed = changedFields(current, decision.changes);
+  return { ...decision, events: events.of({ userId: current.id, before: current, after: rowAfter(current, decision, new Date()), changed }) };
 }
 
 /**

@@ -32,6 +32,25 @@ export const userEventPlan =
   (write) =>
     told(userEvents(write, by, settings), by);
 
+/**
+ * The events of a user write as values: the app makes them (before the write, from the row it
+ * decided on and the row the decision leaves) and the store records them as they are; `notify`
+ * tells this process's delivery worker once the write has committed.
+ */
+export interface UserEvents {
+  of(write: UserWrite): NewChangeEvent[];
+  notify(): void;
+}
+
+export function userEventsOf(by: AppEventActor, settings?: AttributeSettings): UserEvents {
+  return {
+    of: (write) => userEvents(write, by, settings),
+    notify: () => {
+      if (by.notify) setImmediate(by.notify);
+    },
+  };
+}
+
 export const membershipEventPlan =
   (by: AppEventActor): EventPlan<MembershipWrite> =>
   (write) =>

@@ -17,7 +17,7 @@ import type { ConnectionRow, LoginBookkeeping, UserChanges, UserRow } from '../s
 import { profileColumns } from './columns.js';
 import type { AppContext } from './context.js';
 import { notFound, unauthenticated } from './errors.js';
-import { eventActor, userEventPlan } from './events.js';
+import { eventActor, userEventPlan, userEventsOf } from './events.js';
 import { forgetProfile, forgetUser } from './loaders.js';
 import { findConnection } from './lookup.js';
 import { fail, refusalErrors, userError, type UserResult } from './results.js';
@@ -133,7 +133,7 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
       };
     },
     audit,
-    { uniqueKeys: keysAreUnique(w.connection), identityProfileData: w.profile, releaseFromLegacyUsers: w.source === 'custom_database', events: userEventPlan(eventActor(ctx), attributeSettingsOf(w.connection.options)) },
+    { uniqueKeys: keysAreUnique(w.connection), identityProfileData: w.profile, releaseFromLegacyUsers: w.source === 'custom_database', events: userEventsOf(eventActor(ctx), attributeSettingsOf(w.connection.options)) },
   );
   forgetUser(ctx.loaders, id);
   if (!result.ok) {
@@ -296,7 +296,7 @@ async function writeLocalLogin(
     { actorId: caller.sub, operation: 'authenticate' },
     // Bookkeeping and a rehash only: the plan finds no profile change and emits nothing (and, an
     // own-store user's connection being a database connection, its keys stay unique).
-    { uniqueKeys: true, events: userEventPlan(eventActor(ctx)) },
+    { uniqueKeys: true, events: userEventsOf(eventActor(ctx)) },
   );
   forgetProfile(ctx.loaders, user.id);
   if (!result.ok) return 'notFound' in result ? WRONG_CREDENTIALS() : fail(...refusalErrors(result, user.id));

@@ -12,7 +12,7 @@ import type { AppContext } from './context.js';
 import { forbidden, unauthenticated } from './errors.js';
 import { newTicketId } from './ids.js';
 import { callLegacyScript, legacyChangeEmail, legacyIdentifier } from './legacy.js';
-import { eventActor, userEventPlan } from './events.js';
+import { eventActor, userEventsOf } from './events.js';
 import { forgetProfile } from './loaders.js';
 import { findUserForWrite } from './lookup.js';
 import { refusalErrors, type UserResult } from './results.js';
@@ -213,7 +213,7 @@ async function redeem(
     actorId: ctx.caller?.sub ?? user.id,
     operation,
     // A ticket's effect (a password, a verified address) changes neither email nor username.
-  }, { uniqueKeys: true, events: userEventPlan(eventActor(ctx, null, user.id)) });
+  }, { uniqueKeys: true, events: userEventsOf(eventActor(ctx, null, user.id)) });
   forgetProfile(ctx.loaders, user.id);
   if (!result.ok) return { user: null, userErrors: 'notFound' in result ? [ticketError('TICKET_INVALID')] : refusalErrors(result, user.id) };
   // The ticket is a credential to write, not to read: an anonymous holder sees id and version only

@@ -19,7 +19,7 @@ import { newDatabaseUserKey } from './ids.js';
 import { callLegacyScript, legacyIdentifier } from './legacy.js';
 import { emailVerificationOnChange } from './tickets.js';
 import { concurrentWrites, writeUser } from './writes.js';
-import { eventActor, userEventPlan } from './events.js';
+import { eventActor, userEventPlan, userEventsOf } from './events.js';
 import { forgetProfile } from './loaders.js';
 import { fail, refusalErrors, type UserResult } from './results.js';
 
@@ -229,7 +229,7 @@ export async function updateUser(
     {
       expectedVersion: legacy && scriptCalls.length > 0 ? user.version : opts.expectedVersion,
       uniqueKeys: keysAreUnique(connection),
-      events: userEventPlan(eventActor(ctx, actingOrganizationId), attributes),
+      events: userEventsOf(eventActor(ctx, actingOrganizationId), attributes),
     },
   );
   forgetProfile(ctx.loaders, id);

@@ -5,7 +5,9 @@
 // number of times. The store never calls back into the app. Writes to one user in one process
 // take turns, so only another instance can win a race.
 import type { UserError } from '../domain/types.js';
+import { changedFields, rowAfter } from '../store/changes.js';
 import type { AuditEntry, Store, UpdateResult, UserDecision, UserRow } from '../store/types.js';
+import type { UserEvents } from './events.js';
 
 /** Decisions made for one write before it gives up: enough for hundreds of concurrent writers of one user. */
 export const WRITE_ATTEMPTS = 40;
@@ -13,6 +15,8 @@ export const WRITE_ATTEMPTS = 40;
 export interface WriteOptions extends NonNullable<Parameters<Store['users']['apply']>[4]> {
   /** The caller's expectedVersion: the write is decided only against that version. */
   expectedVersion?: number | null;
+  /** The write's change events, made with each decision (from the row decided on) and recorded with it. */
+  events?: UserEvents;
 }
 
 /**
@@ -30,7 +34,7 @@ export async function writeUser(
   // One write per user at a time in this process: a race is then lost only to another instance,
   // and a few decisions suffice even when hundreds of requests write one user at once.
   return oneAtATime(store, id, async () => {
-    const { expectedVersion, ...applyOptions } = opts;
+    const { expectedVersion, events, ...applyOptions } = opts;
     const reread = async () => (await store.users.byIds([id]))[0] ?? null;
     let current = read ?? (await reread());
     // The caller's row may be older than the version the client names: judged on the row as it is.
@@ -40,15 +44,28 @@ export async function writeUser(
       if (expectedVersion != null && expectedVersion !== current.version) {
         return { ok: false, versionConflict: { expected: expectedVersion, actual: current.version } };
       }
-      const decision = decide(current);
-      if ('errors' in decision) return { ok: false, errors: decision.errors };
+      const decided = decide(current);
+      if ('errors' in decided) return { ok: false, errors: decided.errors };
+      const decision = events ? withEvents(id, current, decided, events) : decided;
       const result = await store.users.apply(id, current, decision, audit, applyOptions);
+      if (result.ok && result.changed.length > 0 && (decision.events?.length ?? 0) > 0) events?.notify();
       if (result.ok || !('stale' in result)) return result;
       if (attempt >= WRITE_ATTEMPTS) return { ok: false, errors: [concurrentWrites()] };
       current = result.current;
       await backoff(attempt);
     }
   });
+}
+
+/**
+ * A decision with its change events: what it does to `current` (the row it was decided on, and the
+ * only row the store applies it to) says which events it makes.
+ */
+function withEvents(id: string, current: UserRow, decision: UserDecision, events: UserEvents): UserDecision {
+  const changed = changedFields(current, { ...decision.changes, ...decision.bookkeeping });
+  if (changed.length === 0) return decision;
+  const after = rowAfter(current, decision, new Date());
+  return { ...decision, events: [...(decision.events ?? []), ...events.of({ userId: id, before: current, after, changed })] };
 }
 
 /**

@@ -27,6 +27,24 @@ export function changedFields(current: UserRow, changes: UserChanges & LoginBook
   return out;
 }
 
+/**
+ * The row a decision leaves, from the row it was decided on: what the store writes while that row
+ * is unchanged (compare-and-set), so the app can say what the write does (its change events)
+ * before it is applied. The changes and the bookkeeping applied, the version bumped when the
+ * profile changed (bookkeeping alone leaves it), `updatedAt` the write's time; nothing changed: the
+ * row as it was.
+ */
+export function rowAfter(current: UserRow, decision: { changes: UserChanges; bookkeeping?: LoginBookkeeping }, now: Date): UserRow {
+  const bookkeeping = decision.bookkeeping ?? {};
+  if (changedFields(current, { ...decision.changes, ...bookkeeping }).length === 0) return current;
+  const profileChanged = changedFields(current, decision.changes).length > 0;
+  const { passwordHash: _hash, passwordSetInCustomDatabase: _external, ...columns } = decision.changes;
+  const { passwordRehash: _rehash, ...logged } = bookkeeping;
+  // A key given as undefined is not written (as the store's update leaves it out).
+  const written = Object.fromEntries(Object.entries({ ...columns, ...logged }).filter(([, v]) => v !== undefined));
+  return { ...current, ...written, updatedAt: now, version: profileChanged ? current.version + 1 : current.version };
+}
+
 const COLUMN_TO_FIELD: Partial<Record<keyof (UserChanges & LoginBookkeeping), string>> = {
   emailVerified: 'email_verified',
   phoneNumber: 'phone_number',

@@ -6,7 +6,9 @@ import type { ConnectionKind, Metadata, OrgRole, RootAttributeSync, UserError } 
 
 /**
  * The events of a write, decided by the app (src/domain/events.ts) from what the store wrote, and
- * recorded in the same transaction: called by the store inside it, with what it did.
+ * recorded in the same transaction: called by the store inside it, with what it did. Left only
+ * where the app cannot know the row beforehand (a new user's, a membership's, a connection's, an
+ * erasure's); a decided write to a user (UserDecision, ImportDecision) carries its events as values.
  */
 export type EventPlan<W> = (write: W) => NewChangeEvent[];
 export type { ChangeEventRow, ChangeEventType, MembershipWrite, NewChangeEvent, UserWrite };
@@ -201,6 +203,12 @@ export interface UserDecision {
   messages?: NewOutboxMessage[];
   /** Written in the same transaction, if anything changed (an email change's verification ticket). */
   tickets?: NewTicket[];
+  /**
+   * The write's change events, recorded in the same transaction if anything changed: made by the
+   * app from the row it decided on and the row the decision leaves (changes.ts rowAfter), which is
+   * the row the store writes, since it applies a decision only to an unchanged row.
+   */
+  events?: NewChangeEvent[];
 }
 
 /**
@@ -261,8 +269,10 @@ export interface ImportMatch {
  * or refuse it.
  */
 export type ImportDecision =
-  | { kind: 'insert' }
-  | { kind: 'update'; changes: UserChanges }
+  /** `events`: the new user's (user.created), recorded with it. */
+  | { kind: 'insert'; events?: NewChangeEvent[] }
+  /** `events`: what the update does to the user as it was read (user.updated, …), recorded with it. */
+  | { kind: 'update'; changes: UserChanges; events?: NewChangeEvent[] }
   | { kind: 'unchanged' }
   | { kind: 'failed'; problem: ImportProblem };
 
@@ -277,8 +287,6 @@ export interface ImportItem {
    */
   seen: (UserStamp & { id: string })[];
   decision: ImportDecision;
-  /** The record's change events (user.created, or user.updated when an upsert changed something). */
-  events?: EventPlan<UserWrite>;
 }
 
 export interface ImportKeySet {
@@ -376,7 +384,8 @@ export interface UserStore {
   /**
    * One transaction: if the user is still as `base` says (compare-and-set on version and logins
    * count), writes the decision (the version bumped unless only login bookkeeping changed), its
-   * audit entry, outbox messages, tickets and events; otherwise answers `stale` with the row as it is.
+   * audit entry, and the decision's outbox messages, tickets and change events as they are;
+   * otherwise answers `stale` with the row as it is.
    */
   apply(
     id: string,
@@ -390,8 +399,6 @@ export interface UserStore {
       identityProfileData?: Metadata | null;
       /** A custom-database login: stale emails/usernames of other cached legacy users give way. */
       releaseFromLegacyUsers?: boolean;
-      /** The write's change events; called only when something changed. */
-      events?: EventPlan<UserWrite>;
     },
   ): Promise<ApplyResult>;
   /** A user of the connection whose email or username is `identifier` (case-insensitive; email first). */

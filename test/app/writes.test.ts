@@ -37,6 +37,40 @@ describe('writeUser: decide, compare-and-set, decide again', () => {
     expect((await row(id)).nickname).toBe('first');
   });
 
+  it("a decision's change events are values: recorded as given when the decision changes something, never when it changes nothing or is stale", async () => {
+    const id = await newUser('events@example.com');
+    const seen = await row(id);
+    const events = gw.runtime.store.events;
+    const event = (tag: string) => ({ type: 'user.updated' as const, subject: id, data: { version: seen.version + 1, fields: ['NICKNAME'], actor: tag } });
+    const from = await events.lastSeq();
+    expect(await gw.runtime.store.users.apply(id, seen, { changes: { nickname: seen.nickname }, events: [event('nothing')] }, audit, keys)).toMatchObject({ ok: true, changed: [] });
+    expect(await gw.runtime.store.users.apply(id, seen, { changes: { nickname: 'given' }, events: [event('given')] }, audit, keys)).toMatchObject({ ok: true });
+    expect(await gw.runtime.store.users.apply(id, seen, { changes: { nickname: 'late' }, events: [event('stale')] }, audit, keys)).toMatchObject({ ok: false, stale: true });
+    const recorded = await events.since(from, 10);
+    expect(recorded.map(({ type, subject, data }) => ({ type, subject, data }))).toEqual([event('given')]);
+  });
+
+  it("writeUser makes a write's events from the row it decided on and the row the decision leaves", async () => {
+    const id = await newUser('made@example.com');
+    const seen = await row(id);
+    const from = await gw.runtime.store.events.lastSeq();
+    const made: unknown[] = [];
+    const result = await writeUser(gw.runtime.store, id, seen, () => ({ changes: { nickname: 'made', userMetadata: { plan: 'gold' } } }), audit, {
+      ...keys,
+      events: {
+        of: (write) => {
+          made.push(write);
+          return [{ type: 'user.updated', subject: id, data: { version: write.after?.version, fields: write.changed, actor: 'test' } }];
+        },
+        notify: () => undefined,
+      },
+    });
+    expect(result).toMatchObject({ ok: true, user: { version: seen.version + 1 } });
+    expect(made).toMatchObject([{ userId: id, before: { version: seen.version }, after: { version: seen.version + 1, userMetadata: { plan: 'gold' } }, changed: ['nickname', 'user_metadata'] }]);
+    const recorded = await gw.runtime.store.events.since(from, 10);
+    expect(recorded.map((e) => e.data)).toEqual([{ version: seen.version + 1, fields: ['nickname', 'user_metadata'], actor: 'test' }]);
+  });
+
   it('a login that leaves the version alone still makes an older decision stale (the logins count moved)', async () => {
     const id = await newUser('bookkeeping@example.com');
     const seen = await row(id);

@@ -6,7 +6,6 @@
 import { sql } from 'drizzle-orm';
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { AuditEntry, ImportItem, ImportItemResult, ImportKeys, ImportProblem, NewChangeEvent } from '../types.js';
-import { insertedUserWrite } from '../changes.js';
 import { BatchWrites, type ImportHolder, keysOf } from '../imports.js';
 import { StaleRow } from '../states.js';
 import { recordEvents } from './events.js';
@@ -43,7 +42,7 @@ interface Processed {
   events: NewChangeEvent[];
 }
 
-const insertedEvents = (item: ImportItem): NewChangeEvent[] => (item.events ? item.events(insertedUserWrite(item.user)) : []);
+const insertedEvents = (item: ImportItem): NewChangeEvent[] => (item.decision.kind === 'insert' ? (item.decision.events ?? []) : []);
 
 /** One record whose decision holds against `found` (the users it matches). */
 async function applyItem(tx: Db, item: ImportItem, found: ImportHolder[], writes: BatchWrites, audit: AuditEntry, now: Date): Promise<Processed> {
@@ -62,12 +61,11 @@ async function applyItem(tx: Db, item: ImportItem, found: ImportHolder[], writes
       return { result: { outcome: 'inserted', userId: item.user.id }, events: insertedEvents(item) };
     case 'update': {
       if (!current) throw new Error('an import update matches no user');
-      const { user: after, changed } = await applyUserChanges(tx, current, decision.changes, now);
+      const { changed } = await applyUserChanges(tx, current, decision.changes, now);
       if (changed.length === 0) return { result: { outcome: 'unchanged', userId: current.id }, events: none };
       await recordAudit(tx, { ...audit, targetUserId: current.id, fields: changed }, now);
       writes.updated(current, decision.changes);
-      const events = item.events ? item.events({ userId: current.id, before: current, after, changed }) : none;
-      return { result: { outcome: 'updated', userId: current.id }, events };
+      return { result: { outcome: 'updated', userId: current.id }, events: decision.events ?? none };
     }
   }
 }

@@ -214,7 +214,7 @@ export function pgUsers({ db, hashId, onPrimary, url, poolSettings, importKeysIn
         for (const message of planned.messages ?? []) await enqueue(tx, message, now);
         if (opts.identityProfileData !== undefined) await updateIdentityProfile(tx, current, opts.identityProfileData);
         // Last: the events lock is the last lock a transaction takes (./events.ts).
-        if (opts.events) await recordEvents(tx, opts.events({ userId: id, before: current, after: row, changed }), now);
+        if (planned.events && planned.events.length > 0) await recordEvents(tx, planned.events, now);
         return { ok: true, user: row, changed };
       }));
     },

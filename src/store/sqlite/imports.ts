@@ -5,7 +5,6 @@
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { AuditEntry, ImportItem, ImportItemResult, ImportKeys } from '../types.js';
 import { type RawUser, type Statements, USER_COLUMNS, userFromRaw } from './raw.js';
-import { insertedUserWrite } from '../changes.js';
 import { BatchWrites, distinctHolders, type ImportHolder } from '../imports.js';
 import { StaleRow } from '../states.js';
 import { applyUserChanges, type Db, recordAudit, violatedUniqueColumns, violatedUserKey } from './shared.js';
@@ -89,15 +88,15 @@ function applyItem(tx: Db, sql: Statements, item: ImportItem, found: ImportHolde
       return { outcome: 'unchanged', userId: current.id };
     case 'insert':
       insert(sql, item.user, audit, now.getTime());
-      if (item.events) recordEvents(tx, item.events(insertedUserWrite(item.user)), now);
+      if (decision.events && decision.events.length > 0) recordEvents(tx, decision.events, now);
       writes.inserted(item.user);
       return { outcome: 'inserted', userId: item.user.id };
     case 'update': {
       if (!current) throw new Error('an import update matches no user');
-      const { user: after, changed } = applyUserChanges(tx, current, decision.changes, now);
+      const { changed } = applyUserChanges(tx, current, decision.changes, now);
       if (changed.length === 0) return { outcome: 'unchanged', userId: current.id };
       recordAudit(tx, { ...audit, targetUserId: current.id, fields: changed }, now);
-      if (item.events) recordEvents(tx, item.events({ userId: current.id, before: current, after, changed }), now);
+      if (decision.events && decision.events.length > 0) recordEvents(tx, decision.events, now);
       writes.updated(current, decision.changes);
       return { outcome: 'updated', userId: current.id };
     }

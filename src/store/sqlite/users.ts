@@ -265,7 +265,7 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
         recordAudit(tx, { ...audit, targetUserId: id, fields: changed }, now);
         for (const ticket of planned.tickets ?? []) insertTicket(tx, ticket, now);
         for (const message of planned.messages ?? []) enqueue(tx, message, now);
-        if (opts.events) recordEvents(tx, opts.events({ userId: id, before: current, after: row, changed }), now);
+        if (planned.events && planned.events.length > 0) recordEvents(tx, planned.events, now);
         if (opts.identityProfileData !== undefined) updateIdentityProfile(tx, current, opts.identityProfileData);
         return { ok: true, user: row, changed };
       });
