@@ -10,7 +10,9 @@ import {
 } from '../domain/attributes.js';
 import type { ConnectionKind, RootAttributeSync, UserError } from '../domain/types.js';
 import type { ConnectionOptions, ConnectionRow } from '../store/types.js';
-import { connectionEventPlan, eventActor, sealedEventPlan, userEventPlan } from './events.js';
+import { connectionEventPlan, eventActor } from './events.js';
+import { eraseUser } from './erasure.js';
+import { concurrentWrites } from './writes.js';
 import type { AppContext } from './context.js';
 import { hasScope } from '../domain/access.js';
 import { forbidden, notFound, unauthenticated } from './errors.js';
@@ -248,7 +250,10 @@ export async function deleteConnection(
       const page = await ctx.store.connections.usersPage(connection.id, { first: 500 });
       if (page.length === 0) break;
       for (const user of page) {
-        if (await ctx.store.users.erase(user.id, { actorId: caller.sub, operation: 'deleteConnection' }, sealedEventPlan(userEventPlan(eventActor(ctx)), ctx.events?.box))) deleted += 1;
+        const erased = await eraseUser(ctx, user.id, { actorId: caller.sub, operation: 'deleteConnection' }, eventActor(ctx));
+        // Other requests keep changing this user: the connection stays, with the users not yet erased.
+        if (erased === 'concurrent') return { deletedConnectionId: null, deletedUsers: deleted, userErrors: [concurrentWrites()] };
+        if (erased === 'erased') deleted += 1;
       }
     }
   }

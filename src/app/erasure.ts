@@ -1,11 +1,14 @@
 // Deleting users (erasure) and exporting everything the gateway holds about one.
 import { hasScope, isHelpDeskFor } from '../domain/access.js';
+import { userEvents } from '../domain/events.js';
 import type { UserError } from '../domain/types.js';
+import type { AuditEntry, ErasureDecision, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { forbidden, unauthenticated } from './errors.js';
-import { eventActor, sealedEventPlan, userEventPlan } from './events.js';
+import { type AppEventActor, eventActor, sealedEvents } from './events.js';
 import { forgetUser } from './loaders.js';
 import { findUserForWrite } from './lookup.js';
+import { backoff, concurrentWrites, WRITE_ATTEMPTS } from './writes.js';
 
 export interface DeleteResult {
   deletedUserId: string | null;
@@ -46,9 +49,43 @@ async function erase(ctx: AppContext, id: string, operation: string): Promise<De
   if (!caller) throw unauthenticated();
   const organizations = await ctx.access.organizationIdsOf(id);
   const organizationId = hasScope(caller, 'delete:users') ? null : (organizations.find((o) => caller.adminOrganizationIds.has(o)) ?? null);
-  const erased = await ctx.store.users.erase(id, { actorId: caller.sub, operation, organizationId }, sealedEventPlan(userEventPlan(eventActor(ctx, organizationId)), ctx.events?.box));
+  const erased = await eraseUser(ctx, id, { actorId: caller.sub, operation, organizationId }, eventActor(ctx, organizationId));
   forgetUser(ctx.loaders, id);
-  return erased ? { deletedUserId: id, userErrors: [] } : { deletedUserId: null, userErrors: [] };
+  if (erased === 'concurrent') return { deletedUserId: null, userErrors: [concurrentWrites()] };
+  return erased === 'erased' ? { deletedUserId: id, userErrors: [] } : { deletedUserId: null, userErrors: [] };
+}
+
+/**
+ * An erasure is a value too: decided against the user as read and the organizations they belong
+ * to (the audit entry, the deletion notices naming the organizations left), applied by the store
+ * only while both are unchanged, and decided again on what the store found otherwise.
+ */
+export async function eraseUser(
+  ctx: AppContext,
+  id: string,
+  audit: Omit<AuditEntry, 'targetUserId'>,
+  by: AppEventActor,
+): Promise<'erased' | 'missing' | 'concurrent'> {
+  const [user] = await ctx.store.users.byIds([id]);
+  if (!user) return 'missing';
+  let current: UserRow = user;
+  let organizations = ((await ctx.store.organizations.membershipsByUserIds([id]))[0] ?? []).map((m) => m.organizationId);
+  for (let attempt = 1; ; attempt++) {
+    const result = await ctx.store.users.erase(id, current, erasureDecision(ctx, id, organizations, audit, by));
+    if (result.ok) {
+      if (by.notify) setImmediate(by.notify);
+      return 'erased';
+    }
+    if ('notFound' in result) return 'missing';
+    if (attempt >= WRITE_ATTEMPTS) return 'concurrent';
+    ({ current, organizations } = result);
+    await backoff(attempt);
+  }
+}
+
+function erasureDecision(ctx: AppContext, id: string, organizations: string[], audit: Omit<AuditEntry, 'targetUserId'>, by: AppEventActor): ErasureDecision {
+  const notices = userEvents({ userId: id, before: null, after: null, changed: ['deleted'], organizationsLeft: organizations }, by);
+  return { organizations, audit, events: sealedEvents(notices, ctx.events?.box) };
 }
 
 /** exportUserData: the user themself, or a tenant administrator with read:users; null for anyone else. */

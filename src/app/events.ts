@@ -66,7 +66,6 @@ export const connectionEventPlan =
  * the id must not stay readable in the database: they are kept encrypted with the webhook key, and
  * opened when read or delivered. Without a key (a CLI job) they are kept as they are.
  */
-export function sealedEventPlan<W>(plan: EventPlan<W>, box: SecretBox | undefined): EventPlan<W> {
-  if (!box) return plan;
-  return (write) => plan(write).map((e) => sealEvent(e, box));
+export function sealedEvents(events: NewChangeEvent[], box: SecretBox | undefined): NewChangeEvent[] {
+  return box ? events.map((e) => sealEvent(e, box)) : events;
 }

@@ -15,6 +15,12 @@ export function unchangedSince(row: UserRow, base: UserStamp): boolean {
   return row.version === base.version && row.loginsCount === base.loginsCount;
 }
 
+/** Whether a user is a member of the same organizations as a decision saw (whatever their order). */
+export function sameOrganizations(now: readonly string[], seen: readonly string[]): boolean {
+  const sorted = (ids: readonly string[]) => JSON.stringify([...ids].sort());
+  return sorted(now) === sorted(seen);
+}
+
 /** A compare-and-set that found the row moved on: nothing of the write is kept (the app decides again). */
 export class StaleRow extends Error {
   constructor(readonly userId: string) {

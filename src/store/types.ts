@@ -7,8 +7,9 @@ import type { ConnectionKind, Metadata, OrgRole, RootAttributeSync, UserError } 
 /**
  * The events of a write, decided by the app (src/domain/events.ts) from what the store wrote, and
  * recorded in the same transaction: called by the store inside it, with what it did. Left only
- * where the app cannot know the row beforehand (a new user's, a membership's, a connection's, an
- * erasure's); a decided write to a user (UserDecision, ImportDecision) carries its events as values.
+ * where the app does not decide against a row it read (a new user's, a membership's, a
+ * connection's); a decided write to a user (UserDecision, ImportDecision, ErasureDecision) carries
+ * its events as values.
  */
 export type EventPlan<W> = (write: W) => NewChangeEvent[];
 export type { ChangeEventRow, ChangeEventType, MembershipWrite, NewChangeEvent, UserWrite };
@@ -219,6 +220,21 @@ export interface UserDecision {
  */
 export type UserStamp = Pick<UserRow, 'version' | 'loginsCount' | 'connectionId' | 'email' | 'username'>;
 
+/** An erasure, decided by the app against the user it read and the organizations they were a member of then. */
+export interface ErasureDecision {
+  /** The organizations the user is a member of, as decided on (in the order the store reads memberships). */
+  organizations: string[];
+  /** Recorded with the target, and the actor when it is the user, replaced by the keyed pseudonym. */
+  audit: Omit<AuditEntry, 'targetUserId'>;
+  /** The deletion notices (membership.deleted for each organization left, user.deleted), recorded as given. */
+  events: NewChangeEvent[];
+}
+
+export type EraseResult =
+  | { ok: true }
+  | { ok: false; notFound: true }
+  | { ok: false; stale: true; current: UserRow; organizations: string[] };
+
 /** A ticket that belongs to a write and commits with it, or not at all; its message goes in the write's `messages`. */
 export interface NewTicket {
   row: Omit<TicketRow, 'usedAt' | 'createdAt'>;
@@ -410,12 +426,16 @@ export interface UserStore {
   /** When a user bearing this id was last erased (null if never): kept when the id is reused. */
   deletedAt(id: string): Promise<Date | null>;
   /**
-   * Erasure, in one transaction: the profile, identities, memberships, tickets, invitations to the
-   * user's address and outbox messages go; the user's events about themself go, others' events
-   * about the user stay with a keyed pseudonym as target, events the user caused on others keep the
-   * pseudonym as actor, and one pseudonymous record of the deletion is added.
+   * Erasure, in one transaction, applied only while the user is as `base` says (compare-and-set on
+   * version and logins count) and a member of exactly the organizations the decision names: the
+   * profile, identities, memberships, tickets, invitations to the user's address and outbox
+   * messages go; the user's events about themself go, others' events about the user stay with a
+   * keyed pseudonym as target, events the user caused on others keep the pseudonym as actor, the
+   * decision's audit entry is the one pseudonymous record of the deletion, and its events (the
+   * deletion notices) are recorded after the rewrite. `stale`: the user and their organizations as
+   * they are now, for the app to decide again on.
    */
-  erase(id: string, audit: Omit<AuditEntry, 'targetUserId'>, events?: EventPlan<UserWrite>): Promise<boolean>;
+  erase(id: string, base: UserStamp, decision: ErasureDecision): Promise<EraseResult>;
   /**
    * For each import record, the users of its connection holding its id, email or username (one
    * read for the batch): what the app decides the record against.

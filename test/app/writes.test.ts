@@ -4,6 +4,7 @@
 // the postgres project).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importUsers } from '../../src/app/bulk.js';
+import { eraseUser } from '../../src/app/erasure.js';
 import { systemContext } from '../../src/app/system.js';
 import { writeUser } from '../../src/app/writes.js';
 import { ScriptRegistry } from '../../src/connectors/custom-db.js';
@@ -277,5 +278,70 @@ describe('an import record: decided against the users read, applied while they a
     // Read twice: the batch, then the stale record alone.
     expect(reads).toBe(2);
     expect((await row(id)).userMetadata).toEqual({ theirs: 1, mine: 2 });
+  });
+});
+
+describe('an erasure: decided against the user and their organizations as read, decided again when either changed', () => {
+  let gw: TestGateway;
+  let connection: string;
+  const audit = { actorId: 'test', operation: 'deleteUser' };
+  const keys = { uniqueKeys: true };
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    connection = await createConnection(gw, await adminToken(gw), { name: 'erasing', kind: 'DATABASE' });
+  }, 60_000);
+  afterAll(() => gw?.close());
+
+  const row = async (id: string) => (await gw.runtime.store.users.byIds([id]))[0] ?? null;
+  const newUser = async (email: string) => createUser(gw, await adminToken(gw), { connection, email, password: 'correct-horse-battery' });
+
+  it('the store erases only while the user and their memberships are as decided on; stale, with both as they are, otherwise', async () => {
+    const admin = await adminToken(gw);
+    const id = await newUser('erased@example.com');
+    const seen = (await row(id)) as UserRow;
+    const decision = { organizations: [], audit, events: [] };
+    await gw.runtime.store.users.apply(id, seen, { changes: { nickname: 'changed' } }, audit, keys);
+    const stale = await gw.runtime.store.users.erase(id, seen, decision);
+    expect(stale).toMatchObject({ ok: false, stale: true, current: { nickname: 'changed' }, organizations: [] });
+    const current = (await row(id)) as UserRow;
+    const organization = await createOrganization(gw, admin, { name: 'joined-meanwhile' });
+    await addMember(gw, admin, organization, id, ['MEMBER']);
+    expect(await gw.runtime.store.users.erase(id, current, decision)).toMatchObject({ ok: false, stale: true, organizations: [organization] });
+    expect(await row(id)).not.toBeNull();
+    expect(await gw.runtime.store.users.erase(id, current, { ...decision, organizations: [organization] })).toEqual({ ok: true });
+    expect(await row(id)).toBeNull();
+    expect(await gw.runtime.store.users.erase(id, current, decision)).toEqual({ ok: false, notFound: true });
+  });
+
+  it('through the app an erasure that lost a race is decided again: its notices name the organization joined meanwhile', async () => {
+    const admin = await adminToken(gw);
+    const id = await newUser('erased-later@example.com');
+    const organization = await createOrganization(gw, admin, { name: 'joined-in-the-race' });
+    const store = gw.runtime.store;
+    let raced = false;
+    const users = new Proxy(store.users, {
+      get(target, key, receiver) {
+        if (key === 'erase') {
+          return async (...args: Parameters<typeof target.erase>) => {
+            if (!raced) {
+              raced = true;
+              await addMember(gw, admin, organization, id, ['MEMBER']);
+            }
+            return target.erase(...args);
+          };
+        }
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const ctx = systemContext(new Proxy(store, { get: (target, key, receiver) => (key === 'users' ? users : (Reflect.get(target, key, receiver) as unknown)) }), new ScriptRegistry('.', 1000));
+    const from = await store.events.lastSeq();
+    expect(await eraseUser(ctx, id, audit, { actor: 'test' })).toBe('erased');
+    const notices = (await store.events.since(from, 10)).filter((e) => e.subject === id);
+    expect(notices.map((e) => [e.type, e.data.organization ?? null])).toEqual([
+      ['membership.deleted', organization],
+      ['user.deleted', null],
+    ]);
+    expect(await row(id)).toBeNull();
   });
 });

@@ -2,24 +2,31 @@
 // counterpart of ../sqlite/erasure.ts, statement for statement).
 import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import { normalizeEmail } from '../../domain/keys.js';
-import type { AuditEntry, EventPlan, UserWrite } from '../types.js';
+import type { EraseResult, ErasureDecision, UserStamp } from '../types.js';
+import { sameOrganizations, unchangedSince } from '../states.js';
 import { exportDocument } from '../export.js';
 import { type IdHasher, pseudonymOf } from '../pseudonyms.js';
 import { lockEvents, recordEvents } from './events.js';
 import { type Db, recordAudit, retrying, userColumns } from './shared.js';
 import * as t from './tables.js';
 
-export async function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditEntry, 'targetUserId'>, events?: EventPlan<UserWrite>): Promise<boolean> {
+export async function eraseUser(db: Db, hash: IdHasher, id: string, base: UserStamp, decision: ErasureDecision): Promise<EraseResult> {
   // Retried whole on a deadlock (an invitation's acceptance locks it, then the user).
-  return retrying(() => db.transaction(async (tx) => {
+  return retrying(() => db.transaction(async (tx): Promise<EraseResult> => {
     const [user] = await tx.select({ ...userColumns, emailLower: t.users.emailLower }).from(t.users).where(eq(t.users.id, id)).for('update');
-    if (!user) return false;
+    if (!user) return { ok: false, notFound: true };
+    // Locked, so none is added or removed before the memberships go with the user (ON DELETE
+    // CASCADE): the deletion notices name exactly the organizations left.
+    const organizations = (
+      await tx.select({ o: t.memberships.organizationId }).from(t.memberships).where(eq(t.memberships.userId, id)).orderBy(t.memberships.organizationId).for('update')
+    ).map((r) => r.o);
+    if (!unchangedSince(user, base) || !sameOrganizations(organizations, decision.organizations)) {
+      const { emailLower: _lower, ...current } = user;
+      return { ok: false, stale: true, current, organizations };
+    }
+    const { audit } = decision;
     const now = new Date();
     const pseudonym = pseudonymOf(hash, id);
-    // Read before the memberships go with the user (ON DELETE CASCADE), for the deletion notices.
-    const organizationsLeft = events
-      ? (await tx.select({ o: t.memberships.organizationId }).from(t.memberships).where(eq(t.memberships.userId, id)).orderBy(t.memberships.organizationId)).map((r) => r.o)
-      : [];
     // An address is not an identity (the same email can belong to users of other connections):
     // what is linked to this user goes, and what was sent to the address only when no one else has it.
     await tx.delete(t.outbox).where(eq(t.outbox.userId, id));
@@ -73,8 +80,8 @@ export async function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<
       .update(t.changeEvents)
       .set({ data: sql`jsonb_set(${t.changeEvents.data}, '{actor}', to_jsonb(${pseudonym}::text))` })
       .where(sql`${t.changeEvents.data}->>'actor' = ${id}`);
-    if (events) await recordEvents(tx, events({ userId: id, before: user, after: null, changed: ['deleted'], organizationsLeft }), now);
-    return true;
+    if (decision.events.length > 0) await recordEvents(tx, decision.events, now);
+    return { ok: true };
   }));
 }
 

@@ -296,8 +296,8 @@ export function pgUsers({ db, hashId, onPrimary, url, poolSettings, importKeysIn
     async importBatch(items, audit, opts) {
       return importBatch(db, items, audit, opts.dryRun);
     },
-    async erase(id, audit, events) {
-      return eraseUser(db, hashId, id, audit, events);
+    async erase(id, base, decision) {
+      return eraseUser(db, hashId, id, base, decision);
     },
     async exportData(id) {
       return exportUser(db, id);

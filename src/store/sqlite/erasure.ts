@@ -1,7 +1,8 @@
 // Erasure and export of one user's data: everything the gateway holds about them.
 import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import { normalizeEmail } from '../../domain/keys.js';
-import type { AuditEntry, EventPlan, UserWrite } from '../types.js';
+import type { EraseResult, ErasureDecision, UserStamp } from '../types.js';
+import { sameOrganizations, unchangedSince } from '../states.js';
 import { exportDocument } from '../export.js';
 import { type IdHasher, pseudonymOf } from '../pseudonyms.js';
 import { recordEvents } from './events.js';
@@ -10,10 +11,22 @@ import * as t from './tables.js';
 
 export { pseudonymOf };
 
-export function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditEntry, 'targetUserId'>, events?: EventPlan<UserWrite>): boolean {
-  return db.transaction((tx) => {
+export function eraseUser(db: Db, hash: IdHasher, id: string, base: UserStamp, decision: ErasureDecision): EraseResult {
+  return db.transaction((tx): EraseResult => {
     const user = tx.select({ ...userColumns, emailLower: t.users.emailLower }).from(t.users).where(eq(t.users.id, id)).get();
-    if (!user) return false;
+    if (!user) return { ok: false, notFound: true };
+    const organizations = tx
+      .select({ o: t.memberships.organizationId })
+      .from(t.memberships)
+      .where(eq(t.memberships.userId, id))
+      .orderBy(t.memberships.organizationId)
+      .all()
+      .map((r) => r.o);
+    if (!unchangedSince(user, base) || !sameOrganizations(organizations, decision.organizations)) {
+      const { emailLower: _lower, ...current } = user;
+      return { ok: false, stale: true, current, organizations };
+    }
+    const { audit } = decision;
     const now = new Date();
     const pseudonym = pseudonymOf(hash, id);
     // The user's earlier change events keep their order but lose the id (as the audit log does);
@@ -24,16 +37,7 @@ export function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditE
       .set({ data: sql`json_set(${t.changeEvents.data}, '$.actor', ${pseudonym})` })
       .where(sql`json_extract(${t.changeEvents.data}, '$.actor') = ${id}`)
       .run();
-    if (events) {
-      const organizationsLeft = tx
-        .select({ o: t.memberships.organizationId })
-        .from(t.memberships)
-        .where(eq(t.memberships.userId, id))
-        .orderBy(t.memberships.organizationId)
-        .all()
-        .map((r) => r.o);
-      recordEvents(tx, events({ userId: id, before: user, after: null, changed: ['deleted'], organizationsLeft }), now);
-    }
+    if (decision.events.length > 0) recordEvents(tx, decision.events, now);
     // An address is not an identity (the same email can belong to users of other connections):
     // what is linked to this user goes, and what was sent to the address only when no one else has it.
     tx.delete(t.outbox).where(eq(t.outbox.userId, id)).run();
@@ -75,7 +79,7 @@ export function eraseUser(db: Db, hash: IdHasher, id: string, audit: Omit<AuditE
     // The latest deletion of the id: a token issued before it stays refused, even once the id is reused.
     tx.insert(t.deletedUsers).values({ idHash: hash(id), deletedAt: now }).onConflictDoUpdate({ target: t.deletedUsers.idHash, set: { deletedAt: now } }).run();
     recordAudit(tx, { ...audit, actorId: audit.actorId === id ? pseudonym : audit.actorId, targetUserId: pseudonym, fields: [] }, now);
-    return true;
+    return { ok: true };
   });
 }
 

@@ -322,10 +322,10 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
     async importBatch(items, audit, opts) {
       return importBatch(db, statements, items, audit, opts.dryRun);
     },
-    async erase(id, audit, events) {
-      const erased = eraseUser(db, hashId, id, audit, events);
+    async erase(id, base, decision) {
+      const erased = eraseUser(db, hashId, id, base, decision);
       // Erased data must not survive in the WAL: copy it into the file and truncate it.
-      if (erased) checkpoint(db);
+      if (erased.ok) checkpoint(db);
       return erased;
     },
     async exportData(id) {
