@@ -1,49 +1,73 @@
 // An import batch's bookkeeping, the same for every dialect: which stored users a record matches,
 // and whether they are still the users (at the states) the app decided the record against.
 import { normalizeEmail, normalizeUsername } from '../domain/keys.js';
-import type { ImportItem, ImportKeys, ImportMatch, UserChanges } from './types.js';
+import type { ImportItem, ImportKeys, ImportMatch, UserChanges, UserRow } from './types.js';
 import { unchangedSince } from './states.js';
 
-/** A user holding a key of a batch, with its lookup columns (as its indexes hold them). */
-export interface ImportHolder extends ImportMatch {
+/**
+ * A user holding a key of a batch, as the batch's transaction reads it: its keys in the form its
+ * indexes hold them, and its stamp (no profile: a record is applied to the row it was decided on,
+ * once the stamp says that row is unchanged).
+ */
+export interface ImportHolder extends Pick<UserRow, 'id' | 'connectionId' | 'version' | 'loginsCount'> {
   emailLower: string | null;
   usernameLower: string | null;
+}
+
+/** A holder as the app reads it before it decides: the whole row, and the hash an imported one is compared with. */
+export type ImportHolderRow = ImportHolder & ImportMatch;
+
+const normalized = new WeakMap<ImportKeys, { email: string | null; username: string | null }>();
+
+/**
+ * A record's email and username in the form the indexes hold them: worked out once per record
+ * (the app's read, the batch's read and its checks all ask), kept as long as the record is.
+ */
+export function normalizedKeys(record: ImportKeys): { email: string | null; username: string | null } {
+  let keys = normalized.get(record);
+  if (!keys) {
+    keys = { email: record.email ? normalizeEmail(record.email) : null, username: record.username ? normalizeUsername(record.username) : null };
+    normalized.set(record, keys);
+  }
+  return keys;
 }
 
 /**
  * Finds, for a record, the holders of its connection with its id, email or username (each once,
  * in the holders' order): indexed by key, so a batch's records are matched in linear time.
  */
-export function matcher(holders: readonly ImportHolder[]): (record: ImportKeys) => ImportHolder[] {
+export function matcher<H extends ImportHolder>(holders: readonly H[]): (record: ImportKeys) => H[] {
   const byKey = new Map<string, number[]>();
   const add = (key: string, at: number) => byKey.set(key, [...(byKey.get(key) ?? []), at]);
   holders.forEach((h, at) => {
-    add(`id:${h.user.connectionId}:${h.user.id}`, at);
-    if (h.emailLower !== null) add(`email:${h.user.connectionId}:${h.emailLower}`, at);
-    if (h.usernameLower !== null) add(`username:${h.user.connectionId}:${h.usernameLower}`, at);
+    add(`id:${h.connectionId}:${h.id}`, at);
+    if (h.emailLower !== null) add(`email:${h.connectionId}:${h.emailLower}`, at);
+    if (h.usernameLower !== null) add(`username:${h.connectionId}:${h.usernameLower}`, at);
   });
   return (record) => {
+    const { email, username } = normalizedKeys(record);
     const keys = [`id:${record.connectionId}:${record.id}`];
-    if (record.email) keys.push(`email:${record.connectionId}:${normalizeEmail(record.email)}`);
-    if (record.username) keys.push(`username:${record.connectionId}:${normalizeUsername(record.username)}`);
+    if (email !== null) keys.push(`email:${record.connectionId}:${email}`);
+    if (username !== null) keys.push(`username:${record.connectionId}:${username}`);
     const found = new Set<number>();
     for (const k of keys) for (const at of byKey.get(k) ?? []) found.add(at);
-    return [...found].sort((a, b) => a - b).map((at) => holders[at] as ImportHolder);
+    return [...found].sort((a, b) => a - b).map((at) => holders[at] as H);
   };
 }
 
 /** The keys a record claims: its id, and its email and username within its connection. */
 export function keysOf(record: ImportKeys): string[] {
+  const { email, username } = normalizedKeys(record);
   const keys = [`id:${record.id}`];
-  if (record.email) keys.push(`email:${record.connectionId}:${normalizeEmail(record.email)}`);
-  if (record.username) keys.push(`username:${record.connectionId}:${normalizeUsername(record.username)}`);
+  if (email !== null) keys.push(`email:${record.connectionId}:${email}`);
+  if (username !== null) keys.push(`username:${record.connectionId}:${username}`);
   return keys;
 }
 
 /** Holders by id, first seen first: the batch's lookups may find one user by several keys. */
-export function distinctHolders(rows: Iterable<ImportHolder>): ImportHolder[] {
-  const byId = new Map<string, ImportHolder>();
-  for (const row of rows) if (!byId.has(row.user.id)) byId.set(row.user.id, row);
+export function distinctHolders<H extends ImportHolder>(rows: Iterable<H>): H[] {
+  const byId = new Map<string, H>();
+  for (const row of rows) if (!byId.has(row.id)) byId.set(row.id, row);
   return [...byId.values()];
 }
 
@@ -63,18 +87,18 @@ export class BatchWrites {
   }
 
   /**
-   * The users the record matches, when it may be applied as decided: the users it matches in the
-   * transaction are exactly those it was decided against, each unchanged since, and
-   * nothing earlier in the batch moved them or its keys. Null: it is stale.
+   * Whether the record may be applied as decided: the users it matches in the transaction are
+   * exactly those it was decided against, each unchanged since, and nothing earlier in the batch
+   * moved them or its keys. False: it is stale.
    */
-  holds(item: ImportItem): ImportHolder[] | null {
+  holds(item: ImportItem): boolean {
     const found = this.matchesOf(item.user);
-    if (found.length !== item.seen.length) return null;
+    if (found.length !== item.seen.length) return false;
     for (const match of found) {
-      const seen = item.seen.find((s) => s.id === match.user.id);
-      if (!seen || !unchangedSince(match.user, seen) || this.users.has(match.user.id)) return null;
+      const seen = item.seen.find((s) => s.id === match.id);
+      if (!seen || !unchangedSince(match, seen) || this.users.has(match.id)) return false;
     }
-    return keysOf(item.user).some((k) => this.keys.has(k)) ? null : found;
+    return !keysOf(item.user).some((k) => this.keys.has(k));
   }
 
   inserted(record: ImportKeys): void {
@@ -84,6 +108,6 @@ export class BatchWrites {
 
   updated(user: { id: string; connectionId: string }, changes: UserChanges): void {
     this.users.add(user.id);
-    for (const k of keysOf({ ...user, email: changes.email, username: changes.username })) this.keys.add(k);
+    for (const k of keysOf({ id: user.id, connectionId: user.connectionId, email: changes.email, username: changes.username })) this.keys.add(k);
   }
 }

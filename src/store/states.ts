@@ -11,7 +11,7 @@ export function problemOf(row: { usedAt?: Date | null; acceptedAt?: Date | null;
 }
 
 /** Whether the row is still the one a decision was made on (see UserStamp). */
-export function unchangedSince(row: UserRow, base: UserStamp): boolean {
+export function unchangedSince(row: Pick<UserRow, 'version' | 'loginsCount'>, base: Pick<UserStamp, 'version' | 'loginsCount'>): boolean {
   return row.version === base.version && row.loginsCount === base.loginsCount;
 }
 

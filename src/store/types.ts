@@ -299,9 +299,10 @@ export interface ImportItem {
   /**
    * The users of the record's connection holding its id, email or username when it was decided,
    * each as it was then (an update's is the first and only one). The store applies the decision
-   * only while exactly these users match, each still at that state; `stale` otherwise.
+   * only while exactly these users match, each still at the same version and logins count (so
+   * still this row: an update is applied to it); `stale` otherwise.
    */
-  seen: (UserStamp & { id: string })[];
+  seen: UserRow[];
   decision: ImportDecision;
 }
 

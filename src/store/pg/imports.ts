@@ -3,10 +3,9 @@
 // users, locked, says which decisions still hold (the others are stale). New users go in by
 // multi-row INSERTs; every other record that writes (an update, an insert that may clash) takes
 // its own savepoint, so a bad record never stops the others and its error is kept.
-import { sql } from 'drizzle-orm';
-import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
+import { type SQL, sql } from 'drizzle-orm';
 import type { AuditEntry, ImportItem, ImportItemResult, ImportKeys, ImportProblem, NewChangeEvent } from '../types.js';
-import { BatchWrites, type ImportHolder, keysOf } from '../imports.js';
+import { BatchWrites, type ImportHolder, type ImportHolderRow, keysOf, normalizedKeys } from '../imports.js';
 import { StaleRow } from '../states.js';
 import { recordEvents } from './events.js';
 import { type RawUser, USER_COLUMNS, userFromRaw } from './raw.js';
@@ -14,11 +13,12 @@ import { applyUserChanges, type Db, lockConnectionKeys, pgError, recordAudit, re
 import * as t from './tables.js';
 
 /** A new user's row as an import writes it: a first version, never logged in. */
-function importedRow({ identity: _identity, ...profile }: ImportItem['user'], now: Date) {
+function importedRow(user: ImportItem['user'], now: Date) {
+  const { identity: _identity, ...profile } = user;
   return {
     ...profile,
-    emailLower: profile.email ? normalizeEmail(profile.email) : null,
-    usernameLower: profile.username ? normalizeUsername(profile.username) : null,
+    emailLower: normalizedKeys(user).email,
+    usernameLower: normalizedKeys(user).username,
     version: 1,
     loginsCount: 0,
     lastLogin: null,
@@ -44,10 +44,11 @@ interface Processed {
 
 const insertedEvents = (item: ImportItem): NewChangeEvent[] => (item.decision.kind === 'insert' ? (item.decision.events ?? []) : []);
 
-/** One record whose decision holds against `found` (the users it matches). */
-async function applyItem(tx: Db, item: ImportItem, found: ImportHolder[], writes: BatchWrites, audit: AuditEntry, now: Date): Promise<Processed> {
+/** One record whose decision holds (see BatchWrites.holds). */
+async function applyItem(tx: Db, item: ImportItem, writes: BatchWrites, audit: AuditEntry, now: Date): Promise<Processed> {
   const { decision } = item;
-  const current = found[0]?.user;
+  // Unchanged since the decision: the row it was decided on.
+  const current = item.seen[0];
   const none: NewChangeEvent[] = [];
   switch (decision.kind) {
     case 'failed':
@@ -70,19 +71,26 @@ async function applyItem(tx: Db, item: ImportItem, found: ImportHolder[], writes
   }
 }
 
-type HolderRow = RawUser & { email_lower: string | null; username_lower: string | null; password_hash: string | null } & Record<string, unknown>;
+type HolderRaw = { id: string; connection_id: string; email_lower: string | null; username_lower: string | null; version: number; logins_count: number } & Record<string, unknown>;
+
+const keysOfRaw = (r: HolderRaw): ImportHolder => ({
+  id: r.id,
+  connectionId: r.connection_id,
+  emailLower: r.email_lower,
+  usernameLower: r.username_lower,
+  version: r.version,
+  loginsCount: r.logins_count,
+});
 
 /**
  * The users holding any key of the records: their ids anywhere (an id is unique across
  * connections), their emails and usernames in their connections. One statement: three lookups,
- * each by its own index (an OR of them would scan the table); `lock`: the rows are locked to the
- * end of the transaction.
+ * each by its own index (an OR of them would scan the table), for `columns` of each.
  */
-export async function importHolders(db: Db, records: readonly ImportKeys[], lock: boolean): Promise<ImportHolder[]> {
+function holdersOf(records: readonly ImportKeys[], columns: SQL, lock: boolean): SQL {
   const ids = records.map((r) => r.id);
-  const emails = records.filter((r) => r.email).map((r) => [r.connectionId, normalizeEmail(r.email as string)] as const);
-  const usernames = records.filter((r) => r.username).map((r) => [r.connectionId, normalizeUsername(r.username as string)] as const);
-  const columns = sql.raw(`${USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')}, u.email_lower, u.username_lower, u.password_hash`);
+  const emails = records.filter((r) => r.email).map((r) => [r.connectionId, normalizedKeys(r).email as string] as const);
+  const usernames = records.filter((r) => r.username).map((r) => [r.connectionId, normalizedKeys(r).username as string] as const);
   const holders = sql`
     SELECT u.id FROM users u WHERE u.id = ANY(${sql.param(ids)}::text[])
     UNION
@@ -94,8 +102,21 @@ export async function importHolders(db: Db, records: readonly ImportKeys[], lock
       JOIN unnest(${sql.param(usernames.map((e) => e[0]))}::text[], ${sql.param(usernames.map((e) => e[1]))}::text[]) AS k(connection_id, value)
         ON u.connection_id = k.connection_id AND u.username_lower = k.value`;
   // Locked in id order: two batches that share users lock them in the same order.
-  const found = await db.execute<HolderRow>(sql`SELECT ${columns} FROM users u WHERE u.id IN (${holders}) ORDER BY u.id${lock ? sql` FOR UPDATE` : sql``}`);
-  return found.rows.map((r) => ({ user: userFromRaw(r), emailLower: r.email_lower, usernameLower: r.username_lower, passwordHash: r.password_hash }));
+  return sql`SELECT ${columns} FROM users u WHERE u.id IN (${holders}) ORDER BY u.id${lock ? sql` FOR UPDATE` : sql``}`;
+}
+
+const STAMP_COLUMNS = sql.raw('u.id, u.connection_id, u.email_lower, u.username_lower, u.version, u.logins_count');
+
+/** The users holding the records' keys as the app decides on them: whole rows, with the password hashes. */
+export async function importHolderRows(db: Db, records: readonly ImportKeys[]): Promise<ImportHolderRow[]> {
+  const columns = sql.raw(`${USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')}, u.email_lower, u.username_lower, u.password_hash`);
+  const found = await db.execute<RawUser & HolderRaw & { password_hash: string | null }>(holdersOf(records, columns, false));
+  return found.rows.map((r) => ({ ...keysOfRaw(r), user: userFromRaw(r), passwordHash: r.password_hash }));
+}
+
+/** The same users in the batch's transaction, locked: keys and stamps only. */
+async function importHolders(tx: Db, records: readonly ImportKeys[]): Promise<ImportHolder[]> {
+  return (await tx.execute<HolderRaw>(holdersOf(records, STAMP_COLUMNS, true))).rows.map(keysOfRaw);
 }
 
 /**
@@ -107,10 +128,10 @@ function freshRecords(items: ImportItem[], holders: readonly ImportHolder[], wri
   const claims = new Map<string, number>();
   for (const item of items) for (const k of keysOf(item.user)) claims.set(k, (claims.get(k) ?? 0) + 1);
   const existing = new Set<string>();
-  for (const { user, emailLower, usernameLower } of holders) {
-    existing.add(`id:${user.id}`);
-    if (emailLower) existing.add(`email:${user.connectionId}:${emailLower}`);
-    if (usernameLower) existing.add(`username:${user.connectionId}:${usernameLower}`);
+  for (const { id, connectionId, emailLower, usernameLower } of holders) {
+    existing.add(`id:${id}`);
+    if (emailLower) existing.add(`email:${connectionId}:${emailLower}`);
+    if (usernameLower) existing.add(`username:${connectionId}:${usernameLower}`);
   }
   const fresh = new Set<number>();
   items.forEach((item, index) => {
@@ -134,12 +155,12 @@ async function insertMany(tx: Db, items: ImportItem[], audit: AuditEntry, now: D
   }
 }
 
-async function oneByOne(tx: Db, item: ImportItem, found: ImportHolder[], writes: BatchWrites, audit: AuditEntry, now: Date): Promise<Processed> {
+async function oneByOne(tx: Db, item: ImportItem, writes: BatchWrites, audit: AuditEntry, now: Date): Promise<Processed> {
   // Nothing to write: no savepoint either (a re-run of an import is mostly these).
-  if (item.decision.kind === 'failed' || item.decision.kind === 'unchanged') return applyItem(tx, item, found, writes, audit, now);
+  if (item.decision.kind === 'failed' || item.decision.kind === 'unchanged') return applyItem(tx, item, writes, audit, now);
   const failed = (problem: ImportProblem): Processed => ({ result: { outcome: 'failed', problem }, events: [] });
   try {
-    return await tx.transaction((savepoint) => applyItem(savepoint, item, found, writes, audit, now));
+    return await tx.transaction((savepoint) => applyItem(savepoint, item, writes, audit, now));
   } catch (err) {
     if (err instanceof StaleRow) return { result: { outcome: 'stale' }, events: [] };
     const key = violatedUserKey(err);
@@ -160,7 +181,7 @@ export async function importBatch(db: Db, items: ImportItem[], audit: AuditEntry
     // of their own. Then the users the records were decided on, locked: a concurrent write of one
     // waits for the batch, or the batch for it (and finds the record stale).
     for (const connectionId of [...new Set(items.map((i) => i.user.connectionId))].sort()) await lockConnectionKeys(tx, connectionId);
-    const holders = await importHolders(tx, items.map((i) => i.user), true);
+    const holders = await importHolders(tx, items.map((i) => i.user));
     const writes = new BatchWrites(holders);
     let bulk = [...freshRecords(items, holders, writes)];
     if (bulk.length > 0) {
@@ -182,12 +203,11 @@ export async function importBatch(db: Db, items: ImportItem[], audit: AuditEntry
     const done = new Set(bulk);
     for (const [index, item] of items.entries()) {
       if (done.has(index)) continue;
-      const found = writes.holds(item);
-      if (!found) {
+      if (!writes.holds(item)) {
         results[index] = { outcome: 'stale' };
         continue;
       }
-      const processed = await oneByOne(tx, item, found, writes, audit, now);
+      const processed = await oneByOne(tx, item, writes, audit, now);
       results[index] = processed.result;
       events[index] = processed.events;
     }

@@ -10,7 +10,7 @@ import { createdFields } from '../changes.js';
 import type { ApplyResult, UserFilter, UserKey, UserRow, UserStore, Visibility } from '../types.js';
 import { eraseUser, exportUser } from './erasure.js';
 import { recordEvents } from './events.js';
-import { importBatch, importHolders } from './imports.js';
+import { importBatch, importHolderRows } from './imports.js';
 import { matcher } from '../imports.js';
 import { type PoolSettings } from './pool.js';
 import { type RawUserWithRelations, standingFromRaw, subjectStanding, usersWithRelations, userWithRelationsFromRaw } from './raw.js';
@@ -290,7 +290,7 @@ export function pgUsers({ db, hashId, onPrimary, url, poolSettings, importKeysIn
     },
     async importMatches(records) {
       if (records.length === 0) return [];
-      const matchesOf = matcher(await importHolders(db, records, false));
+      const matchesOf = matcher(await importHolderRows(db, records));
       return records.map((r) => matchesOf(r).map(({ user, passwordHash }) => ({ user, passwordHash })));
     },
     async importBatch(items, audit, opts) {

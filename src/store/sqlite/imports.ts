@@ -2,39 +2,64 @@
 // flight), and each record its own savepoint (so a bad record never stops the others). The app has
 // decided every record against the users it read (importMatches); the batch's one read of the
 // same users, inside its transaction, says which decisions still hold: the others are stale.
-import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { AuditEntry, ImportItem, ImportItemResult, ImportKeys } from '../types.js';
 import { type RawUser, type Statements, USER_COLUMNS, userFromRaw } from './raw.js';
-import { BatchWrites, distinctHolders, type ImportHolder } from '../imports.js';
+import { BatchWrites, distinctHolders, type ImportHolder, type ImportHolderRow, normalizedKeys } from '../imports.js';
 import { StaleRow } from '../states.js';
 import { applyUserChanges, type Db, recordAudit, violatedUniqueColumns, violatedUserKey } from './shared.js';
 import { recordEvents } from './events.js';
 
-/**
- * The users holding any id, email or username of the records within its connection: three
- * indexed lookups per connection (an OR of them would scan), however many records.
- */
-export function importHolders(sql: Statements, records: readonly ImportKeys[]): ImportHolder[] {
-  const rows: ImportHolder[] = [];
+type HolderRaw = { id: string; connection_id: string; email_lower: string | null; username_lower: string | null; version: number; logins_count: number };
+
+/** What the holders' lookups find: `columns` for each holder, three indexed lookups per connection (an OR of them would scan). */
+function lookUp<R extends HolderRaw>(sql: Statements, records: readonly ImportKeys[], statement: string): R[] {
+  const rows: R[] = [];
   const byConnection = new Map<string, ImportKeys[]>();
   for (const r of records) byConnection.set(r.connectionId, [...(byConnection.get(r.connectionId) ?? []), r]);
   for (const [connectionId, group] of byConnection) {
     const values = (pick: (r: ImportKeys) => string | null) => JSON.stringify(group.map(pick).filter((v): v is string => v !== null));
-    const found = sql.get(HOLDERS).all({
-      connection: connectionId,
-      ids: values((r) => r.id),
-      emails: values((r) => (r.email ? normalizeEmail(r.email) : null)),
-      usernames: values((r) => (r.username ? normalizeUsername(r.username) : null)),
-    }) as (RawUser & { email_lower: string | null; username_lower: string | null; password_hash: string | null })[];
-    for (const row of found) rows.push({ user: userFromRaw(row), emailLower: row.email_lower, usernameLower: row.username_lower, passwordHash: row.password_hash });
+    rows.push(
+      ...(sql.get(statement).all({
+        connection: connectionId,
+        ids: values((r) => r.id),
+        emails: values((r) => normalizedKeys(r).email),
+        usernames: values((r) => normalizedKeys(r).username),
+      }) as R[]),
+    );
   }
-  return distinctHolders(rows);
+  return rows;
 }
 
-const HOLDER_COLUMNS = `${USER_COLUMNS}, email_lower, username_lower, password_hash`;
-const HOLDERS = `SELECT ${HOLDER_COLUMNS} FROM users WHERE connection_id = @connection AND id IN (SELECT value FROM json_each(@ids))
-  UNION ALL SELECT ${HOLDER_COLUMNS} FROM users WHERE connection_id = @connection AND email_lower IN (SELECT value FROM json_each(@emails))
-  UNION ALL SELECT ${HOLDER_COLUMNS} FROM users WHERE connection_id = @connection AND username_lower IN (SELECT value FROM json_each(@usernames))`;
+const keysOfRaw = (r: HolderRaw): ImportHolder => ({
+  id: r.id,
+  connectionId: r.connection_id,
+  emailLower: r.email_lower,
+  usernameLower: r.username_lower,
+  version: r.version,
+  loginsCount: r.logins_count,
+});
+
+/** The users holding any id, email or username of the records within its connection, as the app decides on them: whole rows. */
+export function importHolderRows(sql: Statements, records: readonly ImportKeys[]): ImportHolderRow[] {
+  const rows = lookUp<RawUser & HolderRaw & { password_hash: string | null }>(sql, records, HOLDER_ROWS);
+  return distinctHolders(rows.map((r) => ({ ...keysOfRaw(r), user: userFromRaw(r), passwordHash: r.password_hash })));
+}
+
+/** The same users as the batch's transaction checks them: keys and stamps only. */
+function importHolders(sql: Statements, records: readonly ImportKeys[]): ImportHolder[] {
+  return distinctHolders(lookUp<HolderRaw>(sql, records, HOLDER_STAMPS).map(keysOfRaw));
+}
+
+// Each lookup driven by the record's values (CROSS JOIN fixes the loop order: SQLite would
+// otherwise take the id lookup by the connection's index and scan all its users).
+const holdersOf = (columns: string) => {
+  const cols = columns.split(', ').map((c) => `u.${c}`).join(', ');
+  return `SELECT ${cols} FROM json_each(@ids) AS k CROSS JOIN users AS u ON u.id = k.value AND u.connection_id = @connection
+  UNION ALL SELECT ${cols} FROM json_each(@emails) AS k CROSS JOIN users AS u ON u.connection_id = @connection AND u.email_lower = k.value
+  UNION ALL SELECT ${cols} FROM json_each(@usernames) AS k CROSS JOIN users AS u ON u.connection_id = @connection AND u.username_lower = k.value`;
+};
+const HOLDER_ROWS = holdersOf(`${USER_COLUMNS}, email_lower, username_lower, password_hash`);
+const HOLDER_STAMPS = holdersOf('id, connection_id, email_lower, username_lower, version, logins_count');
 
 const INSERT_USER = `INSERT INTO users (id, connection_id, email, email_lower, email_verified, username, username_lower, phone_number,
   phone_verified, name, nickname, given_name, family_name, picture, user_metadata, app_metadata, blocked, migrated, password_hash,
@@ -50,10 +75,10 @@ function insert(sql: Statements, user: ImportItem['user'], audit: AuditEntry, no
     user.id,
     user.connectionId,
     user.email ?? null,
-    user.email ? normalizeEmail(user.email) : null,
+    normalizedKeys(user).email,
     bool(user.emailVerified),
     user.username ?? null,
-    user.username ? normalizeUsername(user.username) : null,
+    normalizedKeys(user).username,
     user.phoneNumber ?? null,
     bool(user.phoneVerified),
     user.name ?? null,
@@ -76,10 +101,11 @@ function insert(sql: Statements, user: ImportItem['user'], audit: AuditEntry, no
   sql.get(INSERT_AUDIT).run(now, audit.actorId, audit.operation, user.id, audit.organizationId ?? null, JSON.stringify(['user']));
 }
 
-/** One record whose decision holds against `found` (the users it matches), in its savepoint. */
-function applyItem(tx: Db, sql: Statements, item: ImportItem, found: ImportHolder[], writes: BatchWrites, audit: AuditEntry, now: Date): ImportItemResult {
+/** One record whose decision holds, in its savepoint when it writes. */
+function applyItem(tx: Db, sql: Statements, item: ImportItem, writes: BatchWrites, audit: AuditEntry, now: Date): ImportItemResult {
   const { decision } = item;
-  const current = found[0]?.user;
+  // Unchanged since the decision (BatchWrites.holds): the row it was decided on.
+  const current = item.seen[0];
   switch (decision.kind) {
     case 'failed':
       return { outcome: 'failed', problem: decision.problem };
@@ -106,13 +132,13 @@ function applyItem(tx: Db, sql: Statements, item: ImportItem, found: ImportHolde
 export function importBatch(db: Db, sql: Statements, items: ImportItem[], audit: AuditEntry, dryRun: boolean): ImportItemResult[] {
   const now = new Date();
   const run = (tx: Db) => {
-    const holders = importHolders(sql, items.map((i) => i.user));
-    const writes = new BatchWrites(holders);
+    const writes = new BatchWrites(importHolders(sql, items.map((i) => i.user)));
     return items.map((item): ImportItemResult => {
-      const found = writes.holds(item);
-      if (!found) return { outcome: 'stale' };
+      if (!writes.holds(item)) return { outcome: 'stale' };
+      // Nothing to write: no savepoint either (a re-run of an import is mostly these).
+      if (item.decision.kind === 'failed' || item.decision.kind === 'unchanged') return applyItem(tx, sql, item, writes, audit, now);
       try {
-        return tx.transaction((savepoint) => applyItem(savepoint, sql, item, found, writes, audit, now));
+        return tx.transaction((savepoint) => applyItem(savepoint, sql, item, writes, audit, now));
       } catch (err) {
         if (err instanceof StaleRow) return { outcome: 'stale' };
         const key = violatedUserKey(err);

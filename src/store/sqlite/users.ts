@@ -9,7 +9,7 @@ import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { ApplyResult, UserFilter, UserKey, UserRow, UserStore, Visibility } from '../types.js';
 import { recordEvents } from './events.js';
 import { eraseUser, exportUser } from './erasure.js';
-import { importBatch, importHolders } from './imports.js';
+import { importBatch, importHolderRows } from './imports.js';
 import { matcher } from '../imports.js';
 import { afterCondition, attributeConditions, orderClause } from './search.js';
 import {
@@ -316,7 +316,7 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
       };
     },
     async importMatches(records) {
-      const matchesOf = matcher(importHolders(statements, records));
+      const matchesOf = matcher(importHolderRows(statements, records));
       return records.map((r) => matchesOf(r).map(({ user, passwordHash }) => ({ user, passwordHash })));
     },
     async importBatch(items, audit, opts) {
