@@ -6,7 +6,9 @@ import type { OrgRole, UserError } from '../domain/types.js';
 import { isValidEmailShape } from '../domain/validation.js';
 import { normalizeEmail } from '../domain/keys.js';
 import type { AcceptanceDecision, InvitationRow, MembershipRow, UserRow } from '../store/types.js';
-import { eventActor, membershipEventPlan, userEventPlan } from './events.js';
+import { membershipEvents, userEvents } from '../domain/events.js';
+import { changedFields, rowAfter } from '../store/changes.js';
+import { eventActor } from './events.js';
 import type { AppContext } from './context.js';
 import { forbidden, notFound, unauthenticated } from './errors.js';
 import { newInvitationId } from './ids.js';
@@ -99,23 +101,29 @@ export async function acceptInvitation(
   // (a concurrent email change or membership change: read again, decided again).
   let current: UserRow = user;
   let membership = (await ctx.loaders.membershipsByUser.load(user.id)).find((m) => m.organizationId === invitation.organizationId) ?? null;
+  const by = eventActor(ctx);
   for (let attempt = 1; ; attempt++) {
-    const decision: AcceptanceDecision = {
-      before: membership,
-      membership: {
-        organizationId: invitation.organizationId,
-        userId: current.id,
-        roles: rolesAfterAcceptance(membership?.roles ?? null, invitation.roles),
-        invitedEmail: invitation.email,
-        joinedAt: membership?.joinedAt ?? now,
-      },
-      changes: { emailVerified: true },
+    const written: MembershipRow = {
+      organizationId: invitation.organizationId,
+      userId: current.id,
+      roles: rolesAfterAcceptance(membership?.roles ?? null, invitation.roles),
+      invitedEmail: invitation.email,
+      joinedAt: membership?.joinedAt ?? now,
     };
+    const changes = { emailVerified: true };
+    const changed = changedFields(current, changes);
+    // The events of what the store writes while the user and membership are as read.
+    const events = [
+      ...membershipEvents({ before: membership, after: written }, by),
+      ...(changed.length > 0 ? userEvents({ userId: current.id, before: current, after: rowAfter(current, { changes }, now), changed }, by) : []),
+    ];
+    const decision: AcceptanceDecision = { before: membership, membership: written, changes, events };
     const result = await ctx.store.invitations.accept(invitation.id, current, decision, now, {
       actorId: caller.sub,
       operation: 'acceptInvitation',
-    }, { membership: membershipEventPlan(eventActor(ctx)), user: userEventPlan(eventActor(ctx)) });
+    });
     if (result.ok) {
+      if (events.length > 0 && by.notify) setImmediate(by.notify);
       forgetUser(ctx.loaders, user.id);
       return { membership: result.membership, userErrors: [] };
     }

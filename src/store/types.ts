@@ -8,8 +8,8 @@ import type { ConnectionKind, Metadata, OrgRole, RootAttributeSync, UserError } 
  * The events of a write, decided by the app (src/domain/events.ts) from what the store wrote, and
  * recorded in the same transaction: called by the store inside it, with what it did. Left only
  * where the app does not decide against a row it read (a new user's, a membership's, a
- * connection's); a decided write to a user (UserDecision, ImportDecision, ErasureDecision) carries
- * its events as values.
+ * connection's); a decided write to a user (UserDecision, ImportDecision, ErasureDecision,
+ * AcceptanceDecision) carries its events as values.
  */
 export type EventPlan<W> = (write: W) => NewChangeEvent[];
 export type { ChangeEventRow, ChangeEventType, MembershipWrite, NewChangeEvent, UserWrite };
@@ -563,6 +563,11 @@ export interface AcceptanceDecision {
   membership: MembershipRow;
   /** The user's changes (holding the ticket proved the address). */
   changes: UserChanges;
+  /**
+   * The acceptance's change events (the membership's, then the user's when the changes change it),
+   * made by the app from the membership and user it decided on; recorded as given.
+   */
+  events?: NewChangeEvent[];
 }
 
 export interface InvitationStore {
@@ -577,7 +582,7 @@ export interface InvitationStore {
    * Applies an acceptance the app decided against the user at `base` and their membership of the
    * organization as it was (`decision.before`), in one transaction: the invitation is checked again
    * (unused, unexpired), and if the user and the membership are still as decided on, the membership
-   * is written, the user changed, the invitation marked accepted, audited, its events recorded;
+   * is written, the user changed, the invitation marked accepted, audited, the decision's events recorded;
    * `stale` otherwise (the app decides again on what it reads then).
    */
   accept(
@@ -586,7 +591,6 @@ export interface InvitationStore {
     decision: AcceptanceDecision,
     now: Date,
     audit: AuditEntry,
-    events?: { membership: EventPlan<MembershipWrite>; user: EventPlan<UserWrite> },
   ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; problem: TicketProblem } | { ok: false; stale: true }>;
 }
 

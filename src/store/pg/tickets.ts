@@ -91,7 +91,7 @@ export function pgInvitations(db: Db): InvitationStore {
     async byHash(ticketHash) {
       return (await db.select(invitationColumns).from(t.invitations).where(eq(t.invitations.ticketHash, ticketHash)))[0] ?? null;
     },
-    async accept(invitationId, base, decision, now, audit, events) {
+    async accept(invitationId, base, decision, now, audit) {
       // Retried whole on a deadlock (erasure locks the user, then the invitations).
       return retrying(() => db.transaction(async (tx) => {
         const [invitation] = await tx.select(invitationColumns).from(t.invitations).where(eq(t.invitations.id, invitationId)).for('update');
@@ -113,16 +113,11 @@ export function pgInvitations(db: Db): InvitationStore {
           if (!sameMembership(existing, decision.before)) return { ok: false as const, stale: true as const };
           await tx.update(t.memberships).set({ roles: membership.roles, invitedEmail: membership.invitedEmail }).where(where);
         }
-        const { user: after, changed } = await applyUserChanges(tx, user, decision.changes, now);
+        const { changed } = await applyUserChanges(tx, user, decision.changes, now);
         await tx.update(t.invitations).set({ acceptedAt: now, acceptedBy: user.id }).where(eq(t.invitations.id, invitationId));
         await recordAudit(tx, { ...audit, targetUserId: user.id, organizationId: invitation.organizationId, fields: ['membership', ...changed] }, now);
         // Last, in the order SQLite records them: the events lock is a transaction's last lock (./events.ts).
-        if (events) {
-          await recordEvents(tx, [
-            ...events.membership({ before: existing, after: membership }),
-            ...(changed.length > 0 ? events.user({ userId: user.id, before: user, after, changed }) : []),
-          ], now);
-        }
+        if (decision.events && decision.events.length > 0) await recordEvents(tx, decision.events, now);
         return { ok: true as const, membership };
       }));
     },

@@ -97,7 +97,7 @@ export function sqliteInvitations(db: Db): InvitationStore {
     async byHash(ticketHash) {
       return db.select(invitationColumns).from(t.invitations).where(eq(t.invitations.ticketHash, ticketHash)).get() ?? null;
     },
-    async accept(invitationId, base, decision, now, audit, events) {
+    async accept(invitationId, base, decision, now, audit) {
       return db.transaction((tx) => {
         const invitation = tx.select(invitationColumns).from(t.invitations).where(eq(t.invitations.id, invitationId)).get();
         const problem = problemOf(invitation, now);
@@ -111,11 +111,8 @@ export function sqliteInvitations(db: Db): InvitationStore {
         const membership = decision.membership;
         if (existing) tx.update(t.memberships).set({ roles: membership.roles, invitedEmail: membership.invitedEmail }).where(where).run();
         else tx.insert(t.memberships).values(membership).run();
-        const { user: after, changed } = applyUserChanges(tx, user, decision.changes, now);
-        if (events) {
-          recordEvents(tx, events.membership({ before: existing ?? null, after: membership }), now);
-          if (changed.length > 0) recordEvents(tx, events.user({ userId: user.id, before: user, after, changed }), now);
-        }
+        const { changed } = applyUserChanges(tx, user, decision.changes, now);
+        if (decision.events && decision.events.length > 0) recordEvents(tx, decision.events, now);
         tx.update(t.invitations).set({ acceptedAt: now, acceptedBy: user.id }).where(eq(t.invitations.id, invitationId)).run();
         recordAudit(
           tx,
