@@ -58,15 +58,17 @@ async function erase(ctx: AppContext, id: string, operation: string): Promise<De
 /**
  * An erasure is a value too: decided against the user as read and the organizations they belong
  * to (the audit entry, the deletion notices naming the organizations left), applied by the store
- * only while both are unchanged, and decided again on what the store found otherwise.
+ * only while both are unchanged, and decided again on what the store found otherwise. `read`: the
+ * user as the caller has just read them (else read here).
  */
 export async function eraseUser(
   ctx: AppContext,
   id: string,
   audit: Omit<AuditEntry, 'targetUserId'>,
   by: AppEventActor,
+  read?: UserRow,
 ): Promise<'erased' | 'missing' | 'concurrent'> {
-  const [user] = await ctx.store.users.byIds([id]);
+  const user = read ?? (await ctx.store.users.byIds([id]))[0];
   if (!user) return 'missing';
   let current: UserRow = user;
   let organizations = ((await ctx.store.organizations.membershipsByUserIds([id]))[0] ?? []).map((m) => m.organizationId);
