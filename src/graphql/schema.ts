@@ -2,10 +2,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import type { GraphQLSchema } from 'graphql';
+import { type GraphQLSchema, isObjectType } from 'graphql';
 import { applyMiddleware, type IMiddlewareFieldMap } from 'graphql-middleware';
 import { allow } from 'graphql-shield';
 import { PROJECT_ROOT } from '../config.js';
+import { checkDeadline } from '../guard/deadline.js';
 import { assertRulesCover, permissions, perObjectRules, ruleFor } from './permissions.js';
 import { resolvers } from './resolvers/index.js';
 
@@ -42,5 +43,24 @@ export function buildSchema(schema: GraphQLSchema = buildBareSchema()): GraphQLS
       enforced[type][field] = perObjectRules.get(rule) ?? middleware;
     }
   }
-  return applyMiddleware(schema, enforced as IMiddlewareFieldMap);
+  return withDeadlineChecks(applyMiddleware(schema, enforced as IMiddlewareFieldMap));
+}
+
+/**
+ * Every field with a resolver of its own (a store read, a policy, a shield rule) first checks the
+ * query's execution deadline (src/guard/deadline.ts). Fields without one stay plain property reads.
+ */
+function withDeadlineChecks(schema: GraphQLSchema): GraphQLSchema {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      const resolve = field.resolve;
+      if (!resolve) continue;
+      field.resolve = (source, args, ctx, info) => {
+        checkDeadline(ctx);
+        return resolve(source, args, ctx, info);
+      };
+    }
+  }
+  return schema;
 }
