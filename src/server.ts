@@ -166,6 +166,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   // GraphiQL served by the gateway itself (no CDN): it works with no internet access. Introspection
   // follows the same switch (`config.playground`), so production has neither unless PLAYGROUND=1.
   const playground = deps.playground ? await createPlayground() : null;
+  // A read scope per request only where the store routes reads by it (a PostgreSQL replica).
+  const scoped: <T>(fn: () => T) => T = deps.store.routesReads ? inReadScope : (fn) => fn();
 
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, record: RequestRecord): Promise<void> {
     if (req.method === 'GET' && playground && (req.headers.accept ?? '').includes('text/html')) {
@@ -208,7 +210,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     // mutation marked, and the store decides where the request's reads run.
     const result = await guard.finish(
       guarded.request,
-      await inReadScope(() => apollo.executeHTTPGraphQLRequest({
+      await scoped(() => apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body: guarded.body },
         context: () =>
           guard.context(guarded.request, async () => {

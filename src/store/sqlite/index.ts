@@ -82,6 +82,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
   return {
     dialect: 'sqlite',
+    routesReads: false,
     location: opts.path,
     fresh,
     migrationsApplied,
