@@ -59,8 +59,11 @@ export function createLogger(opts: LoggerOptions): Logger {
   if (opts.pretty ?? process.stdout.isTTY === true) {
     return pino(options, pretty({ sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,instance' }));
   }
-  // Synchronous writes: a line written just before process.exit() is not lost.
-  return pino(options, pino.destination({ dest: 1, sync: true }));
+  // Asynchronous writes: a line is written off the request's path, lines that pile up while one
+  // write is under way go out together, and a slow reader of stdout does not stall the gateway.
+  // pino flushes what is left synchronously at exit (process.exit() included); only a SIGKILL
+  // can lose the last lines.
+  return pino(options, pino.destination({ dest: 1, sync: false }));
 }
 
 /** A logger that writes nothing (CLI jobs, unit tests). */
