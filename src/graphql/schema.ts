@@ -50,16 +50,25 @@ export function buildSchema(schema: GraphQLSchema = buildBareSchema()): GraphQLS
  * Every field with a resolver of its own (a store read, a policy, a shield rule) first checks the
  * query's execution deadline (src/guard/deadline.ts). Fields without one stay plain property reads.
  */
+const deadlineChecked = new WeakMap<object, unknown>();
+
+/** The resolver inside a field's deadline check (the field's own, or shield's wrapper of it). */
+export function withoutDeadlineCheck<T>(resolve: T): T {
+  return ((resolve && deadlineChecked.get(resolve as object)) ?? resolve) as T;
+}
+
 function withDeadlineChecks(schema: GraphQLSchema): GraphQLSchema {
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
     for (const field of Object.values(type.getFields())) {
       const resolve = field.resolve;
       if (!resolve) continue;
-      field.resolve = (source, args, ctx, info) => {
+      const checked: typeof resolve = (source, args, ctx, info) => {
         checkDeadline(ctx);
         return resolve(source, args, ctx, info);
       };
+      deadlineChecked.set(checked, resolve);
+      field.resolve = checked;
     }
   }
   return schema;
