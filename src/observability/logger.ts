@@ -20,7 +20,7 @@ export interface LoggerOptions {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 // Belt and braces: should a caller ever pass one of these keys, its value is not written.
-const REDACT = [
+export const REDACT = [
   'authorization',
   'password',
   'newPassword',
