@@ -122,10 +122,14 @@ export function createGuard(config: GuardConfig, opts: GuardOptions = {}): Guard
           const request = requests.get(rc.contextValue);
           if (!rc.operation || !rc.document) return;
           if (request) request.operationType = rc.operation.operation;
-          const fragments: Record<string, FragmentDefinitionNode> = {};
-          for (const def of rc.document.definitions) {
-            if (def.kind === Kind.FRAGMENT_DEFINITION) fragments[def.name.value] = def;
-          }
+          const document = rc.document;
+          const fragments = () => {
+            const found: Record<string, FragmentDefinitionNode> = {};
+            for (const def of document.definitions) {
+              if (def.kind === Kind.FRAGMENT_DEFINITION) found[def.name.value] = def;
+            }
+            return found;
+          };
           const cost = operationCost(rc.schema, rc.operation, fragments, rc.request.variables);
           if (request) request.cost = cost;
           if (cost > config.limits.cost) {
