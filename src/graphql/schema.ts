@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { type GraphQLSchema, isObjectType } from 'graphql';
+import { defaultFieldResolver, type GraphQLSchema, isObjectType } from 'graphql';
 import { applyMiddleware, type IMiddlewareFieldMap } from 'graphql-middleware';
 import { allow } from 'graphql-shield';
 import { PROJECT_ROOT } from '../config.js';
@@ -35,16 +35,34 @@ export function buildSchema(schema: GraphQLSchema = buildBareSchema()): GraphQLS
   assertRulesCover(schema);
   const generated = permissions.generate(schema) as Record<string, Record<string, unknown>>;
   const enforced: Record<string, Record<string, unknown>> = {};
+  const perObject: [string, string, PerObjectRule][] = [];
   for (const [type, fields] of Object.entries(generated)) {
     for (const [field, middleware] of Object.entries(fields)) {
       const rule = ruleFor(type, field);
       if (rule === allow) continue;
+      const own = perObjectRules.get(rule);
+      if (own) {
+        perObject.push([type, field, own]);
+        continue;
+      }
       enforced[type] ??= {};
-      enforced[type][field] = perObjectRules.get(rule) ?? middleware;
+      enforced[type][field] = middleware;
     }
   }
-  return withDeadlineChecks(applyMiddleware(schema, enforced as IMiddlewareFieldMap));
+  const served = applyMiddleware(schema, enforced as IMiddlewareFieldMap);
+  // A per-object rule wraps its field directly: graphql-middleware's wrapper makes a closure on
+  // every call, and these run on every field of every user an answer holds.
+  for (const [typeName, fieldName, check] of perObject) {
+    const type = served.getType(typeName);
+    const field = isObjectType(type) ? type.getFields()[fieldName] : undefined;
+    if (!field) throw new Error(`${typeName}.${fieldName} has a rule but is not in the schema`);
+    const resolve = field.resolve ?? defaultFieldResolver;
+    field.resolve = (source, args, ctx, info) => check(resolve as Parameters<PerObjectRule>[0], source, args, ctx, info);
+  }
+  return withDeadlineChecks(served);
 }
+
+type PerObjectRule = typeof perObjectRules extends Map<unknown, infer R> ? R : never;
 
 /**
  * Every field with a resolver of its own (a store read, a policy, a shield rule) first checks the
