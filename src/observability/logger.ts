@@ -2,7 +2,11 @@
 // attached. Nothing personal or secret goes in: the fields are ids, names, codes and counts, and
 // any free text (an error's message) passes through scrub() first.
 import pino, { type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
+
+// pino-pretty only for a terminal: loaded then, not by every production start.
+const require = createRequire(import.meta.url);
 
 export type { Logger };
 
@@ -57,6 +61,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   }
   if (opts.destination) return pino(options, opts.destination);
   if (opts.pretty ?? process.stdout.isTTY === true) {
+    const pretty = require('pino-pretty') as typeof PinoPretty;
     return pino(options, pretty({ sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,instance' }));
   }
   // Asynchronous writes: a line is written off the request's path, lines that pile up while one
