@@ -11,7 +11,8 @@ import { createGuard, type Guard, type Refusal } from './guard/index.js';
 import type { RefusalReason } from './observability/metrics.js';
 import { TrustedDocumentsError } from './guard/trusted-documents.js';
 import { EventDispatcher, type EventSink } from './outbox/events.js';
-import { NATS_CONSUMER, type NatsPublisher, openNatsPublisher } from './outbox/nats.js';
+import { NATS_CONSUMER } from './outbox/events.js';
+import type { NatsPublisher } from './outbox/nats.js';
 import { OutboxSender } from './outbox/sender.js';
 import { loadSecretBoxKey, SecretBox } from './outbox/signing.js';
 import { createTransport } from './outbox/transports.js';
@@ -128,6 +129,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     const extraSinks = new Map<string, EventSink>();
     let nats: NatsPublisher | null = null;
     if (config.events.natsUrl) {
+      // The NATS client is loaded only when NATS_URL is set.
+      const { openNatsPublisher } = await import('./outbox/nats.js');
       nats = await openNatsPublisher(config.events.natsUrl, { retentionDays: config.events.retentionDays });
       closers.push({ name: 'NATS publisher', close: () => (nats as NatsPublisher).close() });
       await store.deliveries.ensure(NATS_CONSUMER);

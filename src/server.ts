@@ -123,15 +123,46 @@ export function formatError(logError: GatewayDeps['logError']) {
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error('body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** The body as text; rejects past MAX_BODY_BYTES. Events, not an async iterator: this runs on every request. */
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        cleanup();
+        // Stop reading (the answer is 413); what the client still sends is discarded.
+        req.resume();
+        reject(new Error('body too large'));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    // A client gone before the end of its body: nothing to answer.
+    const onClose = () => {
+      cleanup();
+      reject(new Error('the client closed the connection before the end of its body'));
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 function send(
@@ -166,6 +197,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   // GraphiQL served by the gateway itself (no CDN): it works with no internet access. Introspection
   // follows the same switch (`config.playground`), so production has neither unless PLAYGROUND=1.
   const playground = deps.playground ? await createPlayground() : null;
+  // A read scope per request only where the store routes reads by it (a PostgreSQL replica).
+  const scoped: <T>(fn: () => T) => T = deps.store.routesReads ? inReadScope : (fn) => fn();
 
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, record: RequestRecord): Promise<void> {
     if (req.method === 'GET' && playground && (req.headers.accept ?? '').includes('text/html')) {
@@ -208,7 +241,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     // mutation marked, and the store decides where the request's reads run.
     const result = await guard.finish(
       guarded.request,
-      await inReadScope(() => apollo.executeHTTPGraphQLRequest({
+      await scoped(() => apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body: guarded.body },
         context: () =>
           guard.context(guarded.request, async () => {

@@ -30,9 +30,14 @@ export class Access {
     return this.loaders.memo;
   }
 
-  /** How many times this request evaluated the policy, per user (a test holds it to one). */
+  /** How many times this request decided the policy, per user (a test holds it to one). */
   get evaluations(): ReadonlyMap<string, number> {
     return this.memo.evaluations;
+  }
+
+  /** How many times the domain's policy ran in this request (users with the same facts share one). */
+  get policyComputations(): number {
+    return this.memo.computed;
   }
 
   constructor(
@@ -41,9 +46,17 @@ export class Access {
     private readonly scripts: ScriptRegistry,
   ) {}
 
-  async organizationIdsOf(userId: string): Promise<string[]> {
+  /** The organizations of a user's memberships, mapped once per list the loader holds. */
+  private readonly organizationIds = new WeakMap<readonly { organizationId: string }[], string[]>();
+
+  async organizationIdsOf(userId: string): Promise<readonly string[]> {
     const memberships = await this.loaders.membershipsByUser.load(userId);
-    return memberships.map((m) => m.organizationId);
+    let ids = this.organizationIds.get(memberships);
+    if (!ids) {
+      ids = memberships.map((m) => m.organizationId);
+      this.organizationIds.set(memberships, ids);
+    }
+    return ids;
   }
 
   async read(user: Pick<UserRow, 'id'>): Promise<ReadAccess> {
@@ -163,8 +176,9 @@ export class Access {
             ? ('this_help_desk' as const)
             : ('another_help_desk' as const),
     };
-    // The audience is part of what a decision is made from: its messages are worded for it.
-    const key = JSON.stringify([user.id, user.connectionId, roles, userFacts, audience]);
+    // Everything the domain decides from, and nothing else (not the user's id: users with the same
+    // facts share a decision). The audience is part of it: its messages are worded for it.
+    const key = JSON.stringify([user.connectionId, roles, userFacts, audience]);
     return this.memo.policies(user.id, key, () => fieldPolicies(roles, facts, userFacts, audience));
   }
 }

@@ -7,14 +7,19 @@ import type { FieldPolicies } from '../domain/types.js';
 export class RequestMemo {
   private readonly readLevels = new Map<string, ReadAccess>();
   /**
-   * The policy decided for each user, by what it was decided from (user, connection, roles and the
-   * user's facts): the shield rule, the use case, `User.fieldPolicies` and the payload after a write
-   * share one evaluation, and a write that changes a fact (a migration, an invitation, a block)
-   * makes a new key, so it is not cleared by forget().
+   * The policy decided, by what it is decided from (the connection, the caller's roles towards the
+   * user, the user's facts, the audience): the shield rule, the use case, `User.fieldPolicies` and
+   * the payload after a write share one evaluation, users with the same facts on a page share one
+   * too, and a write that changes a fact (a migration, an invitation, a block) makes a new key, so
+   * it is not cleared by forget().
    */
   private readonly decided = new Map<string, FieldPolicies>();
-  /** How many times this request evaluated the policy, per user (a test holds it to one). */
+  /** Which users each decision was asked for (a user with new facts is decided again). */
+  private readonly askedFor = new Set<string>();
+  /** How many times this request decided the policy, per user (a test holds it to one). */
   readonly evaluations = new Map<string, number>();
+  /** How many times the domain's policy ran in this request (at most one per distinct key). */
+  computed = 0;
   /** Bumped by forget(): a read level that was being decided across it is not kept. */
   private generation = 0;
 
@@ -29,13 +34,19 @@ export class RequestMemo {
     return level;
   }
 
-  /** The decision for `key` (which must include the user id and every fact it depends on). */
+  /** The decision for `key`, which must hold every fact the decision depends on (not the user's id). */
   policies(userId: string, key: string, evaluate: () => FieldPolicies): FieldPolicies {
-    const known = this.decided.get(key);
-    if (known) return known;
-    const decision = evaluate();
-    this.decided.set(key, decision);
-    this.evaluations.set(userId, (this.evaluations.get(userId) ?? 0) + 1);
+    const asked = `${userId}\u0000${key}`;
+    if (!this.askedFor.has(asked)) {
+      this.askedFor.add(asked);
+      this.evaluations.set(userId, (this.evaluations.get(userId) ?? 0) + 1);
+    }
+    let decision = this.decided.get(key);
+    if (!decision) {
+      decision = evaluate();
+      this.computed += 1;
+      this.decided.set(key, decision);
+    }
     return decision;
   }
 

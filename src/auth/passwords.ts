@@ -4,7 +4,6 @@
 // Nothing here logs, and nothing throws for a bad stored hash.
 
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
-import { argon2Verify, bcryptVerify } from 'hash-wasm';
 
 export type HashFormat = 'scrypt' | 'argon2' | 'bcrypt';
 
@@ -189,11 +188,15 @@ async function check(password: string, parsed: ParsedHash, hash: string): Promis
       );
       return timingSafeEqual(derived, parsed.key);
     }
-    case 'argon2':
+    case 'argon2': {
+      // hash-wasm (WebAssembly) is loaded by the first imported argon2 or bcrypt hash, not at start.
+      const { argon2Verify } = await import('hash-wasm');
       return argon2Verify({ password, hash });
+    }
     case 'bcrypt': {
       // bcrypt reads at most 72 bytes: verify as the system that made the hash did.
       const bytes = new TextEncoder().encode(password).subarray(0, BCRYPT_MAX_PASSWORD_BYTES);
+      const { bcryptVerify } = await import('hash-wasm');
       return bcryptVerify({ password: bytes, hash });
     }
   }

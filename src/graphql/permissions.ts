@@ -1,5 +1,8 @@
 // graphql-shield: deny by default, an explicit rule for every type and field (a test walks the
 // schema to prove it). Rules only check; the decisions come from src/domain through ctx.access.
+// No rule uses shield's own cache: 'strict' hashes the parent and the arguments (object-hash,
+// SHA-1) on every call, dearer than the checks themselves, and what a rule decides from is
+// memoised per request already (ctx.access, the loaders).
 import { GraphQLError, type GraphQLResolveInfo, type GraphQLSchema, isObjectType } from 'graphql';
 import type { IRules } from 'graphql-shield';
 import { allow, chain, deny, rule, shield } from 'graphql-shield';
@@ -17,7 +20,7 @@ const FALLBACK_ERROR = new GraphQLError('You may not run this operation.', {
   extensions: { code: 'FORBIDDEN' },
 });
 
-const isAuthenticated = rule('isAuthenticated', { cache: 'contextual' })(
+const isAuthenticated = rule('isAuthenticated', { cache: 'no_cache' })(
   (_parent, _args, ctx: GraphQLContext) =>
     ctx.caller !== null || unauthenticated(ctx.authProblem ?? undefined),
 );
@@ -26,7 +29,7 @@ const scopeRules = new Map<Scope, ReturnType<ReturnType<typeof rule>>>();
 const hasScopeRule = (scope: Scope) => {
   let r = scopeRules.get(scope);
   if (!r) {
-    r = rule(`hasScope:${scope}`, { cache: 'contextual' })(
+    r = rule(`hasScope:${scope}`, { cache: 'no_cache' })(
       (_parent, _args, ctx: GraphQLContext) =>
         (ctx.caller !== null && hasScope(ctx.caller, scope)) ||
         forbidden(`This operation needs the ${scope} scope.`),
@@ -88,7 +91,7 @@ export function canReadUserPerObject(
 export const perObjectRules = new Map<unknown, typeof canReadUserPerObject>([[canReadUser, canReadUserPerObject]]);
 
 /** updateUser, step 1: the user exists and the caller may act on it (otherwise NOT_FOUND, as for a missing user). */
-const canActOnUser = rule('canActOnUser', { cache: 'strict' })(
+const canActOnUser = rule('canActOnUser', { cache: 'no_cache' })(
   async (_parent, args: { id: string }, ctx: GraphQLContext) => {
     try {
       await findUserForWrite(ctx, args.id, 'update:users');
@@ -101,7 +104,7 @@ const canActOnUser = rule('canActOnUser', { cache: 'strict' })(
 );
 
 /** updateUser, step 2: every named field is editable for this caller (the same policy fieldPolicies shows). */
-const fieldsAreEditable = rule('fieldsAreEditable', { cache: 'strict' })(
+const fieldsAreEditable = rule('fieldsAreEditable', { cache: 'no_cache' })(
   async (_parent, args: { id: string; input: UpdateUserInput }, ctx: GraphQLContext) => {
     const user = await ctx.loaders.user.load(args.id);
     if (!user) return forbidden();
@@ -117,7 +120,7 @@ const fieldsAreEditable = rule('fieldsAreEditable', { cache: 'strict' })(
 );
 
 /** Organization members: tenant administrators, and that organization's ADMINs. */
-const canListMembers = rule('canListMembers', { cache: 'strict' })(
+const canListMembers = rule('canListMembers', { cache: 'no_cache' })(
   (parent: { id: string }, _args, ctx: GraphQLContext) => {
     const caller = ctx.caller;
     if (!caller) return unauthenticated(ctx.authProblem ?? undefined);
@@ -131,7 +134,7 @@ const canListMembers = rule('canListMembers', { cache: 'strict' })(
 );
 
 /** Managing an organization's members: tenant administrators, or that organization's ADMINs. */
-const managesOrganization = rule('managesOrganization', { cache: 'strict' })(
+const managesOrganization = rule('managesOrganization', { cache: 'no_cache' })(
   (_parent, args: { input: { organization: string } }, ctx: GraphQLContext) => {
     const caller = ctx.caller;
     if (!caller) return unauthenticated(ctx.authProblem ?? undefined);

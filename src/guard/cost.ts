@@ -34,11 +34,39 @@ export const ASSUMED_LIST_SIZE = 10;
 /** The page size a `first` argument defaults to when it is left out (src/graphql/pagination.ts). */
 export const DEFAULT_PAGE_SIZE = 20;
 
+/**
+ * Costs that read no variable, by schema and operation: Apollo keeps a parsed document and hands
+ * the same operation node to every request that sends the same text, so such an operation is
+ * walked once. An operation whose cost reads a variable (`first: $n`) is walked on every request.
+ */
+const constantCosts = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, number>>();
+
 export function operationCost(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  fragments: Record<string, FragmentDefinitionNode> | (() => Record<string, FragmentDefinitionNode>),
+  variables: Record<string, unknown> | undefined,
+): number {
+  let known = constantCosts.get(schema);
+  const cached = known?.get(operation);
+  if (cached !== undefined) return cached;
+  let readsVariables = false;
+  const cost = walkOperation(schema, operation, typeof fragments === 'function' ? fragments() : fragments, variables, () => {
+    readsVariables = true;
+  });
+  if (!readsVariables) {
+    if (!known) constantCosts.set(schema, (known = new WeakMap()));
+    known.set(operation, cost);
+  }
+  return cost;
+}
+
+function walkOperation(
   schema: GraphQLSchema,
   operation: OperationDefinitionNode,
   fragments: Record<string, FragmentDefinitionNode>,
   variables: Record<string, unknown> | undefined,
+  readVariable: () => void,
 ): number {
   const root =
     operation.operation === 'query'
@@ -56,6 +84,7 @@ export function operationCost(
     let n: unknown = DEFAULT_PAGE_SIZE;
     if (value?.kind === Kind.INT) n = Number(value.value);
     else if (value?.kind === Kind.VARIABLE) {
+      readVariable();
       const name = value.name.value;
       n = variables?.[name] ?? defaults[name] ?? DEFAULT_PAGE_SIZE;
     }

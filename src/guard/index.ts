@@ -20,6 +20,7 @@ import type { LoginAttempts } from '../app/logins.js';
 import type { Caller } from '../domain/access.js';
 import type { CallerKind, GuardConfig } from './config.js';
 import { operationCost } from './cost.js';
+import { setDeadline } from './deadline.js';
 import { GUARD_CODES, type GuardCode, guardError, limitError } from './errors.js';
 import { isTokenLimitError, limitRules } from './limits.js';
 import { LoginAttemptGuard } from './login-attempts.js';
@@ -121,10 +122,14 @@ export function createGuard(config: GuardConfig, opts: GuardOptions = {}): Guard
           const request = requests.get(rc.contextValue);
           if (!rc.operation || !rc.document) return;
           if (request) request.operationType = rc.operation.operation;
-          const fragments: Record<string, FragmentDefinitionNode> = {};
-          for (const def of rc.document.definitions) {
-            if (def.kind === Kind.FRAGMENT_DEFINITION) fragments[def.name.value] = def;
-          }
+          const document = rc.document;
+          const fragments = () => {
+            const found: Record<string, FragmentDefinitionNode> = {};
+            for (const def of document.definitions) {
+              if (def.kind === Kind.FRAGMENT_DEFINITION) found[def.name.value] = def;
+            }
+            return found;
+          };
           const cost = operationCost(rc.schema, rc.operation, fragments, rc.request.variables);
           if (request) request.cost = cost;
           if (cost > config.limits.cost) {
@@ -163,19 +168,15 @@ export function createGuard(config: GuardConfig, opts: GuardOptions = {}): Guard
           // Queries only: a write stopped half way (or one reported as stopped after it committed)
           // is worse than a slow one; mutations are bounded by their inputs and the cost limit.
           if (rc.operation?.operation !== 'query') return;
-          const deadline = performance.now() + config.executionMs;
-          return {
-            // Every resolver starts here: past the deadline, the rest of the operation fails fast.
-            willResolveField() {
-              if (request?.timedOut || performance.now() > deadline) {
-                if (request && !request.timedOut) {
-                  request.timedOut = true;
-                  refuse(request, { code: 'EXECUTION_TIMEOUT' });
-                }
-                throw guardError('EXECUTION_TIMEOUT', timeoutMessage(config.executionMs), { max: config.executionMs });
-              }
-            },
-          };
+          // Every field with a resolver of its own starts with checkDeadline (src/guard/deadline.ts):
+          // past the deadline, the rest of the operation fails fast.
+          setDeadline(rc.contextValue, performance.now() + config.executionMs, () => {
+            if (request && !request.timedOut) {
+              request.timedOut = true;
+              refuse(request, { code: 'EXECUTION_TIMEOUT' });
+            }
+            return guardError('EXECUTION_TIMEOUT', timeoutMessage(config.executionMs), { max: config.executionMs });
+          });
         },
         async willSendResponse(rc: GraphQLRequestContext<object>) {
           const request = requests.get(rc.contextValue);

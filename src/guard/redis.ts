@@ -1,9 +1,15 @@
 // The Redis connection counters share across instances (REDIS_URL). Commands fail at once while
 // it is down (no offline queue), so callers can fail open instead of waiting.
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type * as IORedis from 'ioredis';
+import type { Redis } from 'ioredis';
+
+// Loaded when REDIS_URL is set, not at start: ioredis is about 11 MB of a gateway that has no Redis.
+const require = createRequire(import.meta.url);
 
 export function connectRedis(url: string, log: (message: string) => void): Redis {
-  const redis = new Redis(url, {
+  const { Redis: RedisClient } = require('ioredis') as typeof IORedis;
+  const redis = new RedisClient(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,

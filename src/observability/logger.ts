@@ -2,7 +2,11 @@
 // attached. Nothing personal or secret goes in: the fields are ids, names, codes and counts, and
 // any free text (an error's message) passes through scrub() first.
 import pino, { type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
+
+// pino-pretty only for a terminal: loaded then, not by every production start.
+const require = createRequire(import.meta.url);
 
 export type { Logger };
 
@@ -20,7 +24,7 @@ export interface LoggerOptions {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 // Belt and braces: should a caller ever pass one of these keys, its value is not written.
-const REDACT = [
+export const REDACT = [
   'authorization',
   'password',
   'newPassword',
@@ -57,10 +61,14 @@ export function createLogger(opts: LoggerOptions): Logger {
   }
   if (opts.destination) return pino(options, opts.destination);
   if (opts.pretty ?? process.stdout.isTTY === true) {
+    const pretty = require('pino-pretty') as typeof PinoPretty;
     return pino(options, pretty({ sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,instance' }));
   }
-  // Synchronous writes: a line written just before process.exit() is not lost.
-  return pino(options, pino.destination({ dest: 1, sync: true }));
+  // Asynchronous writes: a line is written off the request's path, lines that pile up while one
+  // write is under way go out together, and a slow reader of stdout does not stall the gateway.
+  // pino flushes what is left synchronously at exit (process.exit() included); only a SIGKILL
+  // can lose the last lines.
+  return pino(options, pino.destination({ dest: 1, sync: false }));
 }
 
 /** A logger that writes nothing (CLI jobs, unit tests). */

@@ -65,6 +65,23 @@ export function observabilityPlugin(): ApolloServerPlugin<WithRecord> {
   };
 }
 
+/** The request's log line: ids, names, codes and numbers only (it is written without redaction). */
+export function requestLine(record: RequestRecord, seconds: number, status: number, outcome: 'ok' | 'error', traceId: string | null) {
+  return {
+    event: 'request',
+    requestId: record.requestId,
+    operationName: record.operationName?.slice(0, 100) ?? null,
+    operationType: record.operationType,
+    durationMs: Math.round(seconds * 10_000) / 10,
+    status,
+    outcome,
+    errorCodes: record.errorCodes,
+    callerKind: record.callerKind,
+    organization: record.organization,
+    ...(traceId ? { traceId } : {}),
+  };
+}
+
 /**
  * Runs one GraphQL request inside a server span that continues the caller's `traceparent`; at the
  * end writes the request's log line and metrics. `run` fills the record (through the context).
@@ -96,22 +113,7 @@ export async function observeRequest(
         const operation = record.operationType ? obs.metrics.operationLabel(record.operationName) : UNKNOWN_OPERATION;
         obs.metrics.observeRequest({ operation, type: record.operationType ?? 'unknown', outcome, seconds });
         obs.metrics.countErrors(record.errorCodes);
-        obs.log.info(
-          {
-            event: 'request',
-            requestId: record.requestId,
-            operationName: record.operationName?.slice(0, 100) ?? null,
-            operationType: record.operationType,
-            durationMs: Math.round(seconds * 10_000) / 10,
-            status,
-            outcome,
-            errorCodes: record.errorCodes,
-            callerKind: record.callerKind,
-            organization: record.organization,
-            ...(traceId ? { traceId } : {}),
-          },
-          'request',
-        );
+        obs.requestLog.info(requestLine(record, seconds, status, outcome, traceId), 'request');
       }
     },
   );

@@ -16,6 +16,9 @@ import { safeErrorText } from './sender.js';
 import { type SecretBox, sign } from './signing.js';
 import { ADDRESS_REFUSED, guardedLookup, isPrivateAddress } from './webhook-urls.js';
 
+/** The NATS publisher's consumer id (src/outbox/nats.ts, loaded only when NATS_URL is set). */
+export const NATS_CONSUMER = 'nats';
+
 const TIMED_OUT = 'TIMEOUT';
 
 /** The CloudEvents 1.0 JSON form of an event: what webhooks receive, NATS carries and `events` answers. */

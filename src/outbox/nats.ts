@@ -4,8 +4,9 @@
 // duplicate window. The publisher is one more consumer with a cursor: it resumes where it stopped.
 import { connect, type JetStreamClient, type NatsConnection, nanos, headers as natsHeaders } from 'nats';
 import type { EventSink } from './events.js';
+import { NATS_CONSUMER } from './events.js';
 
-export const NATS_CONSUMER = 'nats';
+export { NATS_CONSUMER };
 export const NATS_STREAM = 'PROFILE_EVENTS';
 export const NATS_SUBJECT_PREFIX = 'profile.events';
 

@@ -4,7 +4,12 @@
 // thrown here carries the SMTP credentials.
 import { chmod, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createTransport as createMailer, type Transporter } from 'nodemailer';
+import { createRequire } from 'node:module';
+import type * as Nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+
+// nodemailer is loaded when SMTP is configured, not by every start.
+const require = createRequire(import.meta.url);
 
 export interface MailMessage {
   to: string;
@@ -199,6 +204,7 @@ export class SmtpTransport implements MailTransport {
     this.secrets = parsed.secrets;
     // Built from the parsed URL rather than handed the string, so that nodemailer's own parsing
     // (query options that override ours, errors that quote the URL) never comes into play.
+    const { createTransport: createMailer } = require('nodemailer') as typeof Nodemailer;
     this.mailer = createMailer({
       host: parsed.host,
       ...(parsed.port !== undefined ? { port: parsed.port } : {}),

@@ -2,7 +2,6 @@
 // configuration. The runtime and every CLI open their store here; a second dialect is a branch here
 // and a folder beside ./sqlite, with no change elsewhere.
 import { MIGRATIONS_FOLDER, MIGRATIONS_FOLDER_PG } from '../config.js';
-import { openPgStore } from './pg/index.js';
 import { openSqliteStore } from './sqlite/index.js';
 import type { Store } from './types.js';
 
@@ -40,6 +39,8 @@ export interface OpenStoreOptions {
 /** Opens the configured store, migrated to the current schema. */
 export async function openStore(config: StoreConfig, opts: OpenStoreOptions = {}): Promise<Store> {
   if (config.databaseUrl) {
+    // Loaded only here: the PostgreSQL driver and store cost a SQLite gateway memory for nothing.
+    const { openPgStore } = await import('./pg/index.js');
     return openPgStore({ url: config.databaseUrl, migrationsFolder: MIGRATIONS_FOLDER_PG, onStatement: opts.onStatement, onPool: opts.onPool, pseudonymSecret: config.pseudonymSecret, importKeysInMemory: config.importKeysInMemory, pool: config.databasePool, migrationLockWaitMs: config.databaseMigrationLockWaitMs, readUrl: config.databaseReadUrl, redisUrl: config.guard?.redisUrl, redisPrefix: config.guard?.redisPrefix });
   }
   return openSqliteStore({ path: config.databasePath, migrationsFolder: MIGRATIONS_FOLDER, onStatement: opts.onStatement, pseudonymSecret: config.pseudonymSecret });

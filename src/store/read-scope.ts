@@ -1,6 +1,6 @@
 // The request's read scope (#15, read replicas): what a store with a replica needs to know of the
 // request it serves, and nothing about which database runs. The HTTP layer opens one scope per
-// request (`inReadScope`), the context builder names the verified caller (`identifyReader`, the
+// request (`inReadScope`) when the store routes reads (`Store.routesReads`), the context builder names the verified caller (`identifyReader`, the
 // token's sub), and a mutation says it writes (`readFresh`). The PostgreSQL store with
 // DATABASE_READ_URL reads these to route (./pg/replica.ts); SQLite and a store without a replica
 // ignore them. Outside any scope (CLIs, the outbox sender, start-up) every read is the primary's.

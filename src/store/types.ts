@@ -761,6 +761,12 @@ export interface DeliveryStore {
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * Whether this store routes reads by the request's read scope (src/store/read-scope.ts): true
+   * only for PostgreSQL with a replica (DATABASE_READ_URL). Without it, the HTTP layer opens no
+   * scope: an AsyncLocalStorage costs a hook on every promise of every request.
+   */
+  readonly routesReads: boolean;
   /** Where the data is, for a log line: the file, or the server and database (never a password). */
   readonly location: string;
   /** This start created the database (no migration had run before): the demo seed's 'if-new'. */

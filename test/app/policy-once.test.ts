@@ -39,7 +39,7 @@ describe('the policy, once per user per request', () => {
       `Bearer ${token}`,
     );
     const result = await execute({ schema, document: parse(document), contextValue: ctx, variableValues: variables });
-    return { result, evaluations: Object.fromEntries(ctx.access.evaluations) };
+    return { result, evaluations: Object.fromEntries(ctx.access.evaluations), computations: ctx.access.policyComputations };
   }
 
   it('updateUser: the shield rule, the use case and the payload share one decision', async () => {
@@ -83,5 +83,44 @@ describe('the policy, once per user per request', () => {
     );
     expect(result.errors).toBeUndefined();
     expect(evaluations).toEqual({ [alice]: 1, [bob]: 1 });
+  });
+
+  it('users with the same facts share one computation of the policy, and each gets the same answer', async () => {
+    const { result, evaluations, computations } = await run(
+      admin,
+      `query($a: ID!, $b: ID!) {
+         a: user(id: $a) { fieldPolicies { field editable reason message } }
+         b: user(id: $b) { fieldPolicies { field editable reason message } } }`,
+      { a: alice, b: bob },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(evaluations).toEqual({ [alice]: 1, [bob]: 1 });
+    // Same connection, same roles towards them, same facts: one computation for both.
+    expect(computations).toBe(1);
+    const data = result.data as { a: { fieldPolicies: unknown[] }; b: { fieldPolicies: unknown[] } };
+    expect(data.a.fieldPolicies).toEqual(data.b.fieldPolicies);
+  });
+
+  it('a user whose facts differ gets a policy of their own', async () => {
+    // Alice asks about herself (self) and about Bob (no role): two different decisions.
+    const self = await gw.token(alice);
+    const { result, computations } = await run(
+      self,
+      `query($a: ID!, $b: ID!) { a: user(id: $a) { fieldPolicies { field editable } } b: user(id: $b) { id } }`,
+      { a: alice, b: bob },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(computations).toBe(1);
+    const blocked = await gw.gql('mutation($id: ID!) { updateUser(id: $id, input: { blocked: true }) { userErrors { code } } }', { id: bob }, admin);
+    expect(blocked.errors).toBeUndefined();
+    const again = await run(
+      admin,
+      `query($a: ID!, $b: ID!) { a: user(id: $a) { fieldPolicies { field editable } } b: user(id: $b) { fieldPolicies { field editable } } }`,
+      { a: alice, b: bob },
+    );
+    expect(again.result.errors).toBeUndefined();
+    // Bob is blocked now: his facts differ from Alice's, so his policy is computed on its own.
+    expect(again.computations).toBe(2);
+    await gw.gql('mutation($id: ID!) { updateUser(id: $id, input: { blocked: false }) { userErrors { code } } }', { id: bob }, admin);
   });
 });

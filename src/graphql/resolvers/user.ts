@@ -1,12 +1,28 @@
 import { createUser, updateUser } from '../../app/users.js';
 import { listUsers } from '../../app/queries.js';
 import { visibleMemberships } from '../../domain/access.js';
-import { PROFILE_FIELDS } from '../../domain/types.js';
+import { type FieldPolicies, PROFILE_FIELDS } from '../../domain/types.js';
 import { lower, upper } from '../enums.js';
 import type { UserOrderField } from '../../store/types.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
+import type { FieldPolicyParent } from '../mappers.js';
 import { toProfilePatch } from '../inputs.js';
 import { decodeCursor, pageSize, toConnection, usersList } from '../pagination.js';
+
+/**
+ * A decision as the `fieldPolicies` list, built once per decision: users with the same facts share
+ * one decision (src/app/request-memo.ts), and so one list. Nothing downstream changes it.
+ */
+const policyLists = new WeakMap<FieldPolicies, FieldPolicyParent[]>();
+
+function fieldPolicyList(policies: FieldPolicies): FieldPolicyParent[] {
+  let list = policyLists.get(policies);
+  if (!list) {
+    list = PROFILE_FIELDS.map((field) => ({ ...policies[field], field: upper(field) }));
+    policyLists.set(policies, list);
+  }
+  return list;
+}
 
 export const userResolvers: Resolvers = {
   Query: {
@@ -61,10 +77,7 @@ export const userResolvers: Resolvers = {
       const memberships = await ctx.loaders.membershipsByUser.load(user.id);
       return visibleMemberships(ctx.caller, await ctx.access.read(user), memberships);
     },
-    fieldPolicies: async (user, _, ctx) => {
-      const policies = await ctx.access.policies(user);
-      return PROFILE_FIELDS.map((field) => ({ ...policies[field], field: upper(field) }));
-    },
+    fieldPolicies: async (user, _, ctx) => fieldPolicyList(await ctx.access.policies(user)),
     attributePolicies: async (user, _, ctx) => {
       const decisions = await ctx.access.attributePolicies(user);
       return decisions.map((d) => ({ ...d, in: d.in === 'app_metadata' ? ('APP_METADATA' as const) : ('USER_METADATA' as const) }));

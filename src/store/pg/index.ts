@@ -93,6 +93,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
 
   return {
     dialect: 'postgres',
+    routesReads: routing !== null && routing !== undefined,
     location: describe(opts.url),
     fresh: migration.fresh,
     migrationsApplied: migration.applied,

@@ -9,7 +9,7 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import type { Store } from '../types.js';
 import { sqliteAudit, sqliteOutbox } from './audit.js';
 import { sqliteDeliveries, sqliteEvents, sqliteWebhooks } from './events.js';
-import { Statements } from './raw.js';
+import { preparingOnce, Statements } from './raw.js';
 import * as t from './tables.js';
 import { sqliteConnections } from './connections.js';
 import { sqliteOrganizations } from './organizations.js';
@@ -65,7 +65,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // Erased data is overwritten, not just unlinked from the b-tree.
   sqlite.pragma('secure_delete = ON');
   const logger = opts.onStatement ? { logQuery: (q: string) => opts.onStatement?.(q) } : false;
-  const db: Db = drizzle(sqlite, { schema: t, logger });
+  const db: Db = drizzle(preparingOnce(sqlite), { schema: t, logger });
   const migrationsRun = () =>
     (sqlite.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = '__drizzle_migrations'").get() as { n: number }).n === 0
       ? 0
@@ -82,6 +82,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
   return {
     dialect: 'sqlite',
+    routesReads: false,
     location: opts.path,
     fresh,
     migrationsApplied,
