@@ -9,6 +9,7 @@
 // so one position has one cursor: `endCursor` equals the last edge's cursor. Positions are padded,
 // so a cursor's length says nothing of its id's.
 import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { badUserInput } from '../app/errors.js';
 import type { AppContext } from '../app/context.js';
 import type { Page } from '../store/types.js';
@@ -42,10 +43,31 @@ function keysOf(root: Buffer): Keys {
 
 /** Each part length-prefixed, so no two different (list, sub) pairs or positions frame to the same bytes. */
 function framed(...parts: Buffer[]): Buffer {
-  return Buffer.concat(parts.flatMap((part) => [Buffer.from(Uint32Array.of(part.length).buffer), part]));
+  let size = 0;
+  for (const part of parts) size += 4 + part.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const part of parts) {
+    // Little-endian, as the Uint32Array prefix these cursors were first sealed with on x86 and ARM.
+    out.writeUInt32LE(part.length, at);
+    part.copy(out, at + 4);
+    at += 4 + part.length;
+  }
+  return out;
 }
 
-const associatedData = (list: CursorList, sub: string) => framed(Buffer.from(list, 'utf8'), Buffer.from(sub, 'utf8'));
+/** A page's cursors share their list and caller: the associated data is framed once for them. */
+const framedAssociatedData = new LRUCache<string, Buffer>({ max: 1000 });
+
+function associatedData(list: CursorList, sub: string): Buffer {
+  const key = `${list}\u0000${sub}`;
+  let aad = framedAssociatedData.get(key);
+  if (!aad) {
+    aad = framed(Buffer.from(list, 'utf8'), Buffer.from(sub, 'utf8'));
+    framedAssociatedData.set(key, aad);
+  }
+  return aad;
+}
 
 /**
  * Positions are padded to a multiple of PAD_BYTES (after a 2-byte length), so a cursor's length
@@ -84,8 +106,8 @@ export function sealCursor(root: Buffer, list: CursorList, sub: string, position
   const nonce = nonceOf(keys, aad, plain);
   const cipher = createCipheriv('aes-256-gcm', keys.seal, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
-  const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
-  return Buffer.concat([nonce, sealed, cipher.getAuthTag()]).toString('base64url');
+  // final() before getAuthTag(): the array's elements are evaluated in order.
+  return Buffer.concat([nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]).toString('base64url');
 }
 
 /** The position a cursor stands for, or null when it was not sealed here for this list and caller. */
