@@ -16,7 +16,9 @@ export function sqliteConnections(db: Db, statements: Statements): ConnectionSto
       return inOrder(ids, rows, (r) => r.id);
     },
     async byName(name) {
-      return db.select().from(t.connections).where(eq(t.connections.name, name)).get() ?? null;
+      // Every login names its connection: a prepared statement.
+      const raw = statements.get('SELECT * FROM connections WHERE name = ?').get(name) as RawConnection | undefined;
+      return raw ? connectionFromRaw(raw) : null;
     },
     async list() {
       return db.select().from(t.connections).orderBy(asc(t.connections.name)).all();

@@ -6,13 +6,16 @@ import type { ChangeEventRow, NewChangeEvent } from '../../domain/events.js';
 import type { DeliveryCursor, DeliveryStore, EventStore, WebhookRow, WebhookStore } from '../types.js';
 import { checkpoint, type Db, recordAudit } from './shared.js';
 import * as t from './tables.js';
+import { statementsOf } from './raw.js';
 
 /** Inserts the events of a write, inside the write's transaction, in the order given. */
+const INSERT_EVENT = 'INSERT INTO change_events (id, type, subject, time, data) VALUES (?, ?, ?, ?, ?)';
+
+/** A write's change events, in the transaction `tx` is part of (a prepared statement each). */
 export function recordEvents(tx: Db, events: readonly NewChangeEvent[], now: Date): void {
   if (events.length === 0) return;
-  tx.insert(t.changeEvents)
-    .values(events.map((e) => ({ id: randomUUID(), type: e.type, subject: e.subject, time: now, data: e.data })))
-    .run();
+  const insert = statementsOf(tx).get(INSERT_EVENT);
+  for (const e of events) insert.run(randomUUID(), e.type, e.subject, now.getTime(), JSON.stringify(e.data));
 }
 
 const lastSeq = (db: Db): number => db.select({ s: sql<number | null>`max(${t.changeEvents.seq})` }).from(t.changeEvents).get()?.s ?? 0;

@@ -9,7 +9,7 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import type { Store } from '../types.js';
 import { sqliteAudit, sqliteOutbox } from './audit.js';
 import { sqliteDeliveries, sqliteEvents, sqliteWebhooks } from './events.js';
-import { preparingOnce, Statements } from './raw.js';
+import { preparingOnce, registerStatements, Statements } from './raw.js';
 import * as t from './tables.js';
 import { sqliteConnections } from './connections.js';
 import { sqliteOrganizations } from './organizations.js';
@@ -74,6 +74,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   migrate(db, { migrationsFolder: opts.migrationsFolder });
   const migrationsApplied = migrationsRun() - migrationsBefore;
   const statements = new Statements(sqlite, opts.onStatement);
+  registerStatements(db, statements);
   const serverSecret = opts.pseudonymSecret || pseudonymSecretBeside(opts.path);
   const hashId = idHasher(serverSecret);
   const connections = sqliteConnections(db, statements);

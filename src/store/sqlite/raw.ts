@@ -253,3 +253,21 @@ export function preparingOnce(sqlite: Database.Database): Database.Database {
   });
 }
 
+/**
+ * The store's Statements for a drizzle database or any transaction opened on it (they share one
+ * session: drizzle hands a transaction the session of its database), so the hot writes inside a
+ * drizzle transaction run prepared statements on the same connection, hence in that transaction.
+ */
+const statementsBySession = new WeakMap<object, Statements>();
+const sessionOf = (db: object): object => (db as { session?: object }).session ?? db;
+
+export function registerStatements(db: object, statements: Statements): void {
+  statementsBySession.set(sessionOf(db), statements);
+}
+
+export function statementsOf(db: object): Statements {
+  const statements = statementsBySession.get(sessionOf(db));
+  if (!statements) throw new Error('no prepared statements registered for this SQLite database');
+  return statements;
+}
+

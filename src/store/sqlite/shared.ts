@@ -6,6 +6,8 @@ import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { AuditEntry, LoginBookkeeping, UserChanges, UserKey, UserRow } from '../types.js';
 import { changedFields } from '../changes.js';
 import * as t from './tables.js';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import { type RawUser, statementsOf, USER_COLUMNS, userFromRaw } from './raw.js';
 import { StaleRow } from '../states.js';
 
 export type Db = BetterSQLite3Database<typeof t>;
@@ -61,17 +63,13 @@ export function grouped<T>(ids: readonly string[], rows: T[], key: (row: T) => s
 export { cursorKeyOf, type IdHasher, idHasher } from '../pseudonyms.js';
 
 
+const INSERT_AUDIT = 'INSERT INTO audit_events (at, actor_id, operation, target_user_id, organization_id, fields) VALUES (?, ?, ?, ?, ?, ?)';
+
+/** One audit entry, in the transaction `tx` is part of (a prepared statement: every write makes one). */
 export function recordAudit(tx: Db, entry: AuditEntry, at: Date): void {
-  tx.insert(t.auditEvents)
-    .values({
-      at,
-      actorId: entry.actorId,
-      operation: entry.operation,
-      targetUserId: entry.targetUserId ?? null,
-      organizationId: entry.organizationId ?? null,
-      fields: entry.fields ?? [],
-    })
-    .run();
+  statementsOf(tx)
+    .get(INSERT_AUDIT)
+    .run(at.getTime(), entry.actorId, entry.operation, entry.targetUserId ?? null, entry.organizationId ?? null, JSON.stringify(entry.fields ?? []));
 }
 
 /**
@@ -128,9 +126,25 @@ export function applyUserChanges(
   };
   if ('email' in changes) values.emailLower = changes.email ? normalizeEmail(changes.email) : null;
   if ('username' in changes) values.usernameLower = changes.username ? normalizeUsername(changes.username) : null;
-  // The row as written, from the UPDATE itself (RETURNING): no second read.
-  const user = tx.update(t.users).set(values).where(unchangedRow(current)).returning(userColumns).get();
-  if (!user) throw new StaleRow(current.id);
+  // The row as written, from the UPDATE itself (RETURNING): no second read. A prepared statement
+  // per set of columns (a handful: what updates, logins and imports change), values converted by
+  // drizzle's own column types.
+  // As drizzle's set(): a key whose value is undefined is left out.
+  const keys = Object.keys(values).filter((k) => values[k] !== undefined);
+  const statement = statementsOf(tx).get(
+    `UPDATE users SET ${keys.map((k) => `${userTable[k]?.name ?? unknownColumn(k)} = ?`).join(', ')} WHERE id = ? AND version = ? AND logins_count = ? RETURNING ${USER_COLUMNS}`,
+  );
+  const raw = statement.get(
+    ...keys.map((k) => {
+      const value = values[k];
+      return value === null ? null : (userTable[k] as SQLiteColumn).mapToDriverValue(value);
+    }),
+    current.id,
+    current.version,
+    current.loginsCount,
+  ) as RawUser | undefined;
+  if (!raw) throw new StaleRow(current.id);
+  const user = userFromRaw(raw);
   // A password change, by any path, voids every other outstanding reset ticket of the user (the
   // one being redeemed was claimed before).
   if (changed.includes('password')) {
@@ -144,6 +158,9 @@ export function applyUserChanges(
 
 export { changedFields, createdFields } from '../changes.js';
 
-/** The row `current` still is: its id at its version and logins count. */
-const unchangedRow = (current: UserRow) =>
-  and(eq(t.users.id, current.id), eq(t.users.version, current.version), eq(t.users.loginsCount, current.loginsCount));
+/** The users table's columns by their property names (what a decision's changes are keyed by). */
+const userTable = t.users as unknown as Record<string, SQLiteColumn | undefined>;
+function unknownColumn(key: string): never {
+  throw new Error(`users has no column ${key}`);
+}
+

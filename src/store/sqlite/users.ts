@@ -25,6 +25,7 @@ import {
   USERS_WITH_RELATIONS,
   userFromRaw,
   userWithRelationsFromRaw,
+  statementsOf,
 } from './raw.js';
 import { unchangedSince } from '../states.js';
 import * as t from './tables.js';
@@ -232,7 +233,7 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
     },
     async apply(id, base, decision, audit, opts): Promise<ApplyResult> {
       return db.transaction((tx): ApplyResult => {
-        const current = tx.select(userColumns).from(t.users).where(eq(t.users.id, id)).get();
+        const current = userById(statements, id);
         if (!current) return { ok: false, notFound: true };
         if (!unchangedSince(current, base)) return { ok: false, stale: true, current };
         const planned = decision;
@@ -286,14 +287,8 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
       );
     },
     async findByIdentity(connectionId, upstreamUserId) {
-      return (
-        db
-          .select(userColumns)
-          .from(t.identities)
-          .innerJoin(t.users, eq(t.users.id, t.identities.userId))
-          .where(and(eq(t.identities.connectionId, connectionId), eq(t.identities.upstreamUserId, upstreamUserId)))
-          .get() ?? null
-      );
+      const raw = statements.get(USER_BY_IDENTITY).get(connectionId, upstreamUserId) as RawUser | undefined;
+      return raw ? userFromRaw(raw) : null;
     },
     async passwordHashOf(userId) {
       return db.select({ h: t.users.passwordHash }).from(t.users).where(eq(t.users.id, userId)).get()?.h ?? null;
@@ -343,10 +338,22 @@ function takenKeys(clash: { email: boolean; username: boolean }): UserKey[] {
   return [...(clash.email ? (['email'] as const) : []), ...(clash.username ? (['username'] as const) : [])];
 }
 
+const UPDATE_IDENTITY_PROFILE = 'UPDATE identities SET profile_data = ? WHERE user_id = ? AND connection_id = ?';
+
+/** A login's upstream profile on the user's identity (a prepared statement: every social login makes one). */
 function updateIdentityProfile(tx: Db, user: UserRow, profileData: Metadata | null): void {
-  tx.update(t.identities)
-    .set({ profileData })
-    .where(and(eq(t.identities.userId, user.id), eq(t.identities.connectionId, user.connectionId)))
-    .run();
+  statementsOf(tx).get(UPDATE_IDENTITY_PROFILE).run(profileData === null ? null : JSON.stringify(profileData), user.id, user.connectionId);
+}
+
+const USER_BY_ID = `SELECT ${USER_COLUMNS} FROM users WHERE id = ?`;
+const USER_BY_IDENTITY = `SELECT ${USER_COLUMNS
+  .split(', ')
+  .map((c) => `u.${c}`)
+  .join(', ')} FROM identities i JOIN users u ON u.id = i.user_id WHERE i.connection_id = ? AND i.upstream_user_id = ?`;
+
+/** A user's row (no password hash), or null: the read a write starts its transaction with. */
+function userById(statements: Statements, id: string): UserRow | null {
+  const raw = statements.get(USER_BY_ID).get(id) as RawUser | undefined;
+  return raw ? userFromRaw(raw) : null;
 }
 
