@@ -73,7 +73,7 @@ export function createdFields(user: NewUser): string[] {
   }).map((k) => (k === 'passwordHash' ? 'password' : (COLUMN_TO_FIELD[k] ?? k)));
 }
 
-/** The write of a user an import inserts (what its user.created event is planned from): the same for every dialect. */
+/** The write of a user the app inserts (an import record, createUser, a first login): what its user.created event is made from, before the insert. */
 export function insertedUserWrite(user: NewUser): UserWrite {
   const after = { version: 1, blocked: user.blocked ?? false, userMetadata: user.userMetadata ?? {}, appMetadata: user.appMetadata ?? {} };
   return { userId: user.id, before: null, after, changed: createdFields(user) };
