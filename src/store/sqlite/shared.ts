@@ -142,7 +142,7 @@ export function applyUserChanges(
   return { user, changed };
 }
 
-export { changedFields, createdFields } from '../changes.js';
+export { changedFields } from '../changes.js';
 
 /** The row `current` still is: its id at its version and logins count. */
 const unchangedRow = (current: UserRow) =>
