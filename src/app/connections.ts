@@ -10,9 +10,9 @@ import {
 } from '../domain/attributes.js';
 import type { ConnectionKind, RootAttributeSync, UserError } from '../domain/types.js';
 import type { ConnectionOptions, ConnectionRow } from '../store/types.js';
-import { connectionEventPlan, eventActor } from './events.js';
+import { connectionEventsOf, eventActor, told } from './events.js';
 import { eraseUser } from './erasure.js';
-import { concurrentWrites } from './writes.js';
+import { backoff, concurrentWrites, WRITE_ATTEMPTS } from './writes.js';
 import type { AppContext } from './context.js';
 import { hasScope } from '../domain/access.js';
 import { forbidden, notFound, unauthenticated } from './errors.js';
@@ -188,29 +188,40 @@ export function mergeOptions(stored: ConnectionOptions, patch: Record<string, un
 export async function updateConnection(ctx: AppContext, id: string, input: ConnectionChanges): Promise<ConnectionResult> {
   const caller = ctx.caller;
   if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
-  const current = await findConnection(ctx, id);
-  if (!current) throw notFound('connection', id);
-  const errors: UserError[] = [];
-  if (input.kind != null && input.kind !== current.kind) {
-    errors.push({ field: ['kind'], code: 'IMMUTABLE', message: "A connection's kind cannot change; create another connection." });
+  const audit = { actorId: caller.sub, operation: 'updateConnection' };
+  const by = eventActor(ctx);
+  // Decided (checks, merged options, events) on the connection as read, applied only while it is
+  // still that row; decided again on the row the store returns when another update got there first.
+  let current = await findConnection(ctx, id);
+  for (let attempt = 1; ; attempt++) {
+    if (!current) throw notFound('connection', id);
+    const errors: UserError[] = [];
+    if (input.kind != null && input.kind !== current.kind) {
+      errors.push({ field: ['kind'], code: 'IMMUTABLE', message: "A connection's kind cannot change; create another connection." });
+    }
+    if (input.name != null && input.name !== current.name) errors.push(...(await checkConnectionName(ctx, input.name)));
+    const base = input.replaceOptions ? {} : current.options;
+    const options = optionsFrom({ ...input, options: mergeOptions(base, input.options ?? {}) });
+    const strategy = input.strategy ?? current.strategy;
+    errors.push(...(await checkConnectionSettings(ctx, current.kind, strategy, options)));
+    if (errors.length > 0) return { connection: null, userErrors: errors };
+    const changes = { ...(input.name != null ? { name: input.name } : {}), strategy, options };
+    const events = connectionEventsOf(by, current, { ...current, ...changes });
+    const result = await ctx.store.connections.update(current.id, current, changes, audit, events);
+    if (!result.ok && 'stale' in result) {
+      if (attempt >= WRITE_ATTEMPTS) return { connection: null, userErrors: [concurrentWrites()] };
+      current = result.current;
+      await backoff(attempt);
+      continue;
+    }
+    if (!result.ok) throw notFound('connection', id);
+    told(by, events);
+    const row = result.connection;
+    await indexDeclaredAttributes(ctx, row);
+    // Field policies and logins read the connection anew from the next request on.
+    ctx.loaders.connection.clear(row.id).prime(row.id, row);
+    return { connection: row, userErrors: [] };
   }
-  if (input.name != null && input.name !== current.name) errors.push(...(await checkConnectionName(ctx, input.name)));
-  const base = input.replaceOptions ? {} : current.options;
-  const options = optionsFrom({ ...input, options: mergeOptions(base, input.options ?? {}) });
-  const strategy = input.strategy ?? current.strategy;
-  errors.push(...(await checkConnectionSettings(ctx, current.kind, strategy, options)));
-  if (errors.length > 0) return { connection: null, userErrors: errors };
-  const row = await ctx.store.connections.update(
-    current.id,
-    { ...(input.name != null ? { name: input.name } : {}), strategy, options },
-    { actorId: caller.sub, operation: 'updateConnection' },
-    connectionEventPlan(eventActor(ctx)),
-  );
-  if (!row) throw notFound('connection', id);
-  await indexDeclaredAttributes(ctx, row);
-  // Field policies and logins read the connection anew from the next request on.
-  ctx.loaders.connection.clear(row.id).prime(row.id, row);
-  return { connection: row, userErrors: [] };
 }
 
 /** Searches on declared attributes are served by expression indexes, made when they are declared. */

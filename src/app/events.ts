@@ -1,10 +1,11 @@
-// The events of a write, planned by the app beside the write and recorded by the store in its
-// transaction: who acted (the caller's sub, and the organization of a help desk) is known here.
+// The events of a write, decided by the app as values before the write and recorded as given by the
+// store in its transaction: who acted (the caller's sub, and the organization of a help desk) is
+// known here.
 import type { AttributeSettings } from '../domain/attributes.js';
 import { connectionEvents, type EventActor, membershipEvents, type NewChangeEvent, userEvents } from '../domain/events.js';
 import { sealEvent } from '../outbox/events.js';
 import type { SecretBox } from '../outbox/signing.js';
-import type { ConnectionRow, EventPlan, MembershipWrite, UserWrite } from '../store/types.js';
+import type { ConnectionRow, MembershipWrite, UserWrite } from '../store/types.js';
 import type { AppContext } from './context.js';
 
 /** Who acted, and how to tell this process's delivery worker that events are on their way. */
@@ -17,25 +18,9 @@ export function eventActor(ctx: AppContext, organization?: string | null, fallba
 }
 
 /**
- * The plan runs inside the write's transaction: the worker is told after this turn of the event
- * loop, when the transaction has committed (it polls anyway: being told early or for a write that
- * rolled back costs one empty read).
- */
-function told(events: NewChangeEvent[], by: AppEventActor): NewChangeEvent[] {
-  if (events.length > 0 && by.notify) setImmediate(by.notify);
-  return events;
-}
-
-/** `settings`: the user's connection's declared attributes (keys the tenant may not view go unnamed). */
-export const userEventPlan =
-  (by: AppEventActor, settings?: AttributeSettings): EventPlan<UserWrite> =>
-  (write) =>
-    told(userEvents(write, by, settings), by);
-
-/**
  * The events of a user write as values: the app makes them (before the write, from the row it
- * decided on and the row the decision leaves) and the store records them as they are; `notify`
- * tells this process's delivery worker once the write has committed.
+ * decided on and the row the decision leaves, or the user it inserts) and the store records them
+ * as they are; `notify` tells this process's delivery worker once the write has committed.
  */
 export interface UserEvents {
   of(write: UserWrite): NewChangeEvent[];
@@ -45,21 +30,24 @@ export interface UserEvents {
 export function userEventsOf(by: AppEventActor, settings?: AttributeSettings): UserEvents {
   return {
     of: (write) => userEvents(write, by, settings),
-    notify: () => {
-      if (by.notify) setImmediate(by.notify);
-    },
+    notify: () => told(by),
   };
 }
 
-export const membershipEventPlan =
-  (by: AppEventActor): EventPlan<MembershipWrite> =>
-  (write) =>
-    told(membershipEvents(write, by), by);
+/** A membership write's events, made by the app from the membership it decided on and the one the write leaves. */
+export const membershipEventsOf = (by: AppEventActor, write: MembershipWrite): NewChangeEvent[] => membershipEvents(write, by);
 
-export const connectionEventPlan =
-  (by: AppEventActor): EventPlan<{ before: ConnectionRow; after: ConnectionRow }> =>
-  ({ before, after }) =>
-    told(connectionEvents(before, after, by), by);
+/** A connection update's events, made by the app from the row it decided on and the row the update leaves. */
+export const connectionEventsOf = (by: AppEventActor, before: ConnectionRow, after: Pick<ConnectionRow, 'name' | 'strategy' | 'options'>): NewChangeEvent[] =>
+  connectionEvents(before, after, by);
+
+/**
+ * Tells this process's delivery worker that a committed write recorded events (after this turn of
+ * the event loop; it polls anyway, so being told for nothing costs one empty read).
+ */
+export function told(by: AppEventActor, events?: readonly NewChangeEvent[]): void {
+  if ((events === undefined || events.length > 0) && by.notify) setImmediate(by.notify);
+}
 
 /**
  * The deletion notices of an erasure name the erased id (consumers erase their copies by it), yet

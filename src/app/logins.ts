@@ -13,11 +13,12 @@ import {
   userIdFor,
   wellFormedProfile,
 } from '../domain/login-sync.js';
-import type { ConnectionRow, LoginBookkeeping, UserChanges, UserRow } from '../store/types.js';
+import { insertedUserWrite } from '../store/changes.js';
+import type { ConnectionRow, LoginBookkeeping, NewUser, UserChanges, UserRow } from '../store/types.js';
 import { profileColumns } from './columns.js';
 import type { AppContext } from './context.js';
 import { notFound, unauthenticated } from './errors.js';
-import { eventActor, userEventPlan, userEventsOf } from './events.js';
+import { eventActor, userEventsOf } from './events.js';
 import { forgetProfile, forgetUser } from './loaders.js';
 import { findConnection } from './lookup.js';
 import { fail, refusalErrors, userError, type UserResult } from './results.js';
@@ -95,19 +96,23 @@ async function writeLogin(ctx: AppContext, w: LoginWrite): Promise<UserResult> {
   if (!w.existing) {
     const changes = profileColumns(loginProfileChanges(w.source, sync, true, w.profile));
     const id = userIdFor(w.connection, w.upstreamId);
-    const result = await ctx.store.users.create(
-      {
-        id,
-        connectionId: w.connection.id,
-        ...changes,
-        ...bookkeeping(null, w.ip),
-        ...w.extra,
-        identity: { provider, upstreamUserId: w.upstreamId, isSocial, profileData: w.profile },
-      },
-      audit,
-      { uniqueKeys: keysAreUnique(w.connection), releaseFromLegacyUsers: w.source === 'custom_database', events: userEventPlan(eventActor(ctx), attributeSettingsOf(w.connection.options)) },
-    );
+    const user: NewUser = {
+      id,
+      connectionId: w.connection.id,
+      ...changes,
+      ...bookkeeping(null, w.ip),
+      ...w.extra,
+      identity: { provider, upstreamUserId: w.upstreamId, isSocial, profileData: w.profile },
+    };
+    const events = userEventsOf(eventActor(ctx), attributeSettingsOf(w.connection.options));
+    const createdEvents = events.of(insertedUserWrite(user));
+    const result = await ctx.store.users.create(user, audit, {
+      uniqueKeys: keysAreUnique(w.connection),
+      releaseFromLegacyUsers: w.source === 'custom_database',
+      events: createdEvents,
+    });
     if (result.ok) {
+      if (createdEvents.length > 0) events.notify();
       ctx.access.grantRead(id, 'full');
       return { user: result.user, userErrors: [] };
     }

@@ -2,7 +2,7 @@
 // administrator's act: it would otherwise let a help desk reach any user (they invite instead).
 import type { OrgRole, UserError } from '../domain/types.js';
 import type { MembershipRow, OrganizationRow } from '../store/types.js';
-import { eventActor, membershipEventPlan } from './events.js';
+import { eventActor, membershipEventsOf, told } from './events.js';
 import type { AppContext } from './context.js';
 import { notFound, unauthenticated } from './errors.js';
 import { newOrganizationId } from './ids.js';
@@ -10,6 +10,7 @@ import { forgetUser } from './loaders.js';
 import { assertManagesOrganization } from './invitations.js';
 import { findConnection } from './lookup.js';
 import { userError } from './results.js';
+import { backoff, concurrentWrites, WRITE_ATTEMPTS } from './writes.js';
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,49}$/;
 
@@ -73,11 +74,12 @@ export async function addOrganizationMember(
   const user = await ctx.loaders.user.load(input.user);
   if (!user) throw notFound('user', input.user);
   const roles: OrgRole[] = input.roles && input.roles.length > 0 ? [...new Set(input.roles)] : ['MEMBER'];
-  const result = await ctx.store.organizations.addMember(
-    { organizationId: organization.id, userId: user.id, roles, invitedEmail: null },
-    { actorId: caller.sub, operation: 'addOrganizationMember' },
-    membershipEventPlan(eventActor(ctx)),
-  );
+  // A new membership the app fully knows: its events are made from the row it inserts.
+  const row = { organizationId: organization.id, userId: user.id, roles, invitedEmail: null };
+  const by = eventActor(ctx);
+  const events = membershipEventsOf(by, { before: null, after: row });
+  const result = await ctx.store.organizations.addMember(row, { actorId: caller.sub, operation: 'addOrganizationMember' }, events);
+  if (result.ok) told(by, events);
   forgetUser(ctx.loaders, user.id);
   return result.ok
     ? { membership: result.membership, userErrors: [] }
@@ -124,14 +126,29 @@ export async function updateOrganizationMember(
   if (input.roles.length === 0) {
     return { membership: null, userErrors: [{ field: ['roles'], code: 'REQUIRED', message: 'A member has at least one role.' }] };
   }
-  const membership = await ctx.store.organizations.updateMemberRoles(organization.id, input.user, [...new Set(input.roles)], {
-    actorId: caller.sub,
-    operation: 'updateOrganizationMember',
-  }, membershipEventPlan(eventActor(ctx)));
-  // Not a member answers as a missing user: the help desk learns nothing of others.
-  if (!membership) throw notFound('member', input.user);
-  forgetUser(ctx.loaders, input.user);
-  return { membership, userErrors: [] };
+  const roles = [...new Set(input.roles)];
+  const audit = { actorId: caller.sub, operation: 'updateOrganizationMember' };
+  const by = eventActor(ctx);
+  // Decided on the membership as read (its events say whether the roles change), applied only
+  // while its roles are still those; decided again on the membership the store returns otherwise.
+  let current = (await ctx.loaders.membershipsByUser.load(input.user)).find((m) => m.organizationId === organization.id) ?? null;
+  for (let attempt = 1; ; attempt++) {
+    // Not a member answers as a missing user: the help desk learns nothing of others.
+    if (!current) throw notFound('member', input.user);
+    const events = membershipEventsOf(by, { before: current, after: { ...current, roles } });
+    const result = await ctx.store.organizations.updateMemberRoles(current, roles, audit, events);
+    if (result.ok) {
+      told(by, events);
+      forgetUser(ctx.loaders, input.user);
+      return { membership: result.membership, userErrors: [] };
+    }
+    if ('notMember' in result) current = null;
+    else {
+      if (attempt >= WRITE_ATTEMPTS) return { membership: null, userErrors: [concurrentWrites()] };
+      current = result.current;
+      await backoff(attempt);
+    }
+  }
 }
 
 export async function removeOrganizationMember(
@@ -143,11 +160,16 @@ export async function removeOrganizationMember(
   const organization = await ctx.loaders.organization.load(input.organization);
   if (!organization) throw notFound('organization', input.organization);
   assertManagesOrganization(ctx, organization.id);
+  // The removal's event names the membership, not its roles: it is decided without reading them,
+  // and recorded only if the store finds the membership to remove.
+  const by = eventActor(ctx);
+  const events = membershipEventsOf(by, { before: { organizationId: organization.id, userId: input.user, roles: [] }, after: null });
   const removed = await ctx.store.organizations.removeMember(organization.id, input.user, {
     actorId: caller.sub,
     operation: 'removeOrganizationMember',
-  }, membershipEventPlan(eventActor(ctx)));
+  }, events);
   if (!removed) throw notFound('member', input.user);
+  told(by, events);
   forgetUser(ctx.loaders, input.user);
   return { removedUserId: input.user, userErrors: [] };
 }

@@ -10,6 +10,7 @@ import { type AttributeSettings, attributeSettingsOf, invalidAttributes } from '
 import { attributeDecision, isLegacyUser, refusedAttributes, refusedFields } from '../domain/policy.js';
 import { PROFILE_FIELDS, type ProfileField, type ProfilePatch, type UserError } from '../domain/types.js';
 import { conflictErrors, sameEmail, validateProfilePatch, versionConflict } from '../domain/validation.js';
+import { insertedUserWrite } from '../store/changes.js';
 import type { ConnectionRow, NewOutboxMessage, UserChanges, UserRow } from '../store/types.js';
 import type { AppContext } from './context.js';
 import { fieldNotEditable, notFound, type RefusedField, refusedFieldError, unauthenticated } from './errors.js';
@@ -19,7 +20,7 @@ import { newDatabaseUserKey } from './ids.js';
 import { callLegacyScript, legacyIdentifier } from './legacy.js';
 import { emailVerificationOnChange } from './tickets.js';
 import { concurrentWrites, writeUser } from './writes.js';
-import { eventActor, userEventPlan, userEventsOf } from './events.js';
+import { eventActor, userEventsOf } from './events.js';
 import { forgetProfile } from './loaders.js';
 import { fail, refusalErrors, type UserResult } from './results.js';
 
@@ -364,12 +365,16 @@ export async function createUser(ctx: AppContext, input: NewUserInput): Promise<
   }
 
   const id = `auth0|${key}`;
+  const user = newDatabaseUser(connection.id, key, profile, { migrated: isImportMode(connection), passwordHash });
+  const events = userEventsOf(eventActor(ctx), attributeSettingsOf(connection.options));
+  const createdEvents = events.of(insertedUserWrite(user));
   const result = await ctx.store.users.create(
-    newDatabaseUser(connection.id, key, profile, { migrated: isImportMode(connection), passwordHash }),
+    user,
     { actorId: caller.sub, operation: 'createUser', fields: namedFields(patch) },
-    { uniqueKeys: keysAreUnique(connection), events: userEventPlan(eventActor(ctx), attributeSettingsOf(connection.options)) },
+    { uniqueKeys: keysAreUnique(connection), events: createdEvents },
   );
   if (!result.ok) return fail(...refusalErrors(result, id));
+  if (createdEvents.length > 0) events.notify();
   ctx.access.grantRead(id);
   ctx.loaders.user.prime(id, result.user);
   return { user: result.user, userErrors: [] };

@@ -1,7 +1,8 @@
 // Change events: what a committed write says to the outside (api-contract.md, "Change events").
-// Decided here, from what the write did, and recorded by the store in the write's transaction, so
-// an event is never lost and never announces a change that rolled back. Names and versions only,
-// never values.
+// Decided here, by the app before the write, from what the write does (the row decided on and the
+// row it leaves, or the row it inserts), and recorded as given by the store in the write's
+// transaction, only when the write is applied: an event is never lost and never announces a change
+// that rolled back or went stale. Names and versions only, never values.
 import { type AttributeObject, type AttributeSettings, declarationOf, mayView, NO_ATTRIBUTE_SETTINGS } from './attributes.js';
 import type { Metadata } from './types.js';
 import { upper } from './names.js';

@@ -1,6 +1,6 @@
 // What a write changes, the same for every dialect: the domain names of the columns whose value
 // really changes (a decision's changes and a login's bookkeeping alike).
-import type { LoginBookkeeping, NewUser, UserChanges, UserRow, UserWrite } from './types.js';
+import type { ConnectionRow, LoginBookkeeping, NewUser, UserChanges, UserRow, UserWrite } from './types.js';
 
 /** The domain names of the columns whose value really changes (the password always counts). */
 export function changedFields(current: UserRow, changes: UserChanges & LoginBookkeeping): string[] {
@@ -73,10 +73,28 @@ export function createdFields(user: NewUser): string[] {
   }).map((k) => (k === 'passwordHash' ? 'password' : (COLUMN_TO_FIELD[k] ?? k)));
 }
 
-/** The write of a user an import inserts (what its user.created event is planned from): the same for every dialect. */
+/** The write of a user the app inserts (an import record, createUser, a first login): what its user.created event is made from, before the insert. */
 export function insertedUserWrite(user: NewUser): UserWrite {
   const after = { version: 1, blocked: user.blocked ?? false, userMetadata: user.userMetadata ?? {}, appMetadata: user.appMetadata ?? {} };
   return { userId: user.id, before: null, after, changed: createdFields(user) };
+}
+
+/**
+ * Whether a connection is still the row a change was decided on (its compare-and-set): the same
+ * name, strategy, options (whatever their key order) and updatedAt.
+ */
+export function sameConnection(current: ConnectionRow, base: ConnectionRow): boolean {
+  return (
+    current.updatedAt.getTime() === base.updatedAt.getTime() &&
+    current.name === base.name &&
+    current.strategy === base.strategy &&
+    canonical(current.options) === canonical(base.options)
+  );
+}
+
+/** Whether a membership still has the roles a change of them was decided on (its compare-and-set). */
+export function sameRoles(current: readonly string[], base: readonly string[]): boolean {
+  return current.length === base.length && current.every((role, i) => role === base[i]);
 }
 
 /** JSON with object keys sorted: two objects that differ only in key order are the same value (PostgreSQL's jsonb reorders keys). */

@@ -5,13 +5,12 @@ import type { ChangeEventRow, ChangeEventType, MembershipWrite, NewChangeEvent, 
 import type { ConnectionKind, Metadata, OrgRole, RootAttributeSync, UserError } from '../domain/types.js';
 
 /**
- * The events of a write, decided by the app (src/domain/events.ts) from what the store wrote, and
- * recorded in the same transaction: called by the store inside it, with what it did. Left only
- * where the app does not decide against a row it read (a new user's, a membership's, a
- * connection's); a decided write to a user (UserDecision, ImportDecision, ErasureDecision,
- * AcceptanceDecision) carries its events as values.
+ * Every write's change events are values: the app decides them (src/domain/events.ts) before the
+ * write, from the row it decided on and the row the write leaves (or the row it inserts), and the
+ * store records them as given in the write's transaction, only when the write is applied. The store
+ * never calls back into the app: a write decided on a row applies only while that row is unchanged
+ * (compare-and-set), and answers stale otherwise for the app to decide again.
  */
-export type EventPlan<W> = (write: W) => NewChangeEvent[];
 export type { ChangeEventRow, ChangeEventType, MembershipWrite, NewChangeEvent, UserWrite };
 
 /** A connection's options, stored whole as JSON (Auth0's names). Unknown keys are kept. */
@@ -331,18 +330,36 @@ export type ImportItemResult =
   /** The users the record matches are not those it was decided against (any more): read and decide again. */
   | { outcome: 'stale' };
 
+export type ConnectionUpdateResult =
+  | { ok: true; connection: ConnectionRow }
+  | { ok: false; notFound: true }
+  /** The connection changed since it was read: what it is now, to decide again on. */
+  | { ok: false; stale: true; current: ConnectionRow };
+
+export type MemberWriteResult =
+  | { ok: true; membership: MembershipRow }
+  | { ok: false; notMember: true }
+  /** The membership's roles changed since it was read: the membership as it is now, to decide again on. */
+  | { ok: false; stale: true; current: MembershipRow };
+
 export interface ConnectionStore {
   byIds(ids: readonly string[]): Promise<(ConnectionRow | null)[]>;
   byName(name: string): Promise<ConnectionRow | null>;
   list(): Promise<ConnectionRow[]>;
   userCounts(ids: readonly string[]): Promise<number[]>;
   create(row: Omit<ConnectionRow, 'createdAt' | 'updatedAt'>, audit: AuditEntry): Promise<ConnectionRow>;
+  /**
+   * Applies the changes, with their audit entry and change events (as given), only while the
+   * connection is still `base` (the row they were decided on: same name, strategy, options and
+   * updatedAt); `stale` with the row as it is otherwise, and nothing is written.
+   */
   update(
     id: string,
+    base: ConnectionRow,
     changes: { name?: string; strategy?: string; options?: ConnectionOptions },
     audit: AuditEntry,
-    events?: EventPlan<{ before: ConnectionRow; after: ConnectionRow }>,
-  ): Promise<ConnectionRow | null>;
+    events?: readonly NewChangeEvent[],
+  ): Promise<ConnectionUpdateResult>;
   /** Deletes a connection that has no users left; false when it has some (or does not exist). */
   delete(id: string, audit: AuditEntry): Promise<boolean>;
   /** A page of a connection's users, by id (for exports). */
@@ -395,7 +412,8 @@ export interface UserStore {
       /** Emails and usernames must not clash with another user's of the connection (the domain's keysAreUnique). */
       uniqueKeys: boolean;
       releaseFromLegacyUsers?: boolean;
-      events?: EventPlan<UserWrite>;
+      /** The user's user.created events, as the app made them from the user it inserts (insertedUserWrite); recorded only when it is inserted. */
+      events?: readonly NewChangeEvent[];
     },
   ): Promise<CreateUserResult>;
   /**
@@ -470,26 +488,34 @@ export interface OrganizationStore {
   ): Promise<OrganizationRow>;
   membershipsByUserIds(userIds: readonly string[]): Promise<MembershipRow[][]>;
   members(organizationId: string, args: PageArgs): Promise<Page<MembershipRow>>;
+  /** The events (membership.created, made by the app from `row`) are recorded only when the membership is inserted. */
   addMember(
     row: Omit<MembershipRow, 'joinedAt'>,
     audit: AuditEntry,
-    events?: EventPlan<MembershipWrite>,
+    events?: readonly NewChangeEvent[],
   ): Promise<{ ok: true; membership: MembershipRow } | { ok: false; alreadyMember: true }>;
   update(
     id: string,
     changes: { name?: string; displayName?: string | null; connectionIds?: string[] },
     audit: AuditEntry,
   ): Promise<OrganizationRow | null>;
-  /** Null when the user is not a member. */
+  /**
+   * Sets the member's roles, with the audit entry and the events as given, only while the
+   * membership has the roles `base` (the membership the app decided on) has; `stale` with the
+   * membership as it is otherwise (nothing written), `notMember` when there is none.
+   */
   updateMemberRoles(
-    organizationId: string,
-    userId: string,
+    base: MembershipRow,
     roles: OrgRole[],
     audit: AuditEntry,
-    events?: EventPlan<MembershipWrite>,
-  ): Promise<MembershipRow | null>;
-  /** False when the user was not a member. */
-  removeMember(organizationId: string, userId: string, audit: AuditEntry, events?: EventPlan<MembershipWrite>): Promise<boolean>;
+    events?: readonly NewChangeEvent[],
+  ): Promise<MemberWriteResult>;
+  /**
+   * Removes the membership, with the audit entry and the events as given (membership.deleted,
+   * which depends on nothing but the membership's existence); false when the user was not a member,
+   * and nothing is recorded.
+   */
+  removeMember(organizationId: string, userId: string, audit: AuditEntry, events?: readonly NewChangeEvent[]): Promise<boolean>;
 }
 
 export type TicketKind = 'password_reset' | 'email_verification';

@@ -4,7 +4,9 @@
 // the postgres project).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importUsers } from '../../src/app/bulk.js';
+import { updateConnection } from '../../src/app/connections.js';
 import { eraseUser } from '../../src/app/erasure.js';
+import { updateOrganizationMember } from '../../src/app/organizations.js';
 import { systemContext } from '../../src/app/system.js';
 import { writeUser } from '../../src/app/writes.js';
 import { ScriptRegistry } from '../../src/connectors/custom-db.js';
@@ -343,5 +345,126 @@ describe('an erasure: decided against the user and their organizations as read, 
       ['user.deleted', null],
     ]);
     expect(await row(id)).toBeNull();
+  });
+});
+
+describe("every write's events are values: a new row's from the row inserted, a member's roles and a connection's update decided on the row read", () => {
+  let gw: TestGateway;
+  let connection: string;
+  const audit = { actorId: 'test', operation: 'test' };
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    connection = await createConnection(gw, await adminToken(gw), { name: 'values', kind: 'DATABASE' });
+  }, 60_000);
+  afterAll(() => gw?.close());
+
+  const store = () => gw.runtime.store;
+  const recorded = async (from: number) => (await store().events.since(from, 50)).map(({ type, subject, data }) => ({ type, subject, data }));
+  const membership = async (organization: string, user: string) =>
+    (await store().organizations.membershipsByUserIds([user]))[0]?.find((m) => m.organizationId === organization) ?? null;
+  /** The store with one of its parts' methods running `race` once, just before the first call. */
+  const racing = <P extends 'organizations' | 'connections'>(part: P, method: string, race: () => Promise<void>) => {
+    let raced = false;
+    let calls = 0;
+    const wrapped = new Proxy(store()[part], {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (key !== method || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          calls++;
+          if (!raced) {
+            raced = true;
+            await race();
+          }
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        };
+      },
+    });
+    const s = store();
+    const ctx = systemContext(new Proxy(s, { get: (target, key, receiver) => (key === part ? wrapped : (Reflect.get(target, key, receiver) as unknown)) }), new ScriptRegistry('.', 1000));
+    return { ctx, calls: () => calls };
+  };
+
+  it("a new user's events are recorded as given when it is inserted, never when a key is taken", async () => {
+    const event = (tag: string) => ({ type: 'user.created' as const, subject: `auth0|${tag}`, data: { version: 1, fields: ['EMAIL'], actor: tag } });
+    const user = (tag: string) => ({ id: `auth0|${tag}`, connectionId: connection, email: 'same@example.com', identity: { provider: 'auth0', upstreamUserId: tag, isSocial: false, profileData: null } });
+    const from = await store().events.lastSeq();
+    expect(await store().users.create(user('first'), audit, { uniqueKeys: true, events: [event('first')] })).toMatchObject({ ok: true });
+    expect(await store().users.create(user('second'), audit, { uniqueKeys: true, events: [event('second')] })).toMatchObject({ ok: false, taken: ['email'] });
+    expect(await recorded(from)).toEqual([event('first')]);
+  });
+
+  it("a membership's events: recorded as given when it is added, never when the user already is a member", async () => {
+    const admin = await adminToken(gw);
+    const id = await createUser(gw, admin, { connection, email: 'joining@example.com', password: 'correct-horse-battery' });
+    const organization = await createOrganization(gw, admin, { name: 'adding' });
+    const row = { organizationId: organization, userId: id, roles: ['MEMBER' as const], invitedEmail: null };
+    const event = (tag: string) => ({ type: 'membership.created' as const, subject: id, data: { fields: ['ROLES'], actor: tag, organization } });
+    const from = await store().events.lastSeq();
+    expect(await store().organizations.addMember(row, audit, [event('first')])).toMatchObject({ ok: true });
+    expect(await store().organizations.addMember(row, audit, [event('again')])).toEqual({ ok: false, alreadyMember: true });
+    expect(await recorded(from)).toEqual([event('first')]);
+  });
+
+  it("the store sets a member's roles only while they are the roles decided on; stale, with the membership as it is, otherwise, and no event", async () => {
+    const admin = await adminToken(gw);
+    const id = await createUser(gw, admin, { connection, email: 'roles@example.com', password: 'correct-horse-battery' });
+    const organization = await createOrganization(gw, admin, { name: 'roles-cas' });
+    await addMember(gw, admin, organization, id, ['MEMBER']);
+    const seen = (await membership(organization, id))!;
+    const event = (tag: string) => ({ type: 'membership.updated' as const, subject: id, data: { fields: ['ROLES'], actor: tag, organization } });
+    const from = await store().events.lastSeq();
+    expect(await store().organizations.updateMemberRoles(seen, ['ADMIN'], audit, [event('first')])).toMatchObject({ ok: true, membership: { roles: ['ADMIN'] } });
+    expect(await store().organizations.updateMemberRoles(seen, ['MEMBER', 'ADMIN'], audit, [event('stale')])).toMatchObject({ ok: false, stale: true, current: { roles: ['ADMIN'] } });
+    expect((await membership(organization, id))?.roles).toEqual(['ADMIN']);
+    expect(await store().organizations.updateMemberRoles({ ...seen, userId: 'auth0|nobody' }, ['ADMIN'], audit, [event('none')])).toEqual({ ok: false, notMember: true });
+    expect(await recorded(from)).toEqual([event('first')]);
+  });
+
+  it("a member's roles that changed meanwhile are decided again: a write to the roles the member now has says nothing changed", async () => {
+    const admin = await adminToken(gw);
+    const id = await createUser(gw, admin, { connection, email: 'roles-race@example.com', password: 'correct-horse-battery' });
+    const organization = await createOrganization(gw, admin, { name: 'roles-race' });
+    await addMember(gw, admin, organization, id, ['MEMBER']);
+    const { ctx, calls } = racing('organizations', 'updateMemberRoles', async () => {
+      const current = (await membership(organization, id))!;
+      expect(await store().organizations.updateMemberRoles(current, ['ADMIN'], { actorId: 'other', operation: 'test' })).toMatchObject({ ok: true });
+    });
+    await ctx.loaders.membershipsByUser.load(id);
+    const from = await store().events.lastSeq();
+    const result = await updateOrganizationMember(ctx, { organization, user: id, roles: ['ADMIN'] });
+    expect(result).toMatchObject({ membership: { roles: ['ADMIN'] }, userErrors: [] });
+    expect(calls()).toBe(2);
+    // Decided on ['MEMBER'] it would have announced a change; decided again on ['ADMIN'], none.
+    expect(await recorded(from)).toEqual([]);
+  });
+
+  it('the store updates a connection only while it is the row decided on; stale, with the row as it is, otherwise, and no event', async () => {
+    const id = await createConnection(gw, await adminToken(gw), { name: 'connection-cas', kind: 'DATABASE' });
+    const [seen] = await store().connections.byIds([id]);
+    const event = (tag: string) => ({ type: 'connection.updated' as const, subject: id, data: { fields: [`options.${tag}`], actor: tag } });
+    const from = await store().events.lastSeq();
+    const first = await store().connections.update(id, seen!, { options: { ...seen!.options, first: true } }, audit, [event('first')]);
+    expect(first).toMatchObject({ ok: true, connection: { options: { first: true } } });
+    const late = await store().connections.update(id, seen!, { options: { ...seen!.options, late: true } }, audit, [event('late')]);
+    expect(late).toMatchObject({ ok: false, stale: true, current: { options: { first: true } } });
+    expect((await store().connections.byIds([id]))[0]?.options).not.toHaveProperty('late');
+    expect(await store().connections.update('con_missing', seen!, { name: 'x' }, audit, [event('missing')])).toEqual({ ok: false, notFound: true });
+    expect(await recorded(from)).toEqual([event('first')]);
+  });
+
+  it("a connection update that lost a race is decided again: the merge keeps the concurrent option, and its event names only its own", async () => {
+    const id = await createConnection(gw, await adminToken(gw), { name: 'connection-race', kind: 'DATABASE' });
+    const { ctx, calls } = racing('connections', 'update', async () => {
+      const [current] = await store().connections.byIds([id]);
+      expect(await store().connections.update(id, current!, { options: { ...current!.options, concurrent: 1 } }, { actorId: 'other', operation: 'test' })).toMatchObject({ ok: true });
+    });
+    const from = await store().events.lastSeq();
+    const result = await updateConnection(ctx, id, { options: { mine: 2 } });
+    expect(result.userErrors).toEqual([]);
+    expect(result.connection?.options).toMatchObject({ concurrent: 1, mine: 2 });
+    expect(calls()).toBe(2);
+    expect(await recorded(from)).toEqual([{ type: 'connection.updated', subject: id, data: { fields: ['options.mine'], actor: 'system' } }]);
   });
 });

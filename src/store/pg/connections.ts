@@ -2,7 +2,8 @@
 // declared attributes get their expression indexes built concurrently, one instance at a time.
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
 import type pg from 'pg';
-import type { ConnectionRow, ConnectionStore } from '../types.js';
+import { sameConnection } from '../changes.js';
+import type { ConnectionRow, ConnectionStore, ConnectionUpdateResult } from '../types.js';
 import { recordEvents } from './events.js';
 import { attributeIndexes } from './search.js';
 import { anyOf, type Db, inOrder, recordAudit, userColumns } from './shared.js';
@@ -29,16 +30,18 @@ export function pgConnections(db: Db, pool: pg.Pool): ConnectionStore {
       const byId = new Map(rows.map((r) => [r.id, r.n]));
       return ids.map((id) => byId.get(id) ?? 0);
     },
-    async update(id, changes, audit, events) {
-      return db.transaction(async (tx) => {
+    async update(id, base, changes, audit, events): Promise<ConnectionUpdateResult> {
+      return db.transaction(async (tx): Promise<ConnectionUpdateResult> => {
+        // Locked: the row compared is the row written.
         const [current] = await tx.select().from(t.connections).where(eq(t.connections.id, id)).for('update');
-        if (!current) return null;
+        if (!current) return { ok: false, notFound: true };
+        if (!sameConnection(current, base)) return { ok: false, stale: true, current };
         const now = new Date();
         const next: ConnectionRow = { ...current, ...changes, updatedAt: now };
         await tx.update(t.connections).set({ name: next.name, strategy: next.strategy, options: next.options, updatedAt: now }).where(eq(t.connections.id, id));
         await recordAudit(tx, { ...audit, fields: Object.keys(changes) }, now);
-        if (events) await recordEvents(tx, events({ before: current, after: next }), now);
-        return next;
+        if (events && events.length > 0) await recordEvents(tx, events, now);
+        return { ok: true, connection: next };
       });
     },
     async delete(id, audit) {

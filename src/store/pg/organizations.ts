@@ -1,6 +1,7 @@
 // Organizations and memberships on PostgreSQL: every write one transaction with its audit entry (and events).
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
-import type { MembershipRow, OrganizationRow, OrganizationStore, Page } from '../types.js';
+import { sameRoles } from '../changes.js';
+import type { MemberWriteResult, MembershipRow, OrganizationRow, OrganizationStore, Page } from '../types.js';
 import { recordEvents } from './events.js';
 import { anyOf, type Db, grouped, inOrder, recordAudit } from './shared.js';
 import * as t from './tables.js';
@@ -73,28 +74,30 @@ export function pgOrganizations(db: Db): OrganizationStore {
         return { ...current, ...values };
       });
     },
-    async updateMemberRoles(organizationId, userId, roles, audit, events) {
-      return db.transaction(async (tx) => {
+    async updateMemberRoles(base, roles, audit, events): Promise<MemberWriteResult> {
+      const { organizationId, userId } = base;
+      return db.transaction(async (tx): Promise<MemberWriteResult> => {
         const where = and(eq(t.memberships.organizationId, organizationId), eq(t.memberships.userId, userId));
+        // Locked: the roles compared are the roles replaced.
         const [current] = await tx.select().from(t.memberships).where(where).for('update');
-        if (!current) return null;
+        if (!current) return { ok: false, notMember: true };
+        if (!sameRoles(current.roles, base.roles)) return { ok: false, stale: true, current };
         const now = new Date();
         await tx.update(t.memberships).set({ roles }).where(where);
         await recordAudit(tx, { ...audit, targetUserId: userId, organizationId, fields: ['roles'] }, now);
-        const next = { ...current, roles };
-        if (events) await recordEvents(tx, events({ before: current, after: next }), now);
-        return next;
+        if (events && events.length > 0) await recordEvents(tx, events, now);
+        return { ok: true, membership: { ...current, roles } };
       });
     },
     async removeMember(organizationId, userId, audit, events) {
       return db.transaction(async (tx) => {
         const where = and(eq(t.memberships.organizationId, organizationId), eq(t.memberships.userId, userId));
-        // The row as it was, for the events: DELETE … RETURNING gives it, and a concurrent remover finds none.
-        const [current] = await tx.delete(t.memberships).where(where).returning();
-        if (!current) return false;
+        // A concurrent remover finds none: one of them records the removal.
+        const removed = await tx.delete(t.memberships).where(where).returning({ u: t.memberships.userId });
+        if (removed.length === 0) return false;
         const now = new Date();
         await recordAudit(tx, { ...audit, targetUserId: userId, organizationId, fields: ['membership'] }, now);
-        if (events) await recordEvents(tx, events({ before: current, after: null }), now);
+        if (events && events.length > 0) await recordEvents(tx, events, now);
         return true;
       });
     },
@@ -106,7 +109,7 @@ export function pgOrganizations(db: Db): OrganizationStore {
         const inserted = await tx.insert(t.memberships).values(membership).onConflictDoNothing().returning({ u: t.memberships.userId });
         if (inserted.length === 0) return { ok: false as const, alreadyMember: true as const };
         await recordAudit(tx, { ...audit, targetUserId: row.userId, organizationId: row.organizationId, fields: ['roles'] }, now);
-        if (events) await recordEvents(tx, events({ before: null, after: membership }), now);
+        if (events && events.length > 0) await recordEvents(tx, events, now);
         return { ok: true as const, membership };
       });
     },

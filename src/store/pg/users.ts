@@ -6,7 +6,6 @@ import { and, count, eq, gt, gte, inArray, lte, or, type SQL, sql } from 'drizzl
 import pg from 'pg';
 import { normalizeEmail, normalizeUsername } from '../../domain/keys.js';
 import type { Metadata } from '../../domain/types.js';
-import { createdFields } from '../changes.js';
 import type { ApplyResult, UserFilter, UserKey, UserRow, UserStore, Visibility } from '../types.js';
 import { eraseUser, exportUser } from './erasure.js';
 import { recordEvents } from './events.js';
@@ -167,7 +166,7 @@ export function pgUsers({ db, hashId, onPrimary, url, poolSettings, importKeysIn
           if (!row) throw new Error('user vanished after insert');
           await tx.insert(t.identities).values({ ...identity, userId: user.id, connectionId: user.connectionId });
           await recordAudit(tx, { ...audit, targetUserId: user.id }, now);
-          if (opts.events) await recordEvents(tx, opts.events({ userId: row.id, before: null, after: row, changed: createdFields(user) }), now);
+          if (opts.events && opts.events.length > 0) await recordEvents(tx, opts.events, now);
           return { ok: true as const, user: row };
         }));
       } catch (err) {

@@ -1,6 +1,7 @@
 // Connections on SQLite: rows read by id in one statement, every write one transaction with its audit entry (and events).
 import { and, asc, count, eq, gt, inArray, sql } from 'drizzle-orm';
-import type { ConnectionRow, ConnectionStore } from '../types.js';
+import { sameConnection } from '../changes.js';
+import type { ConnectionRow, ConnectionStore, ConnectionUpdateResult } from '../types.js';
 import { recordEvents } from './events.js';
 import { attributeIndexStatement } from './search.js';
 import { connectionFromRaw, IN_JSON, type RawConnection, type Statements } from './raw.js';
@@ -33,16 +34,17 @@ export function sqliteConnections(db: Db, statements: Statements): ConnectionSto
       const byId = new Map(rows.map((r) => [r.id, r.n]));
       return ids.map((id) => byId.get(id) ?? 0);
     },
-    async update(id, changes, audit, events) {
-      return db.transaction((tx) => {
+    async update(id, base, changes, audit, events): Promise<ConnectionUpdateResult> {
+      return db.transaction((tx): ConnectionUpdateResult => {
         const current = tx.select().from(t.connections).where(eq(t.connections.id, id)).get();
-        if (!current) return null;
+        if (!current) return { ok: false, notFound: true };
+        if (!sameConnection(current, base)) return { ok: false, stale: true, current };
         const now = new Date();
         const next: ConnectionRow = { ...current, ...changes, updatedAt: now };
         tx.update(t.connections).set({ name: next.name, strategy: next.strategy, options: next.options, updatedAt: now }).where(eq(t.connections.id, id)).run();
         recordAudit(tx, { ...audit, fields: Object.keys(changes) }, now);
-        if (events) recordEvents(tx, events({ before: current, after: next }), now);
-        return next;
+        if (events && events.length > 0) recordEvents(tx, events, now);
+        return { ok: true, connection: next };
       });
     },
     async delete(id, audit) {

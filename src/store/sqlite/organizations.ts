@@ -1,6 +1,7 @@
 // Organizations and memberships on SQLite: every write one transaction with its audit entry (and events).
 import { and, asc, count, eq, gt, inArray } from 'drizzle-orm';
-import type { MembershipRow, OrganizationRow, OrganizationStore, Page } from '../types.js';
+import { sameRoles } from '../changes.js';
+import type { MemberWriteResult, MembershipRow, OrganizationRow, OrganizationStore, Page } from '../types.js';
 import { recordEvents } from './events.js';
 import { IN_JSON, membershipFromRaw, organizationFromRaw, type RawMembership, type RawOrganization, type Statements } from './raw.js';
 import * as t from './tables.js';
@@ -88,28 +89,27 @@ export function sqliteOrganizations(db: Db, statements: Statements): Organizatio
         return { ...current, ...values };
       });
     },
-    async updateMemberRoles(organizationId, userId, roles, audit, events) {
-      return db.transaction((tx) => {
+    async updateMemberRoles(base, roles, audit, events): Promise<MemberWriteResult> {
+      const { organizationId, userId } = base;
+      return db.transaction((tx): MemberWriteResult => {
         const where = and(eq(t.memberships.organizationId, organizationId), eq(t.memberships.userId, userId));
         const current = tx.select().from(t.memberships).where(where).get();
-        if (!current) return null;
+        if (!current) return { ok: false, notMember: true };
+        if (!sameRoles(current.roles, base.roles)) return { ok: false, stale: true, current };
         const now = new Date();
         tx.update(t.memberships).set({ roles }).where(where).run();
         recordAudit(tx, { ...audit, targetUserId: userId, organizationId, fields: ['roles'] }, now);
-        const next = { ...current, roles };
-        if (events) recordEvents(tx, events({ before: current, after: next }), now);
-        return next;
+        if (events && events.length > 0) recordEvents(tx, events, now);
+        return { ok: true, membership: { ...current, roles } };
       });
     },
     async removeMember(organizationId, userId, audit, events) {
       return db.transaction((tx) => {
         const where = and(eq(t.memberships.organizationId, organizationId), eq(t.memberships.userId, userId));
-        const current = tx.select().from(t.memberships).where(where).get();
-        if (!current) return false;
+        if (tx.delete(t.memberships).where(where).run().changes === 0) return false;
         const now = new Date();
-        tx.delete(t.memberships).where(where).run();
         recordAudit(tx, { ...audit, targetUserId: userId, organizationId, fields: ['membership'] }, now);
-        if (events) recordEvents(tx, events({ before: current, after: null }), now);
+        if (events && events.length > 0) recordEvents(tx, events, now);
         return true;
       });
     },
@@ -133,7 +133,7 @@ export function sqliteOrganizations(db: Db, statements: Statements): Organizatio
           { ...audit, targetUserId: row.userId, organizationId: row.organizationId, fields: ['roles'] },
           now,
         );
-        if (events) recordEvents(tx, events({ before: null, after: membership }), now);
+        if (events && events.length > 0) recordEvents(tx, events, now);
         return { ok: true as const, membership };
       });
     },

@@ -156,7 +156,7 @@ export function applyUserChanges(
   return { user, changed };
 }
 
-export { changedFields, createdFields } from '../changes.js';
+export { changedFields } from '../changes.js';
 
 /** The users table's columns by their property names (what a decision's changes are keyed by). */
 const userTable = t.users as unknown as Record<string, SQLiteColumn | undefined>;

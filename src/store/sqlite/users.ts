@@ -40,7 +40,6 @@ import {
   userColumns,
   applyUserChanges,
   changedFields,
-  createdFields,
 } from './shared.js';
 
 export interface SqliteUserParts {
@@ -221,7 +220,7 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
           recordAudit(tx, { ...audit, targetUserId: user.id }, now);
           const row = tx.select(userColumns).from(t.users).where(eq(t.users.id, user.id)).get();
           if (!row) throw new Error('user vanished after insert');
-          if (opts.events) recordEvents(tx, opts.events({ userId: row.id, before: null, after: row, changed: createdFields(user) }), now);
+          if (opts.events && opts.events.length > 0) recordEvents(tx, opts.events, now);
           return { ok: true as const, user: row };
         });
       } catch (err) {
