@@ -261,7 +261,7 @@ export async function deleteConnection(
       const page = await ctx.store.connections.usersPage(connection.id, { first: 500 });
       if (page.length === 0) break;
       for (const user of page) {
-        const erased = await eraseUser(ctx, user.id, { actorId: caller.sub, operation: 'deleteConnection' }, eventActor(ctx), user);
+        const erased = await eraseUser(ctx, user.id, () => ({ audit: { actorId: caller.sub, operation: 'deleteConnection' }, by: eventActor(ctx) }), user);
         // Other requests keep changing this user: the connection stays, with the users not yet erased.
         if (erased === 'concurrent') return { deletedConnectionId: null, deletedUsers: deleted, userErrors: [concurrentWrites()] };
         if (erased === 'erased') deleted += 1;

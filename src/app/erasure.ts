@@ -23,17 +23,22 @@ export async function deleteUser(ctx: AppContext, id: string): Promise<DeleteRes
   const caller = ctx.caller;
   if (!caller) throw unauthenticated(ctx.authProblem ?? undefined);
   const user = await findUserForWrite(ctx, id, 'delete:users');
-  if (!hasScope(caller, 'delete:users') && caller.sub !== user.id) {
-    const organizations = await ctx.access.organizationIdsOf(user.id);
-    if (!isHelpDeskFor(caller, organizations)) throw forbidden('Deleting a user needs the delete:users scope.');
-    const elsewhere = organizations.filter((o) => !caller.adminOrganizationIds.has(o));
-    if (elsewhere.length > 0) {
-      throw forbidden(
-        'This member also belongs to another organization, so their account is not yours to delete: remove them from your organization instead (removeOrganizationMember).',
-      );
-    }
+  // The help desk's rule holds for the memberships every decision is made on (eraseUser decides
+  // again when they changed meanwhile), not only for the ones read here.
+  const check = !hasScope(caller, 'delete:users') && caller.sub !== user.id ? (organizations: readonly string[]) => helpDeskMayErase(caller, organizations) : undefined;
+  check?.(await ctx.access.organizationIdsOf(user.id));
+  return erase(ctx, user.id, 'deleteUser', check);
+}
+
+/** The help desk deletes a member of its organizations only when they belong to no other; throws FORBIDDEN otherwise. */
+function helpDeskMayErase(caller: NonNullable<AppContext['caller']>, organizations: readonly string[]): void {
+  if (!isHelpDeskFor(caller, [...organizations])) throw forbidden('Deleting a user needs the delete:users scope.');
+  const elsewhere = organizations.filter((o) => !caller.adminOrganizationIds.has(o));
+  if (elsewhere.length > 0) {
+    throw forbidden(
+      'This member also belongs to another organization, so their account is not yours to delete: remove them from your organization instead (removeOrganizationMember).',
+    );
   }
-  return erase(ctx, user.id, 'deleteUser');
 }
 
 export async function deleteMe(ctx: AppContext): Promise<DeleteResult> {
@@ -44,12 +49,15 @@ export async function deleteMe(ctx: AppContext): Promise<DeleteResult> {
   return erase(ctx, user.id, 'deleteMe');
 }
 
-async function erase(ctx: AppContext, id: string, operation: string): Promise<DeleteResult> {
+async function erase(ctx: AppContext, id: string, operation: string, check?: (organizations: readonly string[]) => void): Promise<DeleteResult> {
   const caller = ctx.caller;
   if (!caller) throw unauthenticated();
-  const organizations = await ctx.access.organizationIdsOf(id);
-  const organizationId = hasScope(caller, 'delete:users') ? null : (organizations.find((o) => caller.adminOrganizationIds.has(o)) ?? null);
-  const erased = await eraseUser(ctx, id, { actorId: caller.sub, operation, organizationId }, eventActor(ctx, organizationId));
+  const erased = await eraseUser(ctx, id, (organizations) => {
+    check?.(organizations);
+    // The organization a help desk acts through, as the memberships decided on say.
+    const organizationId = hasScope(caller, 'delete:users') ? null : (organizations.find((o) => caller.adminOrganizationIds.has(o)) ?? null);
+    return { audit: { actorId: caller.sub, operation, organizationId }, by: eventActor(ctx, organizationId) };
+  });
   forgetUser(ctx.loaders, id);
   if (erased === 'concurrent') return { deletedUserId: null, userErrors: [concurrentWrites()] };
   return erased === 'erased' ? { deletedUserId: id, userErrors: [] } : { deletedUserId: null, userErrors: [] };
@@ -58,14 +66,16 @@ async function erase(ctx: AppContext, id: string, operation: string): Promise<De
 /**
  * An erasure is a value too: decided against the user as read and the organizations they belong
  * to (the audit entry, the deletion notices naming the organizations left), applied by the store
- * only while both are unchanged, and decided again on what the store found otherwise. `read`: the
- * user as the caller has just read them (else read here).
+ * only while both are unchanged, and decided again on what the store found otherwise. `decide`
+ * gives the audit entry and the events' actor for the organizations a decision is made on, and
+ * throws (FORBIDDEN) when the caller may not erase a user of those organizations: it runs for every
+ * decision, the first and each one made again. `read`: the user as the caller has just read them
+ * (else read here).
  */
 export async function eraseUser(
   ctx: AppContext,
   id: string,
-  audit: Omit<AuditEntry, 'targetUserId'>,
-  by: AppEventActor,
+  decide: (organizations: readonly string[]) => { audit: Omit<AuditEntry, 'targetUserId'>; by: AppEventActor },
   read?: UserRow,
 ): Promise<'erased' | 'missing' | 'concurrent'> {
   const user = read ?? (await ctx.store.users.byIds([id]))[0];
@@ -73,6 +83,7 @@ export async function eraseUser(
   let current: UserRow = user;
   let organizations = ((await ctx.store.organizations.membershipsByUserIds([id]))[0] ?? []).map((m) => m.organizationId);
   for (let attempt = 1; ; attempt++) {
+    const { audit, by } = decide(organizations);
     const result = await ctx.store.users.erase(id, current, erasureDecision(ctx, id, organizations, audit, by));
     if (result.ok) {
       if (by.notify) setImmediate(by.notify);

@@ -5,7 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importUsers } from '../../src/app/bulk.js';
 import { updateConnection } from '../../src/app/connections.js';
-import { eraseUser } from '../../src/app/erasure.js';
+import { deleteUser, eraseUser } from '../../src/app/erasure.js';
+import { createTokenVerifier } from '../../src/auth/tokens.js';
+import { DEFAULT_TICKET_SETTINGS } from '../../src/config.js';
+import { buildContext } from '../../src/graphql/context.js';
 import { updateOrganizationMember } from '../../src/app/organizations.js';
 import { systemContext } from '../../src/app/system.js';
 import { writeUser } from '../../src/app/writes.js';
@@ -338,13 +341,52 @@ describe('an erasure: decided against the user and their organizations as read, 
     });
     const ctx = systemContext(new Proxy(store, { get: (target, key, receiver) => (key === 'users' ? users : (Reflect.get(target, key, receiver) as unknown)) }), new ScriptRegistry('.', 1000));
     const from = await store.events.lastSeq();
-    expect(await eraseUser(ctx, id, audit, { actor: 'test' })).toBe('erased');
+    expect(await eraseUser(ctx, id, () => ({ audit, by: { actor: 'test' } }))).toBe('erased');
     const notices = (await store.events.since(from, 10)).filter((e) => e.subject === id);
     expect(notices.map((e) => [e.type, e.data.organization ?? null])).toEqual([
       ['membership.deleted', organization],
       ['user.deleted', null],
     ]);
     expect(await row(id)).toBeNull();
+  });
+
+  it("a help desk's erasure decided again keeps its rule: a member who joined another organization in the race is not theirs to delete", async () => {
+    const admin = await adminToken(gw);
+    const ours = await createOrganization(gw, admin, { name: 'help-desk-org' });
+    const theirs = await createOrganization(gw, admin, { name: 'joined-in-the-deletion-race' });
+    const helpDesk = await newUser('help-desk@example.com');
+    const member = await newUser('shared-later@example.com');
+    await addMember(gw, admin, ours, helpDesk, ['ADMIN']);
+    await addMember(gw, admin, ours, member, ['MEMBER']);
+    const store = gw.runtime.store;
+    let raced = false;
+    const users = new Proxy(store.users, {
+      get(target, key, receiver) {
+        if (key === 'erase') {
+          return async (...args: Parameters<typeof target.erase>) => {
+            if (!raced) {
+              raced = true;
+              await addMember(gw, admin, theirs, member, ['MEMBER']);
+            }
+            return target.erase(...args);
+          };
+        }
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const racedStore = new Proxy(store, { get: (target, key, receiver) => (key === 'users' ? users : (Reflect.get(target, key, receiver) as unknown)) });
+    const ctx = await buildContext(
+      {
+        store: racedStore,
+        verifier: createTokenVerifier({ jwtSecret: gw.secret, jwksUrl: null, issuer: 'https://issuer.test/', audience: 'profile-gateway' }),
+        scripts: new ScriptRegistry('.', 1000),
+        tickets: DEFAULT_TICKET_SETTINGS,
+      },
+      `Bearer ${await gw.token(helpDesk)}`,
+    );
+    await expect(deleteUser(ctx, member)).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('another organization') });
+    expect(raced).toBe(true);
+    expect(await row(member)).not.toBeNull();
   });
 });
 
