@@ -223,7 +223,7 @@ function importDecision(record: ImportRecord, found: ImportMatch[], upsert: bool
   if ('errors' in planned) return { kind: 'failed', problem: { kind: 'refused', error: planned.errors[0] ?? null } };
   const changes = planned.changes;
   // The same hash again is no change: a re-run with upsert changes nothing.
-  if (record.passwordHash && record.passwordHash !== match.passwordHash) changes.passwordHash = record.passwordHash;
+  if (record.passwordHash && !match.samePasswordHash) changes.passwordHash = record.passwordHash;
   return changedFields(match.user, changes).length === 0 ? { kind: 'unchanged' } : { kind: 'update', changes };
 }
 

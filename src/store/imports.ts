@@ -1,7 +1,7 @@
 // An import batch's bookkeeping, the same for every dialect: which stored users a record matches,
 // and whether they are still the users (at the states) the app decided the record against.
 import { normalizeEmail, normalizeUsername } from '../domain/keys.js';
-import type { ImportItem, ImportKeys, ImportMatch, UserChanges, UserRow } from './types.js';
+import type { ImportItem, ImportKeys, UserChanges, UserRow } from './types.js';
 import { unchangedSince } from './states.js';
 
 /**
@@ -14,8 +14,8 @@ export interface ImportHolder extends Pick<UserRow, 'id' | 'connectionId' | 'ver
   usernameLower: string | null;
 }
 
-/** A holder as the app reads it before it decides: the whole row, and the hash an imported one is compared with. */
-export type ImportHolderRow = ImportHolder & ImportMatch;
+/** A matching user as the store read it, with its stored hash (compared in the store, never returned). */
+export type ImportHolderRow = ImportHolder & { user: UserRow; passwordHash: string | null };
 
 const normalized = new WeakMap<ImportKeys, { email: string | null; username: string | null }>();
 

@@ -270,12 +270,15 @@ export type ApplyResult =
 export type CreateUserResult = { ok: true; user: UserRow } | { ok: false; taken: UserKey[] };
 
 /** The keys an import record is matched by: its id, and its email and username within its connection. */
-export type ImportKeys = Pick<NewUser, 'id' | 'connectionId' | 'email' | 'username'>;
+export type ImportKeys = Pick<NewUser, 'id' | 'connectionId' | 'email' | 'username' | 'passwordHash'>;
 
-/** A user an import record matches, with the hash an imported one is compared with (never shown to anyone). */
+/**
+ * A user an import record matches, and whether the stored hash is the record's own (the store
+ * compares them: a hash never leaves the store).
+ */
 export interface ImportMatch {
   user: UserRow;
-  passwordHash: string | null;
+  samePasswordHash: boolean;
 }
 
 /**

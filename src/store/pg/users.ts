@@ -290,7 +290,7 @@ export function pgUsers({ db, hashId, onPrimary, url, poolSettings, importKeysIn
     async importMatches(records) {
       if (records.length === 0) return [];
       const matchesOf = matcher(await importHolderRows(db, records));
-      return records.map((r) => matchesOf(r).map(({ user, passwordHash }) => ({ user, passwordHash })));
+      return records.map((r) => matchesOf(r).map(({ user, passwordHash }) => ({ user, samePasswordHash: r.passwordHash != null && passwordHash === r.passwordHash })));
     },
     async importBatch(items, audit, opts) {
       return importBatch(db, items, audit, opts.dryRun);

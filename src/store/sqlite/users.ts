@@ -311,7 +311,7 @@ export function sqliteUsers({ db, sqlite, statements, hashId }: SqliteUserParts)
     },
     async importMatches(records) {
       const matchesOf = matcher(importHolderRows(statements, records));
-      return records.map((r) => matchesOf(r).map(({ user, passwordHash }) => ({ user, passwordHash })));
+      return records.map((r) => matchesOf(r).map(({ user, passwordHash }) => ({ user, samePasswordHash: r.passwordHash != null && passwordHash === r.passwordHash })));
     },
     async importBatch(items, audit, opts) {
       return importBatch(db, statements, items, audit, opts.dryRun);
