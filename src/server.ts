@@ -208,6 +208,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     try {
       raw = await readBody(req);
     } catch {
+      // The connection closes once the answer is out: a body past the limit is not read for long.
+      res.setHeader('connection', 'close');
       send(
         res,
         413,

@@ -39,13 +39,21 @@ async function main(): Promise<void> {
     if (config.playground) console.log(`\nPlayground: open ${url} in a browser.`);
   }
 
+  // Log lines are written asynchronously: wait (briefly) for the ones under way before exiting.
+  const exit = (code: number): void => {
+    const done = () => process.exit(code);
+    setTimeout(done, 500).unref();
+    log.flush(done);
+  };
+
   // The first signal drains (SHUTDOWN_TIMEOUT_MS), the second exits at once; either way it ends.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
       log.warn({ event: 'forced_exit', signal }, `${signal} again: exiting now.`);
       // 128 + the signal's number, as a shell reports a process killed by it (143 for SIGTERM).
-      process.exit(128 + (constants.signals[signal as NodeJS.Signals] ?? 2));
+      exit(128 + (constants.signals[signal as NodeJS.Signals] ?? 2));
+      return;
     }
     stopping = true;
     const deadline = config.observability.shutdownTimeoutMs;
@@ -53,15 +61,15 @@ async function main(): Promise<void> {
     // Every close step is bounded; this is the last resort should one still hang.
     const force = setTimeout(() => {
       log.error({ event: 'forced_exit' }, 'shutdown did not end in time: exiting.');
-      process.exit(1);
+      exit(1);
     }, deadline + 10_000);
     force.unref();
     try {
       const { drained } = await runtime.close(deadline);
-      process.exit(drained ? 0 : 1);
+      exit(drained ? 0 : 1);
     } catch (err) {
       runtime.obs.error('shutdown failed', err);
-      process.exit(1);
+      exit(1);
     }
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,5 +1,6 @@
 // Unexpected failures are masked: no stack trace, SQL or driver message reaches the client; the
 // readiness check says the database is gone while the liveness check stays up.
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADMIN_SCOPES, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -10,6 +11,25 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await gw?.close();
+});
+
+describe('an oversized body', () => {
+  it('is answered 413 BAD_REQUEST and its connection closed (the rest of the body is not read)', async () => {
+    const { status, connection, body } = await new Promise<{ status: number; connection: string | undefined; body: string }>((resolve, reject) => {
+      const req = request(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body: text }));
+      });
+      // The gateway may close while this is still sending: only the answer matters.
+      req.on('error', (err) => (req.writableEnded ? undefined : reject(err)));
+      req.end(`{"query":"${'x'.repeat(11 * 1024 * 1024)}"}`);
+    });
+    expect(status).toBe(413);
+    expect(connection).toBe('close');
+    expect(JSON.parse(body)).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
+  });
 });
 
 describe('error masking', () => {

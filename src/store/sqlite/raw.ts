@@ -74,7 +74,14 @@ export function userFromRaw(r: RawUser): UserRow {
   };
 }
 
-/** Statements prepared once and reused (better-sqlite3 statements are bound to their database). */
+/** SQL texts kept prepared; past it, the least recently used is dropped (prepared again if asked). */
+const KEPT_STATEMENTS = 1000;
+
+/**
+ * Statements prepared once and reused (better-sqlite3 statements are bound to their database). A
+ * bounded LRU: the store's texts are a fixed set but for the compare-and-set UPDATE, one text per
+ * set of columns a write changes.
+ */
 export class Statements {
   private readonly cache = new Map<string, Database.Statement>();
 
@@ -88,10 +95,13 @@ export class Statements {
   get(sql: string): Database.Statement {
     this.onStatement?.(sql);
     let statement = this.cache.get(sql);
-    if (!statement) {
+    if (statement) {
+      this.cache.delete(sql);
+    } else {
       statement = this.sqlite.prepare(sql);
-      this.cache.set(sql, statement);
+      if (this.cache.size >= KEPT_STATEMENTS) this.cache.delete(this.cache.keys().next().value as string);
     }
+    this.cache.set(sql, statement);
     return statement;
   }
 }

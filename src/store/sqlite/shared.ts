@@ -130,7 +130,10 @@ export function applyUserChanges(
   // per set of columns (a handful: what updates, logins and imports change), values converted by
   // drizzle's own column types.
   // As drizzle's set(): a key whose value is undefined is left out.
-  const keys = Object.keys(values).filter((k) => values[k] !== undefined);
+  // Sorted: the same columns make the same text whatever order the decision named them in.
+  const keys = Object.keys(values)
+    .filter((k) => values[k] !== undefined)
+    .sort();
   const statement = statementsOf(tx).get(
     `UPDATE users SET ${keys.map((k) => `${userTable[k]?.name ?? unknownColumn(k)} = ?`).join(', ')} WHERE id = ? AND version = ? AND logins_count = ? RETURNING ${USER_COLUMNS}`,
   );
