@@ -14,6 +14,18 @@ export interface ImportHolder extends Pick<UserRow, 'id' | 'connectionId' | 'ver
   usernameLower: string | null;
 }
 
+/** A holder's key columns as both dialects' statements return them (snake_case). */
+export type HolderRaw = { id: string; connection_id: string; email_lower: string | null; username_lower: string | null; version: number; logins_count: number };
+
+export const keysOfRaw = (r: HolderRaw): ImportHolder => ({
+  id: r.id,
+  connectionId: r.connection_id,
+  emailLower: r.email_lower,
+  usernameLower: r.username_lower,
+  version: r.version,
+  loginsCount: r.logins_count,
+});
+
 /** A matching user as the store read it, with its stored hash (compared in the store, never returned). */
 export type ImportHolderRow = ImportHolder & { user: UserRow; passwordHash: string | null };
 

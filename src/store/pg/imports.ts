@@ -5,7 +5,7 @@
 // its own savepoint, so a bad record never stops the others and its error is kept.
 import { type SQL, sql } from 'drizzle-orm';
 import type { AuditEntry, ImportItem, ImportItemResult, ImportKeys, ImportProblem, NewChangeEvent } from '../types.js';
-import { BatchWrites, type ImportHolder, type ImportHolderRow, keysOf, normalizedKeys } from '../imports.js';
+import { BatchWrites, type HolderRaw, type ImportHolder, type ImportHolderRow, keysOf, keysOfRaw, normalizedKeys } from '../imports.js';
 import { StaleRow } from '../states.js';
 import { recordEvents } from './events.js';
 import { type RawUser, USER_COLUMNS, userFromRaw } from './raw.js';
@@ -71,16 +71,7 @@ async function applyItem(tx: Db, item: ImportItem, writes: BatchWrites, audit: A
   }
 }
 
-type HolderRaw = { id: string; connection_id: string; email_lower: string | null; username_lower: string | null; version: number; logins_count: number } & Record<string, unknown>;
 
-const keysOfRaw = (r: HolderRaw): ImportHolder => ({
-  id: r.id,
-  connectionId: r.connection_id,
-  emailLower: r.email_lower,
-  usernameLower: r.username_lower,
-  version: r.version,
-  loginsCount: r.logins_count,
-});
 
 /**
  * The users holding any key of the records: their ids anywhere (an id is unique across
@@ -110,13 +101,13 @@ const STAMP_COLUMNS = sql.raw('u.id, u.connection_id, u.email_lower, u.username_
 /** The users holding the records' keys as the app decides on them: whole rows, with the password hashes. */
 export async function importHolderRows(db: Db, records: readonly ImportKeys[]): Promise<ImportHolderRow[]> {
   const columns = sql.raw(`${USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')}, u.email_lower, u.username_lower, u.password_hash`);
-  const found = await db.execute<RawUser & HolderRaw & { password_hash: string | null }>(holdersOf(records, columns, false));
+  const found = await db.execute<RawUser & HolderRaw & { password_hash: string | null } & Record<string, unknown>>(holdersOf(records, columns, false));
   return found.rows.map((r) => ({ ...keysOfRaw(r), user: userFromRaw(r), passwordHash: r.password_hash }));
 }
 
 /** The same users in the batch's transaction, locked: keys and stamps only. */
 async function importHolders(tx: Db, records: readonly ImportKeys[]): Promise<ImportHolder[]> {
-  return (await tx.execute<HolderRaw>(holdersOf(records, STAMP_COLUMNS, true))).rows.map(keysOfRaw);
+  return (await tx.execute<HolderRaw & Record<string, unknown>>(holdersOf(records, STAMP_COLUMNS, true))).rows.map(keysOfRaw);
 }
 
 /**

@@ -4,12 +4,11 @@
 // same users, inside its transaction, says which decisions still hold: the others are stale.
 import type { AuditEntry, ImportItem, ImportItemResult, ImportKeys } from '../types.js';
 import { type RawUser, type Statements, USER_COLUMNS, userFromRaw } from './raw.js';
-import { BatchWrites, distinctHolders, type ImportHolder, type ImportHolderRow, normalizedKeys } from '../imports.js';
+import { BatchWrites, distinctHolders, type HolderRaw, type ImportHolder, type ImportHolderRow, keysOfRaw, normalizedKeys } from '../imports.js';
 import { StaleRow } from '../states.js';
 import { applyUserChanges, type Db, recordAudit, violatedUniqueColumns, violatedUserKey } from './shared.js';
 import { recordEvents } from './events.js';
 
-type HolderRaw = { id: string; connection_id: string; email_lower: string | null; username_lower: string | null; version: number; logins_count: number };
 
 /** What the holders' lookups find: `columns` for each holder, three indexed lookups per connection (an OR of them would scan). */
 function lookUp<R extends HolderRaw>(sql: Statements, records: readonly ImportKeys[], statement: string): R[] {
@@ -30,14 +29,6 @@ function lookUp<R extends HolderRaw>(sql: Statements, records: readonly ImportKe
   return rows;
 }
 
-const keysOfRaw = (r: HolderRaw): ImportHolder => ({
-  id: r.id,
-  connectionId: r.connection_id,
-  emailLower: r.email_lower,
-  usernameLower: r.username_lower,
-  version: r.version,
-  loginsCount: r.logins_count,
-});
 
 /** The users holding any id, email or username of the records within its connection, as the app decides on them: whole rows. */
 export function importHolderRows(sql: Statements, records: readonly ImportKeys[]): ImportHolderRow[] {
