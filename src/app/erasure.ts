@@ -1,5 +1,5 @@
 // Deleting users (erasure) and exporting everything the gateway holds about one.
-import { hasScope, isHelpDeskFor } from '../domain/access.js';
+import { hasScope, helpDeskErasure } from '../domain/access.js';
 import { userEvents } from '../domain/events.js';
 import type { UserError } from '../domain/types.js';
 import type { AuditEntry, ErasureDecision, UserRow } from '../store/types.js';
@@ -32,9 +32,9 @@ export async function deleteUser(ctx: AppContext, id: string): Promise<DeleteRes
 
 /** The help desk deletes a member of its organizations only when they belong to no other; throws FORBIDDEN otherwise. */
 function helpDeskMayErase(caller: NonNullable<AppContext['caller']>, organizations: readonly string[]): void {
-  if (!isHelpDeskFor(caller, [...organizations])) throw forbidden('Deleting a user needs the delete:users scope.');
-  const elsewhere = organizations.filter((o) => !caller.adminOrganizationIds.has(o));
-  if (elsewhere.length > 0) {
+  const verdict = helpDeskErasure(caller, organizations);
+  if (verdict === 'not_help_desk') throw forbidden('Deleting a user needs the delete:users scope.');
+  if (verdict === 'shared') {
     throw forbidden(
       'This member also belongs to another organization, so their account is not yours to delete: remove them from your organization instead (removeOrganizationMember).',
     );

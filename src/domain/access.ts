@@ -47,6 +47,15 @@ export function isHelpDeskFor(caller: Caller, userOrganizationIds: Iterable<stri
   return false;
 }
 
+/**
+ * Whether a help desk may erase a user of these organizations: only a member of its own, who
+ * belongs to no other ('shared': the member is another organization's too).
+ */
+export function helpDeskErasure(caller: Caller, userOrganizationIds: readonly string[]): 'allowed' | 'not_help_desk' | 'shared' {
+  if (!isHelpDeskFor(caller, userOrganizationIds)) return 'not_help_desk';
+  return userOrganizationIds.every((o) => caller.adminOrganizationIds.has(o)) ? 'allowed' : 'shared';
+}
+
 export function callerRoles(
   caller: Caller,
   userId: string,

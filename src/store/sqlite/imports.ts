@@ -6,7 +6,7 @@ import type { AuditEntry, ImportItem, ImportItemResult, ImportKeys } from '../ty
 import { type RawUser, type Statements, USER_COLUMNS, userFromRaw } from './raw.js';
 import { BatchWrites, distinctHolders, type HolderRaw, type ImportHolder, type ImportHolderRow, keysOfRaw, normalizedKeys } from '../imports.js';
 import { StaleRow } from '../states.js';
-import { applyUserChanges, type Db, recordAudit, violatedUniqueColumns, violatedUserKey } from './shared.js';
+import { applyUserChanges, type Db, insertAudit, recordAudit, violatedUniqueColumns, violatedUserKey } from './shared.js';
 import { recordEvents } from './events.js';
 
 
@@ -57,8 +57,6 @@ const INSERT_USER = `INSERT INTO users (id, connection_id, email, email_lower, e
   version, created_at, updated_at, logins_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 0)`;
 const INSERT_IDENTITY =
   'INSERT INTO identities (user_id, connection_id, provider, upstream_user_id, is_social, profile_data) VALUES (?, ?, ?, ?, ?, ?)';
-const INSERT_AUDIT =
-  'INSERT INTO audit_events (at, actor_id, operation, target_user_id, organization_id, fields) VALUES (?, ?, ?, ?, ?, ?)';
 
 function insert(sql: Statements, user: ImportItem['user'], audit: AuditEntry, now: number): void {
   const bool = (b: boolean | undefined) => (b ? 1 : 0);
@@ -89,7 +87,7 @@ function insert(sql: Statements, user: ImportItem['user'], audit: AuditEntry, no
   sql
     .get(INSERT_IDENTITY)
     .run(user.id, user.connectionId, identity.provider, identity.upstreamUserId, bool(identity.isSocial), identity.profileData ? JSON.stringify(identity.profileData) : null);
-  sql.get(INSERT_AUDIT).run(now, audit.actorId, audit.operation, user.id, audit.organizationId ?? null, JSON.stringify(['user']));
+  insertAudit(sql, { ...audit, targetUserId: user.id, fields: ['user'] }, now);
 }
 
 /** One record whose decision holds, in its savepoint when it writes. */

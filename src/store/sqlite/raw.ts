@@ -1,6 +1,7 @@
 // Hot paths on prepared better-sqlite3 statements, prepared once per database. drizzle builds and
 // prepares its SQL on every call, which the import's profile showed as most of its time.
 import type Database from 'better-sqlite3';
+import { LRUCache } from 'lru-cache';
 import type { ConnectionKind, Metadata, OrgRole } from '../../domain/types.js';
 import type {
   ConnectionOptions,
@@ -83,27 +84,34 @@ const KEPT_STATEMENTS = 1000;
  * set of columns a write changes.
  */
 export class Statements {
-  private readonly cache = new Map<string, Database.Statement>();
+  private readonly prepare: (sql: string) => Database.Statement;
 
   constructor(
-    private readonly sqlite: Database.Database,
+    sqlite: Database.Database,
     /** Told of every statement about to run (the statement-count tests listen). */
     private readonly onStatement?: (sql: string) => void,
-  ) {}
+  ) {
+    this.prepare = preparedOnce(sqlite, KEPT_STATEMENTS);
+  }
 
   /** The prepared statement for `sql`; each call stands for one execution. */
   get(sql: string): Database.Statement {
     this.onStatement?.(sql);
-    let statement = this.cache.get(sql);
-    if (statement) {
-      this.cache.delete(sql);
-    } else {
-      statement = this.sqlite.prepare(sql);
-      if (this.cache.size >= KEPT_STATEMENTS) this.cache.delete(this.cache.keys().next().value as string);
-    }
-    this.cache.set(sql, statement);
-    return statement;
+    return this.prepare(sql);
   }
+}
+
+/** `sqlite.prepare`, each SQL text's statement kept (the `max` most recently used). */
+function preparedOnce(sqlite: Database.Database, max: number): (sql: string) => Database.Statement {
+  const kept = new LRUCache<string, Database.Statement>({ max });
+  return (sql) => {
+    let statement = kept.get(sql);
+    if (!statement) {
+      statement = sqlite.prepare(sql);
+      kept.set(sql, statement);
+    }
+    return statement;
+  };
 }
 
 /** `IN (SELECT value FROM json_each(?))`: one prepared statement serves every batch size. */
@@ -240,17 +248,9 @@ const DRIZZLE_STATEMENTS = 500;
  * the store's own statements (Statements) and anything that iterates keep their own.
  */
 export function preparingOnce(sqlite: Database.Database): Database.Database {
-  const cache = new Map<string, Database.Statement>();
+  const prepared = preparedOnce(sqlite, DRIZZLE_STATEMENTS);
   const prepare = (sql: string): Database.Statement => {
-    let statement = cache.get(sql);
-    if (statement) {
-      // Most recently used last, so the first is the one to drop.
-      cache.delete(sql);
-    } else {
-      statement = sqlite.prepare(sql);
-      if (cache.size >= DRIZZLE_STATEMENTS) cache.delete(cache.keys().next().value as string);
-    }
-    cache.set(sql, statement);
+    const statement = prepared(sql);
     if (statement.reader) statement.raw(false);
     return statement;
   };

@@ -7,7 +7,7 @@ import type { AuditEntry, LoginBookkeeping, UserChanges, UserKey, UserRow } from
 import { changedFields } from '../changes.js';
 import * as t from './tables.js';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
-import { type RawUser, statementsOf, USER_COLUMNS, userFromRaw } from './raw.js';
+import { type RawUser, type Statements, statementsOf, USER_COLUMNS, userFromRaw } from './raw.js';
 import { StaleRow } from '../states.js';
 
 export type Db = BetterSQLite3Database<typeof t>;
@@ -67,9 +67,14 @@ const INSERT_AUDIT = 'INSERT INTO audit_events (at, actor_id, operation, target_
 
 /** One audit entry, in the transaction `tx` is part of (a prepared statement: every write makes one). */
 export function recordAudit(tx: Db, entry: AuditEntry, at: Date): void {
-  statementsOf(tx)
+  insertAudit(statementsOf(tx), entry, at.getTime());
+}
+
+/** recordAudit with the store's statements at hand (the import's per-record path); `at` in ms. */
+export function insertAudit(statements: Statements, entry: AuditEntry, at: number): void {
+  statements
     .get(INSERT_AUDIT)
-    .run(at.getTime(), entry.actorId, entry.operation, entry.targetUserId ?? null, entry.organizationId ?? null, JSON.stringify(entry.fields ?? []));
+    .run(at, entry.actorId, entry.operation, entry.targetUserId ?? null, entry.organizationId ?? null, JSON.stringify(entry.fields ?? []));
 }
 
 /**
